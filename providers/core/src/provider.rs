@@ -1,0 +1,97 @@
+//! The provider trait: how the engine talks to one cloud (or to the local cloud).
+//!
+//! A provider is built for one *target* of one stack ([`ProviderContext`]). It expands
+//! abstract resources into native ones (pure, no I/O), and performs the four native
+//! operations. It never writes state and never retries on its own: the engine wraps
+//! every call in one retry/timeout layer and records every result.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use async_trait::async_trait;
+use serde_json::Value;
+
+use crate::error::ProviderError;
+use crate::kinds::{Kind, Properties};
+use crate::native::{Attrs, CreateRequest, NativeSpec, NativeState, Observed};
+
+/// Where a provider runs: one target of one stack.
+#[derive(Debug, Clone)]
+pub struct ProviderContext {
+    /// Stack name.
+    pub stack: String,
+    /// Target name (as declared under `targets:`).
+    pub target: String,
+    /// The target's settings (region, project, `endpoint_url`, fault injection, ...),
+    /// with references already resolved.
+    pub settings: serde_json::Map<String, Value>,
+    /// Directory of the spec file: relative paths in properties are relative to it.
+    pub spec_dir: PathBuf,
+    /// The stack's working directory (`.overcast/` beside the spec).
+    pub work_dir: PathBuf,
+}
+
+/// An abstract resource handed to [`Provider::expand`].
+#[derive(Debug, Clone)]
+pub struct AbstractResource {
+    /// Logical name.
+    pub name: String,
+    /// Typed properties (kind included). String fields may still hold references.
+    pub properties: Properties,
+    /// Kind of every resource this one references by name (`${site}` -> storage), so a
+    /// provider can choose which attribute of the referenced resource it needs.
+    pub referenced_kinds: BTreeMap<String, Kind>,
+}
+
+impl AbstractResource {
+    /// The resource's kind.
+    pub fn kind(&self) -> Kind {
+        self.properties.kind()
+    }
+}
+
+/// A cloud, as the engine sees it.
+#[async_trait]
+pub trait Provider: Send + Sync {
+    /// The provider's name (`local`, `aws`, `azure`, `gcp`).
+    fn name(&self) -> &str;
+
+    /// Expand an abstract resource into its native resources. Pure: no I/O.
+    fn expand(&self, resource: &AbstractResource) -> Result<Vec<NativeSpec>, ProviderError>;
+
+    /// The abstract attributes (see [`Kind::outputs`]) of a resource, computed from the
+    /// state of its natives. Attributes not computable yet are left out.
+    fn outputs(&self, kind: Kind, natives: &[&NativeState]) -> Attrs;
+
+    /// Check credentials and reachability before any change. The default accepts.
+    async fn preflight(&self) -> Result<(), ProviderError> {
+        Ok(())
+    }
+
+    /// Read a native resource's live state; `Ok(None)` when it no longer exists.
+    async fn read(&self, state: &NativeState) -> Result<Option<Observed>, ProviderError>;
+
+    /// Create a native resource, tagged with `req.owner`.
+    async fn create(&self, req: &CreateRequest) -> Result<Observed, ProviderError>;
+
+    /// Update a native resource in place to the given (resolved) inputs.
+    async fn update(&self, prior: &NativeState, inputs: &Attrs) -> Result<Observed, ProviderError>;
+
+    /// Delete a native resource. Deleting one that is already gone is a success.
+    async fn delete(&self, prior: &NativeState) -> Result<(), ProviderError>;
+
+    /// Find a resource that an interrupted apply may have created for `req` (by its owner
+    /// tags or deterministic name) so it can be adopted instead of created twice.
+    async fn adopt(&self, req: &CreateRequest) -> Result<Option<Observed>, ProviderError>;
+
+    /// Invoke a function resource with a JSON payload and return its JSON result.
+    async fn invoke(&self, state: &NativeState, payload: Value) -> Result<Value, ProviderError> {
+        let _ = payload;
+        Err(ProviderError::invalid(format!(
+            "provider `{}` cannot invoke `{}` ({}) from here",
+            self.name(),
+            state.addr,
+            state.type_name
+        )))
+    }
+}

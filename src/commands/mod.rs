@@ -1,0 +1,1 @@
+//! Command implementations: one plain function per CLI command.

@@ -1,0 +1,4 @@
+//! The stack spec: parse, validate, resolve variables.
+
+pub mod model;
+pub use model::*;

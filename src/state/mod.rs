@@ -1,0 +1,1 @@
+//! State: the only module that writes state files.
