@@ -1,1 +1,407 @@
-//! (in progress)
+//! Apply: walk a plan's changes as a DAG. A node starts the moment its last dependency
+//! finishes (not level by level), up to `parallelism` at once; a failure skips only its
+//! dependents; every result is written to state before anything else happens. Creates
+//! are preceded by an intent in the state journal so an interrupted apply can be resumed
+//! without duplicates or orphans.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use overcast_core::native::{CreateRequest, Observed};
+use overcast_core::{ErrorClass, NativeAddr, NativeState, OwnerTags, Provider, ProviderError};
+use serde::Serialize;
+use tokio::task::JoinSet;
+
+use crate::engine::Known;
+use crate::graph::Dag;
+use crate::plan::{Action, Change, Plan};
+use crate::retry::{CallKind, RetryPolicy, with_retry};
+use crate::session::Session;
+use crate::state::Intent;
+use crate::ui::{Event, Reporter};
+
+/// What happened to each planned change.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct ApplyReport {
+    /// Changes carried out.
+    pub succeeded: Vec<(NativeAddr, Action)>,
+    /// Changes that failed, with the error.
+    pub failed: Vec<(NativeAddr, Action, String)>,
+    /// Changes not attempted because something they depend on failed.
+    pub skipped: Vec<(NativeAddr, Action, String)>,
+    /// Changes not started because the run was interrupted.
+    pub not_started: Vec<(NativeAddr, Action)>,
+    /// The run was interrupted (Ctrl-C) or stopped on a state write error.
+    pub interrupted: bool,
+}
+
+impl ApplyReport {
+    /// Whether everything planned was carried out.
+    pub fn is_complete(&self) -> bool {
+        self.failed.is_empty() && self.skipped.is_empty() && self.not_started.is_empty() && !self.interrupted
+    }
+}
+
+/// Build the execution graph of a plan: creates/updates after what they need, deletes
+/// before what they needed.
+pub fn execution_graph(changes: &BTreeMap<NativeAddr, &Change>) -> Dag<NativeAddr> {
+    let mut g = Dag::new();
+    for (addr, c) in changes {
+        g.add_node(addr.clone());
+        match c.action {
+            Action::Create | Action::Update | Action::Replace => {
+                for dep in &c.depends_on {
+                    if let Some(d) = changes.get(dep) {
+                        if d.action != Action::Delete {
+                            g.add_edge(dep.clone(), addr.clone());
+                        }
+                    }
+                }
+            }
+            Action::Delete | Action::NoOp => {}
+        }
+        // Whatever depended on this native (per state) must change or go first when it is deleted.
+        if let Some(prior) = &c.prior {
+            for dep in &prior.depends_on {
+                if let Some(d) = changes.get(dep) {
+                    if d.action == Action::Delete {
+                        g.add_edge(addr.clone(), dep.clone());
+                    }
+                }
+            }
+        }
+    }
+    g
+}
+
+enum Outcome {
+    Written(Observed),
+    Deleted,
+}
+
+struct Done {
+    addr: NativeAddr,
+    action: Action,
+    elapsed: Duration,
+    /// For a failed replace: whether the old resource was already deleted.
+    old_deleted: bool,
+    result: Result<Outcome, ProviderError>,
+    /// Resolved inputs used for a create/update.
+    inputs: overcast_core::Attrs,
+}
+
+/// Carry out the plan's changes. State is written after every single operation.
+pub async fn apply(session: &mut Session, plan: &Plan) -> anyhow::Result<ApplyReport> {
+    let changes: BTreeMap<NativeAddr, &Change> =
+        plan.changes.iter().filter(|c| c.action != Action::NoOp).map(|c| (c.addr.clone(), c)).collect();
+    let graph = execution_graph(&changes);
+    if let Err(cycle) = graph.topo_order() {
+        anyhow::bail!("the plan's operations form a cycle: {}", Dag::cycle_to_string(&cycle));
+    }
+    let mut report = ApplyReport::default();
+    if changes.is_empty() {
+        return Ok(report);
+    }
+    let reporter = session.reporter.clone();
+    reporter.event(Event::PhaseStarted { name: "apply", total: changes.len() });
+
+    let mut current = session.all_states();
+    let mut indeg: HashMap<NativeAddr, usize> = graph.nodes().map(|n| (n.clone(), graph.deps_of(n).count())).collect();
+    let mut ready: VecDeque<NativeAddr> = indeg.iter().filter(|(_, d)| **d == 0).map(|(n, _)| n.clone()).collect();
+    let mut ready_sorted: Vec<NativeAddr> = ready.drain(..).collect();
+    ready_sorted.sort();
+    ready.extend(ready_sorted);
+    let mut blocked: BTreeSet<NativeAddr> = BTreeSet::new();
+    let mut running: JoinSet<Done> = JoinSet::new();
+    let mut stop_reason: Option<String> = None;
+    let parallelism = session.parallelism.max(1);
+    let ctrl_c = tokio::signal::ctrl_c();
+    tokio::pin!(ctrl_c);
+
+    loop {
+        while stop_reason.is_none() && running.len() < parallelism {
+            let Some(addr) = ready.pop_front() else { break };
+            if blocked.contains(&addr) {
+                continue;
+            }
+            let Some(change) = changes.get(&addr) else { continue };
+            match start(session, change, &current, &reporter) {
+                Ok(task) => {
+                    reporter.event(Event::OpStarted { addr: &addr, action: change.action });
+                    running.spawn(task);
+                }
+                Err(StartError::Node(msg)) => {
+                    reporter.event(Event::OpFailed { addr: &addr, action: change.action, error: &msg });
+                    report.failed.push((addr.clone(), change.action, msg));
+                    skip_dependents(&graph, &addr, &changes, &mut blocked, &mut report, &reporter);
+                }
+                Err(StartError::State(msg)) => {
+                    stop_reason = Some(msg);
+                    ready.push_front(addr);
+                }
+            }
+        }
+        if running.is_empty() {
+            break;
+        }
+        let done = tokio::select! {
+            joined = running.join_next() => match joined {
+                Some(Ok(done)) => done,
+                Some(Err(e)) => { stop_reason.get_or_insert_with(|| format!("an operation task crashed: {e}")); continue; }
+                None => break,
+            },
+            _ = &mut ctrl_c, if stop_reason.is_none() => {
+                reporter.event(Event::Warn("interrupted: no new operations will start; waiting for the ones in flight to finish and saving state"));
+                stop_reason = Some("interrupted".to_string());
+                report.interrupted = true;
+                continue;
+            }
+        };
+        let ok = match record(session, &changes, &done, &mut current) {
+            Ok(ok) => ok,
+            Err(e) => {
+                stop_reason.get_or_insert_with(|| format!("could not write state: {e:#}"));
+                report.interrupted = true;
+                false
+            }
+        };
+        let change_action = done.action;
+        match (&done.result, ok) {
+            (Ok(_), true) => {
+                reporter.event(Event::OpFinished { addr: &done.addr, action: change_action, elapsed: done.elapsed });
+                report.succeeded.push((done.addr.clone(), change_action));
+                for dep in graph.dependents_of(&done.addr) {
+                    if let Some(n) = indeg.get_mut(dep) {
+                        *n = n.saturating_sub(1);
+                        if *n == 0 && !blocked.contains(dep) {
+                            ready.push_back(dep.clone());
+                        }
+                    }
+                }
+            }
+            (Err(e), _) => {
+                let msg = match &e.hint {
+                    Some(h) => format!("{} (hint: {h})", e.message),
+                    None => e.message.clone(),
+                };
+                reporter.event(Event::OpFailed { addr: &done.addr, action: change_action, error: &msg });
+                report.failed.push((done.addr.clone(), change_action, msg));
+                skip_dependents(&graph, &done.addr, &changes, &mut blocked, &mut report, &reporter);
+            }
+            (Ok(_), false) => {
+                report.failed.push((done.addr.clone(), change_action, "succeeded, but its state could not be written".into()));
+            }
+        }
+    }
+    reporter.event(Event::PhaseFinished { name: "apply" });
+    if let Some(reason) = stop_reason {
+        if reason != "interrupted" {
+            reporter.event(Event::Warn(&format!("apply stopped: {reason}")));
+        }
+        report.interrupted = true;
+        let finished: BTreeSet<&NativeAddr> = report
+            .succeeded
+            .iter()
+            .map(|x| &x.0)
+            .chain(report.failed.iter().map(|x| &x.0))
+            .chain(report.skipped.iter().map(|x| &x.0))
+            .collect();
+        report.not_started =
+            changes.iter().filter(|(a, _)| !finished.contains(a)).map(|(a, c)| (a.clone(), c.action)).collect();
+    }
+    Ok(report)
+}
+
+fn skip_dependents(
+    graph: &Dag<NativeAddr>,
+    failed: &NativeAddr,
+    changes: &BTreeMap<NativeAddr, &Change>,
+    blocked: &mut BTreeSet<NativeAddr>,
+    report: &mut ApplyReport,
+    reporter: &Arc<dyn Reporter>,
+) {
+    for dep in graph.transitive_dependents(failed) {
+        if blocked.insert(dep.clone()) {
+            let action = changes.get(&dep).map(|c| c.action).unwrap_or(Action::NoOp);
+            let reason = format!("depends on `{failed}`, which failed");
+            reporter.event(Event::OpSkipped { addr: &dep, action, reason: &reason });
+            report.skipped.push((dep, action, reason));
+        }
+    }
+}
+
+enum StartError {
+    /// The node cannot run (unresolvable reference, missing provider): fail it.
+    Node(String),
+    /// State could not be written: stop the whole apply.
+    State(String),
+}
+
+type Task = std::pin::Pin<Box<dyn std::future::Future<Output = Done> + Send>>;
+
+/// Prepare one node: resolve its inputs against what exists now, record the intent of a
+/// create, and return the provider call as a task.
+fn start(
+    session: &mut Session,
+    change: &Change,
+    current: &BTreeMap<NativeAddr, NativeState>,
+    reporter: &Arc<dyn Reporter>,
+) -> Result<Task, StartError> {
+    let addr = change.addr.clone();
+    let action = change.action;
+    let provider_for = |t: &str| -> Result<Arc<dyn Provider>, StartError> {
+        session.providers.get(t).cloned().ok_or_else(|| StartError::Node(format!("no provider for target `{t}`")))
+    };
+    let provider = provider_for(&change.target)?;
+    let prior_provider = match &change.prior_target {
+        Some(t) => provider_for(t)?,
+        None => provider.clone(),
+    };
+    let mut inputs = overcast_core::Attrs::new();
+    if let Some(desired) = &change.desired {
+        let pending = BTreeSet::new();
+        let known = Known {
+            states: current,
+            pending: &pending,
+            by_resource: &session.desired.by_resource,
+            resource_info: &session.resource_info,
+            providers: &session.providers,
+        };
+        inputs = known.resolve_attrs(&desired.inputs).map_err(|e| StartError::Node(e.to_string()))?;
+        if overcast_core::refs::is_unknown(&serde_json::Value::Object(inputs.clone())) {
+            return Err(StartError::Node("an input is still unknown after its dependencies were applied".into()));
+        }
+    }
+    let request = change.desired.as_ref().map(|d| CreateRequest {
+        addr: addr.clone(),
+        kind: change.kind,
+        type_name: d.type_name.clone(),
+        inputs: inputs.clone(),
+        owner: OwnerTags { stack: session.stack.name.clone(), target: change.target.clone(), resource: addr.to_string() },
+    });
+    if let (Some(req), Action::Create | Action::Replace) = (&request, action) {
+        let store = session.stores.get_mut(&change.target).ok_or_else(|| StartError::Node(format!("no state for target `{}`", change.target)))?;
+        let d = change.desired.as_ref();
+        store
+            .record_intent(Intent {
+                request: req.clone(),
+                depends_on: change.depends_on.clone(),
+                sensitive: d.map(|d| d.sensitive.clone()).unwrap_or_default(),
+                force_new: d.map(|d| d.force_new.clone()).unwrap_or_default(),
+                protect: change.protect,
+                recorded_at: crate::state::now_rfc3339(),
+            })
+            .map_err(|e| StartError::State(e.to_string()))?;
+    }
+    let policy: RetryPolicy = session.policy;
+    let prior = change.prior.clone();
+    let reporter = reporter.clone();
+    Ok(Box::pin(async move {
+        let t0 = Instant::now();
+        let on_retry = |n: usize, e: &ProviderError| reporter.event(Event::Retrying { addr: &addr, attempt: n, error: &e.message });
+        let mut old_deleted = false;
+        let result = async {
+            match action {
+                Action::Create => {
+                    let req = request.as_ref().ok_or_else(|| ProviderError::fatal("create without a desired state"))?;
+                    with_retry(&policy, CallKind::Write, || provider.create(req), &on_retry).await.map(Outcome::Written)
+                }
+                Action::Update => {
+                    let prior = prior.as_ref().ok_or_else(|| ProviderError::fatal("update without a prior state"))?;
+                    with_retry(&policy, CallKind::Write, || provider.update(prior, &inputs), &on_retry).await.map(Outcome::Written)
+                }
+                Action::Replace => {
+                    let prior = prior.as_ref().ok_or_else(|| ProviderError::fatal("replace without a prior state"))?;
+                    let req = request.as_ref().ok_or_else(|| ProviderError::fatal("replace without a desired state"))?;
+                    delete_tolerant(&policy, &prior_provider, prior, &on_retry).await?;
+                    old_deleted = true;
+                    with_retry(&policy, CallKind::Write, || provider.create(req), &on_retry).await.map(Outcome::Written)
+                }
+                Action::Delete => {
+                    let prior = prior.as_ref().ok_or_else(|| ProviderError::fatal("delete without a prior state"))?;
+                    delete_tolerant(&policy, &prior_provider, prior, &on_retry).await.map(|_| Outcome::Deleted)
+                }
+                Action::NoOp => Err(ProviderError::fatal("no-op scheduled")),
+            }
+        }
+        .await;
+        Done { addr, action, elapsed: t0.elapsed(), old_deleted, result, inputs }
+    }))
+}
+
+async fn delete_tolerant(
+    policy: &RetryPolicy,
+    provider: &Arc<dyn Provider>,
+    prior: &NativeState,
+    on_retry: &(dyn Fn(usize, &ProviderError) + Send + Sync),
+) -> Result<(), ProviderError> {
+    match with_retry(policy, CallKind::Write, || provider.delete(prior), on_retry).await {
+        Err(e) if e.class == ErrorClass::NotFound => Ok(()),
+        other => other,
+    }
+}
+
+/// Write one finished operation to state. Returns whether the operation succeeded.
+fn record(
+    session: &mut Session,
+    changes: &BTreeMap<NativeAddr, &Change>,
+    done: &Done,
+    current: &mut BTreeMap<NativeAddr, NativeState>,
+) -> anyhow::Result<bool> {
+    let Some(change) = changes.get(&done.addr) else { return Ok(false) };
+    let prior_target = change.prior_target.clone().unwrap_or_else(|| change.target.clone());
+    match &done.result {
+        Ok(Outcome::Written(obs)) => {
+            let desired = change.desired.as_ref();
+            let st = NativeState {
+                addr: done.addr.clone(),
+                kind: change.kind,
+                type_name: change.type_name.clone(),
+                id: obs.id.clone(),
+                inputs: done.inputs.clone(),
+                outputs: obs.outputs.clone(),
+                depends_on: change.depends_on.clone(),
+                sensitive: desired.map(|d| d.sensitive.clone()).unwrap_or_default(),
+                force_new: desired.map(|d| d.force_new.clone()).unwrap_or_default(),
+                protect: change.protect,
+            };
+            if prior_target != change.target {
+                if let Some(old) = session.stores.get_mut(&prior_target) {
+                    old.remove(&done.addr)?;
+                }
+            }
+            let store = session.stores.get_mut(&change.target).ok_or_else(|| anyhow::anyhow!("no state for `{}`", change.target))?;
+            store.put(st.clone())?;
+            current.insert(done.addr.clone(), st);
+            Ok(true)
+        }
+        Ok(Outcome::Deleted) => {
+            if let Some(store) = session.stores.get_mut(&prior_target) {
+                store.remove(&done.addr)?;
+            }
+            current.remove(&done.addr);
+            Ok(true)
+        }
+        Err(e) => {
+            if done.old_deleted {
+                // The old resource of a failed replace is gone: state must not claim it exists.
+                if let Some(store) = session.stores.get_mut(&prior_target) {
+                    store.remove(&done.addr)?;
+                }
+                current.remove(&done.addr);
+            }
+            // A create rejected outright created nothing: forget its intent. Any other
+            // failure (timeouts, throttling, conflicts) may have created something: keep
+            // the intent so the next run adopts it.
+            if matches!(done.action, Action::Create | Action::Replace)
+                && matches!(e.class, ErrorClass::InvalidInput | ErrorClass::Auth)
+            {
+                if let Some(store) = session.stores.get_mut(&change.target) {
+                    store.clear_intent(&done.addr)?;
+                }
+            }
+            Ok(false)
+        }
+    }
+}

@@ -1,1 +1,187 @@
-//! (in progress)
+//! The command line: a clap derive tree. Commands are plain async functions in
+//! [`crate::commands`].
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Deploy one abstract stack onto AWS, Azure, GCP or the embedded local cloud.
+#[derive(Debug, Parser)]
+#[command(name = "overcast", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// Options shared by every command.
+    #[command(flatten)]
+    pub global: Global,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options shared by every command.
+#[derive(Debug, Clone, Args)]
+pub struct Global {
+    /// The stack spec file.
+    #[arg(short = 'f', long = "file", global = true, default_value = "overcast.yaml", env = "OVERCAST_FILE")]
+    pub file: PathBuf,
+    /// Set a variable: `--var name=value` (repeatable). Also `OVERCAST_VAR_<name>`.
+    #[arg(long = "var", global = true, value_name = "NAME=VALUE")]
+    pub vars: Vec<String>,
+    /// Machine output: NDJSON progress events and JSON results on stdout.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Only errors.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// No colors (also when NO_COLOR is set).
+    #[arg(long, global = true)]
+    pub no_color: bool,
+    /// Provider calls in flight at once (refresh, apply, destroy).
+    #[arg(long, global = true, default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..=4096))]
+    pub parallelism: u16,
+    /// Log verbosity for diagnostics (`-v` info, `-vv` debug); logs go to stderr.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check the spec and its expansion without touching state or clouds.
+    Validate,
+    /// Show what apply would change.
+    Plan(PlanArgs),
+    /// Carry out a plan (made now, or saved with `plan --out`).
+    Apply(ApplyArgs),
+    /// Destroy everything the stack owns, in reverse dependency order.
+    Destroy(DestroyArgs),
+    /// Print the stack's outputs (all, or one by name).
+    Output(OutputArgs),
+    /// Inspect or repair state.
+    #[command(subcommand)]
+    State(StateCommand),
+    /// Invoke a function resource with a JSON payload.
+    Invoke(InvokeArgs),
+    /// Write a starting stack from a template.
+    Init(InitArgs),
+    /// Print the JSON Schema of the spec (for editors).
+    Schema,
+    /// Internal: serve a local CDN endpoint (started by the local cloud).
+    #[command(name = "__local-cdn-serve", hide = true)]
+    LocalCdnServe {
+        /// The endpoint's configuration file.
+        config: PathBuf,
+    },
+}
+
+/// `overcast plan`
+#[derive(Debug, Clone, Args)]
+pub struct PlanArgs {
+    /// Save the plan to this file; `overcast apply FILE` applies exactly it.
+    #[arg(long = "out", short = 'o', value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Exit 0 when there are no changes, 2 when there are, 1 on error.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+    /// Plan the destruction of everything in state.
+    #[arg(long)]
+    pub destroy: bool,
+    /// Skip reading live state; diff against state as recorded.
+    #[arg(long)]
+    pub no_refresh: bool,
+    /// Allow destroying or replacing protected resources.
+    #[arg(long)]
+    pub override_protect: bool,
+}
+
+/// `overcast apply`
+#[derive(Debug, Clone, Args)]
+pub struct ApplyArgs {
+    /// A plan saved with `plan --out`: applied exactly, refused if state changed since.
+    pub plan_file: Option<PathBuf>,
+    /// Do not ask for confirmation.
+    #[arg(long, short = 'y')]
+    pub auto_approve: bool,
+    /// Skip reading live state before planning.
+    #[arg(long)]
+    pub no_refresh: bool,
+    /// Allow destroying or replacing protected resources.
+    #[arg(long)]
+    pub override_protect: bool,
+}
+
+/// `overcast destroy`
+#[derive(Debug, Clone, Args)]
+pub struct DestroyArgs {
+    /// Do not ask for confirmation.
+    #[arg(long, short = 'y')]
+    pub auto_approve: bool,
+    /// Allow destroying protected resources.
+    #[arg(long)]
+    pub override_protect: bool,
+}
+
+/// `overcast output`
+#[derive(Debug, Clone, Args)]
+pub struct OutputArgs {
+    /// One output by name (printed raw, even when sensitive).
+    pub name: Option<String>,
+}
+
+/// `overcast state ...`
+#[derive(Debug, Subcommand)]
+pub enum StateCommand {
+    /// List the native resources in state.
+    List,
+    /// Show one native resource's recorded attributes (secrets masked).
+    Show {
+        /// Native address, e.g. `site.bucket`.
+        addr: String,
+    },
+    /// Forget native resources without destroying them.
+    Rm {
+        /// Native addresses (or abstract resource names: all their natives).
+        #[arg(required = true)]
+        addrs: Vec<String>,
+        /// Target whose state to edit (default: wherever the address is found).
+        #[arg(long)]
+        target: Option<String>,
+    },
+    /// Release a lock left by an operation that cannot finish (use with care).
+    Unlock {
+        /// The lock id printed in the "state is locked" message.
+        id: String,
+        /// Target whose lock to release (default: the stack's default target).
+        #[arg(long)]
+        target: Option<String>,
+    },
+}
+
+/// `overcast invoke`
+#[derive(Debug, Clone, Args)]
+pub struct InvokeArgs {
+    /// The function resource's name.
+    pub name: String,
+    /// JSON event passed to the handler.
+    #[arg(long, default_value = "{}")]
+    pub payload: String,
+}
+
+/// `overcast init`
+#[derive(Debug, Clone, Args)]
+pub struct InitArgs {
+    /// Directory to write into (created if missing).
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+    /// Template to start from.
+    #[arg(long, short = 't', default_value = "three-tier-web")]
+    pub template: String,
+    /// Stack name (default: the directory's name).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Overwrite existing files.
+    #[arg(long)]
+    pub force: bool,
+    /// List the templates and exit.
+    #[arg(long)]
+    pub list: bool,
+}

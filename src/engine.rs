@@ -1,1 +1,313 @@
-//! (in progress)
+//! Expansion: every abstract resource of a stack becomes native resources through its
+//! target's provider, and the native dependency graph is built. Also the resolution of
+//! references against what is known so far (shared by plan and apply).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use overcast_core::kinds::Kind;
+use overcast_core::provider::{AbstractResource, Provider, ProviderContext};
+use overcast_core::refs::{self, Lookup, Ref, RefError};
+use overcast_core::{Attrs, NativeAddr, NativeSpec, NativeState};
+use serde_json::Value;
+
+use crate::graph::Dag;
+use crate::spec::Stack;
+
+/// Errors of expansion and resolution.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// A target names a provider this build does not include.
+    #[error("target `{target}` ({location}) uses provider `{provider}`, {why}")]
+    ProviderUnavailable {
+        /// Target name.
+        target: String,
+        /// Provider name.
+        provider: String,
+        /// Where the target is declared.
+        location: String,
+        /// Why and what to do.
+        why: String,
+    },
+    /// A provider could not be set up (bad settings, missing credentials).
+    #[error("target `{target}`: {message}")]
+    ProviderSetup {
+        /// Target name.
+        target: String,
+        /// The provider's message.
+        message: String,
+    },
+    /// A provider refused to expand a resource.
+    #[error("resource `{resource}` ({location}): {message}")]
+    Expand {
+        /// Logical name.
+        resource: String,
+        /// Where it is declared.
+        location: String,
+        /// The provider's message.
+        message: String,
+    },
+    /// A native dependency cycle (a provider bug, or references forming a loop).
+    #[error("dependency cycle between native resources: {0}")]
+    Cycle(String),
+    /// A reference that cannot be resolved.
+    #[error("{0}")]
+    Reference(String),
+}
+
+impl From<RefError> for EngineError {
+    fn from(e: RefError) -> Self {
+        EngineError::Reference(e.message)
+    }
+}
+
+/// The working directory of a stack: `.overcast/` beside its spec file.
+pub fn work_dir(stack: &Stack) -> PathBuf {
+    stack.dir.join(".overcast")
+}
+
+/// Build one provider per declared target.
+pub fn build_providers(stack: &Stack) -> Result<BTreeMap<String, Arc<dyn Provider>>, EngineError> {
+    let mut out: BTreeMap<String, Arc<dyn Provider>> = BTreeMap::new();
+    for (name, target) in &stack.targets {
+        let ctx = ProviderContext {
+            stack: stack.name.clone(),
+            target: name.clone(),
+            settings: target.settings.clone(),
+            spec_dir: stack.dir.clone(),
+            work_dir: work_dir(stack),
+        };
+        let provider: Arc<dyn Provider> = match target.provider.as_str() {
+            "local" => Arc::new(
+                overcast_local::LocalProvider::new(ctx)
+                    .map_err(|e| EngineError::ProviderSetup { target: name.clone(), message: e.to_string() })?,
+            ),
+            other => {
+                return Err(EngineError::ProviderUnavailable {
+                    target: name.clone(),
+                    provider: other.to_string(),
+                    location: target.location.to_string(),
+                    why: format!(
+                        "which this build of overcast does not include yet; only `local` is available. \
+                         Put the resources on a `local` target, or build overcast with the `{other}` feature once it exists"
+                    ),
+                });
+            }
+        };
+        out.insert(name.clone(), provider);
+    }
+    Ok(out)
+}
+
+/// One native resource the stack wants.
+#[derive(Debug, Clone)]
+pub struct DesiredNative {
+    /// Address.
+    pub addr: NativeAddr,
+    /// Kind of its abstract resource.
+    pub kind: Kind,
+    /// Target name.
+    pub target: String,
+    /// What the provider expanded (inputs may hold references).
+    pub spec: NativeSpec,
+    /// Natives it must come after.
+    pub deps: BTreeSet<NativeAddr>,
+    /// Whether its abstract resource is protected.
+    pub protect: bool,
+}
+
+/// The whole desired native model of a stack.
+#[derive(Debug, Clone, Default)]
+pub struct Desired {
+    /// Every native by address.
+    pub natives: BTreeMap<NativeAddr, DesiredNative>,
+    /// Natives of each abstract resource, in expansion order.
+    pub by_resource: BTreeMap<String, Vec<NativeAddr>>,
+    /// Dependency graph of the natives.
+    pub graph: Dag<NativeAddr>,
+}
+
+/// Expand every resource of the stack through its target's provider.
+pub fn expand(stack: &Stack, providers: &BTreeMap<String, Arc<dyn Provider>>) -> Result<Desired, EngineError> {
+    let mut desired = Desired::default();
+    for (name, res) in &stack.resources {
+        let provider = providers.get(&res.target).ok_or_else(|| EngineError::Expand {
+            resource: name.clone(),
+            location: res.location.to_string(),
+            message: format!("target `{}` has no provider", res.target),
+        })?;
+        let abstract_res = AbstractResource {
+            name: name.clone(),
+            properties: res.properties.clone(),
+            referenced_kinds: res.referenced.clone(),
+        };
+        let specs = provider.expand(&abstract_res).map_err(|e| EngineError::Expand {
+            resource: name.clone(),
+            location: res.location.to_string(),
+            message: match &e.hint {
+                Some(h) => format!("{} (hint: {h})", e.message),
+                None => e.message.clone(),
+            },
+        })?;
+        let mut addrs = Vec::with_capacity(specs.len());
+        for spec in specs {
+            let addr = NativeAddr::new(name.clone(), spec.local.clone());
+            addrs.push(addr.clone());
+            desired.natives.insert(
+                addr.clone(),
+                DesiredNative {
+                    addr,
+                    kind: res.kind,
+                    target: res.target.clone(),
+                    spec,
+                    deps: BTreeSet::new(),
+                    protect: res.protect,
+                },
+            );
+        }
+        desired.by_resource.insert(name.clone(), addrs);
+    }
+    link(stack, &mut desired)?;
+    Ok(desired)
+}
+
+/// Fill in dependencies: intra-expansion, resource-level, and native references.
+fn link(stack: &Stack, desired: &mut Desired) -> Result<(), EngineError> {
+    let mut all_deps: Vec<(NativeAddr, BTreeSet<NativeAddr>)> = Vec::with_capacity(desired.natives.len());
+    for (addr, n) in &desired.natives {
+        let mut deps = BTreeSet::new();
+        for local in &n.spec.depends_on {
+            let dep = NativeAddr::new(addr.resource.clone(), local.clone());
+            if !desired.natives.contains_key(&dep) {
+                return Err(EngineError::Expand {
+                    resource: addr.resource.clone(),
+                    location: String::new(),
+                    message: format!("native `{addr}` depends on `{dep}`, which the expansion does not contain"),
+                });
+            }
+            deps.insert(dep);
+        }
+        if let Some(res) = stack.resources.get(&addr.resource) {
+            for dep_res in &res.depends_on {
+                deps.extend(desired.by_resource.get(dep_res).into_iter().flatten().cloned());
+            }
+        }
+        let mut bad: Option<String> = None;
+        for v in n.spec.inputs.values() {
+            refs::visit_refs(v, &mut |r| match r {
+                Ref::Native { resource, local, .. } => {
+                    let dep = NativeAddr::new(resource.clone(), local.clone());
+                    if desired.natives.contains_key(&dep) {
+                        deps.insert(dep);
+                    } else {
+                        bad = Some(format!("`{addr}` refers to `{r}`, but no native `{dep}` exists"));
+                    }
+                }
+                Ref::Resource { name, .. } => {
+                    deps.extend(desired.by_resource.get(name).into_iter().flatten().cloned());
+                }
+                Ref::Var(_) => {}
+            })?;
+        }
+        if let Some(b) = bad {
+            return Err(EngineError::Reference(b));
+        }
+        deps.remove(addr);
+        all_deps.push((addr.clone(), deps));
+    }
+    for (addr, deps) in all_deps {
+        desired.graph.add_node(addr.clone());
+        for d in &deps {
+            desired.graph.add_edge(d.clone(), addr.clone());
+        }
+        if let Some(n) = desired.natives.get_mut(&addr) {
+            n.deps = deps;
+        }
+    }
+    desired.graph.topo_order().map_err(|c| EngineError::Cycle(Dag::cycle_to_string(&c)))?;
+    Ok(())
+}
+
+/// What is known about native values while planning or applying.
+pub struct Known<'a> {
+    /// Current (refreshed or just-applied) states by address.
+    pub states: &'a BTreeMap<NativeAddr, NativeState>,
+    /// Natives whose values are only known after apply.
+    pub pending: &'a BTreeSet<NativeAddr>,
+    /// Natives of each abstract resource.
+    pub by_resource: &'a BTreeMap<String, Vec<NativeAddr>>,
+    /// Kind and target of each abstract resource.
+    pub resource_info: &'a BTreeMap<String, (Kind, String)>,
+    /// Providers by target.
+    pub providers: &'a BTreeMap<String, Arc<dyn Provider>>,
+}
+
+impl Known<'_> {
+    /// The abstract attributes of a resource, or `None` if any native is still pending.
+    pub fn resource_outputs(&self, name: &str) -> Option<Attrs> {
+        let addrs = self.by_resource.get(name)?;
+        if addrs.iter().any(|a| self.pending.contains(a)) {
+            return None;
+        }
+        let states: Vec<&NativeState> = addrs.iter().filter_map(|a| self.states.get(a)).collect();
+        if states.len() != addrs.len() {
+            return None;
+        }
+        let (kind, target) = self.resource_info.get(name)?;
+        let provider = self.providers.get(target)?;
+        Some(provider.outputs(*kind, &states))
+    }
+
+    /// Look up one reference.
+    pub fn lookup(&self, r: &Ref) -> Result<Lookup, EngineError> {
+        match r {
+            Ref::Var(name) => Err(EngineError::Reference(format!(
+                "variable reference `{r}` was not substituted (unknown variable `{name}`)"
+            ))),
+            Ref::Resource { name, attr } => {
+                if !self.by_resource.contains_key(name) {
+                    return Err(EngineError::Reference(format!("`{r}` refers to resource `{name}`, which is not in the stack")));
+                }
+                match self.resource_outputs(name) {
+                    None => Ok(Lookup::Unknown),
+                    Some(outputs) => {
+                        let attr = attr.as_deref().unwrap_or("id");
+                        Ok(Lookup::Known(outputs.get(attr).cloned().unwrap_or(Value::Null)))
+                    }
+                }
+            }
+            Ref::Native { resource, local, attr } => {
+                let addr = NativeAddr::new(resource.clone(), local.clone());
+                if self.pending.contains(&addr) {
+                    return Ok(Lookup::Unknown);
+                }
+                match self.states.get(&addr) {
+                    None => Ok(Lookup::Unknown),
+                    Some(s) => Ok(Lookup::Known(
+                        s.outputs.get(attr).or_else(|| s.inputs.get(attr)).cloned().unwrap_or(Value::Null),
+                    )),
+                }
+            }
+        }
+    }
+
+    /// Resolve every reference in a set of inputs.
+    pub fn resolve_attrs(&self, inputs: &Attrs) -> Result<Attrs, EngineError> {
+        let mut out = Attrs::with_capacity(inputs.len());
+        for (k, v) in inputs {
+            out.insert(k.clone(), refs::resolve(v, &mut |r| self.lookup(r))?);
+        }
+        Ok(out)
+    }
+
+    /// Resolve a single value (stack outputs).
+    pub fn resolve_value(&self, v: &Value) -> Result<Value, EngineError> {
+        refs::resolve(v, &mut |r| self.lookup(r))
+    }
+}
+
+/// Kind and target of every abstract resource of the stack.
+pub fn resource_info(stack: &Stack) -> BTreeMap<String, (Kind, String)> {
+    stack.resources.iter().map(|(n, r)| (n.clone(), (r.kind, r.target.clone()))).collect()
+}

@@ -13,6 +13,7 @@ pub mod engine;
 pub mod graph;
 pub mod plan;
 pub mod retry;
+pub mod session;
 pub mod spec;
 pub mod state;
 pub mod ui;

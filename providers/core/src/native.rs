@@ -177,6 +177,10 @@ pub struct NativeState {
     /// Inputs that force replacement (copied from the spec at apply time).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub force_new: Vec<String>,
+    /// The abstract resource was `protect: true` when last applied. Kept in state so that
+    /// removing a protected resource from the spec does not silently destroy it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub protect: bool,
 }
 
 /// A create or adopt request: the resolved desired inputs plus ownership tags.

@@ -1,0 +1,368 @@
+//! [`LocalProvider`]: the `overcast_core::Provider` of the local cloud. It checks the
+//! target's settings, injects faults, and dispatches each native operation to the module
+//! of its native type, on a blocking thread (they do file, SQLite and process work).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use overcast_core::native::{CreateRequest, Observed};
+use overcast_core::{
+    AbstractResource, Attrs, Kind, NativeSpec, NativeState, Provider, ProviderContext,
+    ProviderError,
+};
+use serde_json::{Value, json};
+
+use crate::expand::{self, types};
+use crate::faults::Faults;
+use crate::paths::Layout;
+use crate::postgres::{self, PgBins};
+use crate::queue::LocalQueue;
+use crate::record::{self, Record};
+use crate::settings::Settings;
+use crate::{cdn, compute, database, fsutil, function, noop, storage};
+
+/// The embedded local cloud, for one target of one stack. Everything it creates lives
+/// under `<work_dir>/local/<target>/`.
+#[derive(Debug, Clone)]
+pub struct LocalProvider {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    stack: String,
+    layout: Layout,
+    spec_dir: PathBuf,
+    settings: Settings,
+    faults: Faults,
+    postgres: Option<PgBins>,
+}
+
+/// What [`LocalProvider::drain_queue`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DrainReport {
+    /// Messages the function handled (and that were acked).
+    pub processed: usize,
+    /// Messages whose invocation failed: left on the queue, visible again after the
+    /// visibility timeout and dead-lettered after `max_receives`.
+    pub failed: usize,
+    /// The error of each failed invocation.
+    pub errors: Vec<String>,
+}
+
+fn absolute(p: &Path) -> Result<PathBuf, ProviderError> {
+    std::path::absolute(p).map_err(|e| ProviderError::invalid(format!("path {}: {e}", p.display())))
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ProviderError> + Send + 'static,
+) -> Result<T, ProviderError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ProviderError::fatal(format!("local provider task failed: {e}")))?
+}
+
+impl LocalProvider {
+    /// Build the provider of one target. Fails (naming the setting) on bad settings.
+    pub fn new(ctx: ProviderContext) -> Result<LocalProvider, ProviderError> {
+        let settings = Settings::parse(&ctx.settings)?;
+        let root = absolute(&ctx.work_dir.join("local").join(&ctx.target))?;
+        // Decided once, here, so that `expand` stays pure.
+        let postgres = if settings.postgres && !settings.noop {
+            match postgres::detect() {
+                Ok(bins) => Some(bins),
+                Err(why) => {
+                    tracing::warn!(target = %ctx.target, "postgres: true, but {why}: databases stay SQLite files");
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        Ok(LocalProvider {
+            inner: Arc::new(Inner {
+                stack: ctx.stack,
+                layout: Layout::new(root),
+                spec_dir: absolute(&ctx.spec_dir)?,
+                faults: Faults::new(&settings),
+                settings,
+                postgres,
+            }),
+        })
+    }
+
+    /// The directory under which this target's resources live.
+    pub fn root(&self) -> &Path {
+        self.inner.layout.root()
+    }
+
+    /// Whether `engine: postgres` databases become real PostgreSQL clusters here.
+    pub fn uses_postgres(&self) -> bool {
+        self.inner.postgres.is_some()
+    }
+
+    /// Serve a function's queue trigger by hand: receive up to `max` messages from the
+    /// queue its trigger points at, invoke the function once per message with
+    /// `{"trigger": "queue", "queue": <path>, "message": {"id", "body", "receive_count"}}`
+    /// (`body` parsed as JSON when it is JSON), and ack each message it handled. The local
+    /// cloud runs no background poller, so this is how queue-triggered functions run.
+    pub async fn drain_queue(
+        &self,
+        function: &NativeState,
+        max: usize,
+    ) -> Result<DrainReport, ProviderError> {
+        let url = function
+            .inputs
+            .get("trigger")
+            .filter(|t| t.get("type").and_then(Value::as_str) == Some("queue"))
+            .and_then(|t| t.get("source_url"))
+            .and_then(Value::as_str)
+            .ok_or_else(|| {
+                ProviderError::invalid(format!("function `{}` has no queue trigger", function.addr))
+            })?
+            .to_string();
+        let mut report = DrainReport::default();
+        while report.processed + report.failed < max {
+            let path = PathBuf::from(&url);
+            let msg = blocking(move || Ok(LocalQueue::open(&path)?.receive(1)?)).await?;
+            let Some(msg) = msg.into_iter().next() else {
+                break;
+            };
+            let body = serde_json::from_str(&msg.body).unwrap_or_else(|_| json!(msg.body));
+            let event = json!({"trigger": "queue", "queue": url,
+                "message": {"id": msg.id, "body": body, "receive_count": msg.receive_count}});
+            match self.invoke(function, event).await {
+                Ok(_) => {
+                    let path = PathBuf::from(&url);
+                    blocking(move || Ok(LocalQueue::open(&path)?.ack(&msg.receipt)?)).await?;
+                    report.processed += 1;
+                }
+                Err(e) => {
+                    report.failed += 1;
+                    report.errors.push(e.message);
+                }
+            }
+        }
+        Ok(report)
+    }
+}
+
+impl Inner {
+    fn dir(&self, kind: Kind, addr: &overcast_core::NativeAddr) -> PathBuf {
+        self.layout.native_dir(kind, addr)
+    }
+
+    fn pg(&self) -> Result<&PgBins, ProviderError> {
+        self.postgres.as_ref().ok_or_else(|| {
+            ProviderError::invalid(
+                "this database is a local PostgreSQL cluster, but PostgreSQL is not usable here",
+            )
+            .with_hint(
+                "set `postgres: true` on the local target and install PostgreSQL (not as root)",
+            )
+        })
+    }
+
+    fn helper(&self) -> Result<PathBuf, ProviderError> {
+        cdn::helper_exe(self.settings.helper_exe.as_ref())
+    }
+
+    /// A directory at our path that another stack owns is not ours to read or delete.
+    fn foreign(&self, dir: &Path) -> Result<bool, ProviderError> {
+        Ok(record::read_owner(dir)?.is_some_and(|o| o.stack != self.stack))
+    }
+
+    fn read(
+        &self,
+        kind: Kind,
+        addr: &overcast_core::NativeAddr,
+        type_name: &str,
+    ) -> Result<Option<Observed>, ProviderError> {
+        if self.settings.noop {
+            return noop::read(&self.layout.noop_file(kind, addr));
+        }
+        let dir = self.dir(kind, addr);
+        if self.foreign(&dir)? {
+            return Ok(None);
+        }
+        let Some(rec) = record::read_record(&dir)? else {
+            return Ok(None);
+        };
+        if rec.type_name != type_name {
+            return Ok(None);
+        }
+        match type_name {
+            types::BUCKET => storage::read(&self.spec_dir, &dir, rec),
+            types::QUEUE => crate::queue::read(&dir, rec),
+            types::SQLITE => database::read(&dir, rec),
+            types::POSTGRES => postgres::read(self.pg()?, &dir, rec),
+            types::FUNCTION => function::read(&self.spec_dir, &dir, rec),
+            types::PROCESS => compute::read(&dir, rec),
+            types::CDN => cdn::read(&dir, rec),
+            other => Err(unknown_type(other)),
+        }
+    }
+
+    fn create(&self, req: &CreateRequest) -> Result<Observed, ProviderError> {
+        if self.settings.noop {
+            return noop::create(req.kind, &self.layout.noop_file(req.kind, &req.addr), req);
+        }
+        let dir = self.dir(req.kind, &req.addr);
+        let rec = match req.type_name.as_str() {
+            types::BUCKET => storage::create(&self.spec_dir, &dir, req)?,
+            types::QUEUE => crate::queue::create(&dir, req)?,
+            types::SQLITE => database::create(&dir, req)?,
+            types::POSTGRES => postgres::create(self.pg()?, &dir, req)?,
+            types::FUNCTION => function::create(&self.spec_dir, &dir, req)?,
+            types::PROCESS => compute::create(&dir, req)?,
+            types::CDN => cdn::create(&self.helper()?, &dir, req)?,
+            other => return Err(unknown_type(other)),
+        };
+        Ok(rec.observed(&dir))
+    }
+
+    fn update(&self, prior: &NativeState, inputs: &Attrs) -> Result<Observed, ProviderError> {
+        if self.settings.noop {
+            return noop::update(&self.layout.noop_file(prior.kind, &prior.addr), inputs);
+        }
+        let dir = self.dir(prior.kind, &prior.addr);
+        let rec: Record = record::read_record(&dir)?
+            .filter(|r| r.type_name == prior.type_name)
+            .ok_or_else(|| {
+                ProviderError::not_found(format!(
+                    "`{}` is gone ({} does not exist)",
+                    prior.addr,
+                    dir.display()
+                ))
+            })?;
+        let rec = match prior.type_name.as_str() {
+            types::BUCKET => storage::update(&self.spec_dir, &dir, rec, inputs)?,
+            types::QUEUE => crate::queue::update(&dir, rec, inputs)?,
+            types::SQLITE => database::update(&dir, rec, inputs)?,
+            types::POSTGRES => postgres::update(self.pg()?, &dir, rec, inputs)?,
+            types::FUNCTION => function::update(&self.spec_dir, &dir, rec, inputs)?,
+            types::PROCESS => compute::update(&dir, rec, inputs)?,
+            types::CDN => cdn::update(&self.helper()?, &dir, rec, inputs)?,
+            other => return Err(unknown_type(other)),
+        };
+        record::write_record(&dir, &rec)?;
+        Ok(rec.observed(&dir))
+    }
+
+    fn delete(&self, prior: &NativeState) -> Result<(), ProviderError> {
+        if self.settings.noop {
+            let file = self.layout.noop_file(prior.kind, &prior.addr);
+            noop::delete(&file)?;
+            fsutil::prune_empty_parents(&file, self.layout.root());
+            return Ok(());
+        }
+        let dir = self.dir(prior.kind, &prior.addr);
+        if !dir.exists() {
+            return Ok(());
+        }
+        if self.foreign(&dir)? {
+            return Err(record::already_exists(
+                &dir,
+                record::read_owner(&dir)?.as_ref(),
+            ));
+        }
+        // Stop what runs before removing its files.
+        match prior.type_name.as_str() {
+            types::PROCESS => compute::stop(&dir),
+            types::CDN => cdn::stop(&dir),
+            types::POSTGRES => postgres::stop(self.pg()?, &dir),
+            _ => {}
+        }
+        fsutil::remove_dir_safely(&dir)?;
+        fsutil::remove_stale_siblings(&dir);
+        fsutil::prune_empty_parents(&dir, self.layout.root());
+        Ok(())
+    }
+
+    fn adopt(&self, req: &CreateRequest) -> Result<Option<Observed>, ProviderError> {
+        if self.settings.noop {
+            return noop::adopt(&self.layout.noop_file(req.kind, &req.addr), &req.owner);
+        }
+        let dir = self.dir(req.kind, &req.addr);
+        if record::read_owner(&dir)?.as_ref() != Some(&req.owner) {
+            return Ok(None);
+        }
+        self.read(req.kind, &req.addr, &req.type_name)
+    }
+}
+
+fn unknown_type(t: &str) -> ProviderError {
+    ProviderError::invalid(format!("`{t}` is not a native type of the local cloud"))
+}
+
+#[async_trait]
+impl Provider for LocalProvider {
+    fn name(&self) -> &str {
+        "local"
+    }
+
+    fn expand(&self, resource: &AbstractResource) -> Result<Vec<NativeSpec>, ProviderError> {
+        expand::expand(resource, self.inner.postgres.is_some())
+    }
+
+    fn outputs(&self, kind: Kind, natives: &[&NativeState]) -> Attrs {
+        crate::outputs::abstract_outputs(kind, natives)
+    }
+
+    async fn read(&self, state: &NativeState) -> Result<Option<Observed>, ProviderError> {
+        self.inner.faults.before("read", &state.addr).await?;
+        let (inner, kind, addr, t) = (
+            Arc::clone(&self.inner),
+            state.kind,
+            state.addr.clone(),
+            state.type_name.clone(),
+        );
+        blocking(move || inner.read(kind, &addr, &t)).await
+    }
+
+    async fn create(&self, req: &CreateRequest) -> Result<Observed, ProviderError> {
+        self.inner.faults.before("create", &req.addr).await?;
+        self.inner.faults.check_fail("create", &req.addr)?;
+        let (inner, req) = (Arc::clone(&self.inner), req.clone());
+        blocking(move || inner.create(&req)).await
+    }
+
+    async fn update(&self, prior: &NativeState, inputs: &Attrs) -> Result<Observed, ProviderError> {
+        self.inner.faults.before("update", &prior.addr).await?;
+        self.inner.faults.check_fail("update", &prior.addr)?;
+        let (inner, prior, inputs) = (Arc::clone(&self.inner), prior.clone(), inputs.clone());
+        blocking(move || inner.update(&prior, &inputs)).await
+    }
+
+    async fn delete(&self, prior: &NativeState) -> Result<(), ProviderError> {
+        self.inner.faults.before("delete", &prior.addr).await?;
+        let (inner, prior) = (Arc::clone(&self.inner), prior.clone());
+        blocking(move || inner.delete(&prior)).await
+    }
+
+    async fn adopt(&self, req: &CreateRequest) -> Result<Option<Observed>, ProviderError> {
+        self.inner.faults.before("adopt", &req.addr).await?;
+        let (inner, req) = (Arc::clone(&self.inner), req.clone());
+        blocking(move || inner.adopt(&req)).await
+    }
+
+    async fn invoke(&self, state: &NativeState, payload: Value) -> Result<Value, ProviderError> {
+        self.inner.faults.before("invoke", &state.addr).await?;
+        if state.type_name != types::FUNCTION {
+            return Err(ProviderError::invalid(format!(
+                "`{}` is a {}, not a function",
+                state.addr, state.type_name
+            )));
+        }
+        if self.inner.settings.noop {
+            return Ok(json!({"noop": true, "payload": payload}));
+        }
+        function::invoke(
+            &self.inner.dir(state.kind, &state.addr),
+            &state.addr.resource,
+            payload,
+        )
+        .await
+    }
+}

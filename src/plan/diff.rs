@@ -1,0 +1,212 @@
+//! Diff: compare the desired natives with the live view and decide, per native and per
+//! attribute, create / update in place / replace / delete / no-op.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use overcast_core::{NativeAddr, NativeState};
+use serde_json::Value;
+
+use crate::engine::{EngineError, Known};
+use crate::plan::refresh::Live;
+use crate::plan::{Action, AttrChange, Change};
+use crate::session::Session;
+
+/// Why a diff could not produce a plan.
+#[derive(Debug, thiserror::Error)]
+pub enum DiffError {
+    /// References could not be resolved.
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    /// The plan would destroy or replace protected resources.
+    #[error(
+        "the plan would {} protected resource(s):\n{}\n  hint: if this is really intended, set `protect: false` on the resource \
+         (or pass --override-protect for this run)",
+        verbs(.0), list(.0)
+    )]
+    Protected(Vec<(NativeAddr, Action, String)>),
+}
+
+fn verbs(v: &[(NativeAddr, Action, String)]) -> &'static str {
+    let replace = v.iter().any(|x| x.1 == Action::Replace);
+    let delete = v.iter().any(|x| x.1 == Action::Delete);
+    match (replace, delete) {
+        (true, true) => "replace or destroy",
+        (true, false) => "replace",
+        _ => "destroy",
+    }
+}
+
+fn list(v: &[(NativeAddr, Action, String)]) -> String {
+    v.iter().map(|(a, act, why)| format!("  - {a}: {} ({why})", act.past().trim_end_matches('d'))).collect::<Vec<_>>().join("\n")
+}
+
+/// Options of a diff.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DiffOptions {
+    /// Plan the destruction of everything in state.
+    pub destroy: bool,
+    /// Allow destroying or replacing protected resources.
+    pub override_protect: bool,
+}
+
+/// Compute one change per native: every desired native and every native in state.
+pub fn diff(session: &Session, live: &Live, opts: DiffOptions) -> Result<Vec<Change>, DiffError> {
+    let mut changes = Vec::new();
+    let mut protected = Vec::new();
+    let desired = &session.desired;
+    if !opts.destroy {
+        let order = desired.graph.topo_order().map_err(|c| EngineError::Cycle(crate::graph::Dag::cycle_to_string(&c)))?;
+        let mut pending: BTreeSet<NativeAddr> = BTreeSet::new();
+        for addr in order {
+            let Some(d) = desired.natives.get(&addr) else { continue };
+            let known = Known {
+                states: &live.states,
+                pending: &pending,
+                by_resource: &desired.by_resource,
+                resource_info: &session.resource_info,
+                providers: &session.providers,
+            };
+            let resolved = known.resolve_attrs(&d.spec.inputs)?;
+            let prior = live.states.get(&addr);
+            let prior_target = live.targets.get(&addr);
+            let mut change = Change {
+                addr: addr.clone(),
+                kind: d.kind,
+                target: d.target.clone(),
+                prior_target: None,
+                type_name: d.spec.type_name.clone(),
+                action: Action::NoOp,
+                attrs: Vec::new(),
+                desired: Some(d.spec.clone()),
+                depends_on: d.deps.iter().cloned().collect(),
+                prior: prior.cloned(),
+                protect: d.protect,
+                reason: None,
+            };
+            match prior {
+                None => {
+                    change.action = Action::Create;
+                    change.attrs = resolved
+                        .iter()
+                        .map(|(k, v)| AttrChange { name: k.clone(), before: None, after: Some(v.clone()), forces_replacement: false })
+                        .collect();
+                    if live.gone.contains_key(&addr) {
+                        change.reason = Some("deleted outside overcast; it will be created again".into());
+                    }
+                }
+                Some(prior) => {
+                    change.attrs = attr_changes(&prior.inputs, &resolved, &d.spec.force_new);
+                    let moved = prior_target.is_some_and(|t| *t != d.target);
+                    let retyped = prior.type_name != d.spec.type_name;
+                    if moved || retyped {
+                        change.action = Action::Replace;
+                        change.prior_target = prior_target.cloned();
+                        change.reason = Some(if moved {
+                            format!("moves from target `{}` to `{}`", prior_target.map(String::as_str).unwrap_or("?"), d.target)
+                        } else {
+                            format!("native type changes from `{}` to `{}`", prior.type_name, d.spec.type_name)
+                        });
+                    } else if change.attrs.iter().any(|a| a.forces_replacement) {
+                        change.action = Action::Replace;
+                    } else if !change.attrs.is_empty() {
+                        change.action = Action::Update;
+                    }
+                    if change.action != Action::NoOp && live.drifted.contains(&addr) && change.reason.is_none() {
+                        change.reason = Some("changed outside overcast".into());
+                    }
+                    if change.action == Action::Replace && (d.protect || prior.protect) && !opts.override_protect {
+                        let why = forcing(&change);
+                        protected.push((addr.clone(), Action::Replace, why));
+                    }
+                }
+            }
+            if matches!(change.action, Action::Create | Action::Replace) {
+                pending.insert(addr.clone());
+            }
+            changes.push(change);
+        }
+    }
+    // Everything in state that is not desired (or everything, when destroying).
+    let mut to_delete: BTreeMap<&NativeAddr, (&NativeState, bool)> = BTreeMap::new();
+    for (a, s) in &live.states {
+        to_delete.insert(a, (s, false));
+    }
+    for (a, s) in &live.gone {
+        to_delete.insert(a, (s, true));
+    }
+    for (addr, (st, gone)) in to_delete {
+        if !opts.destroy && desired.natives.contains_key(addr) {
+            continue;
+        }
+        if st.protect && !opts.override_protect && !gone {
+            protected.push((addr.clone(), Action::Delete, "resource is protected".to_string()));
+        }
+        changes.push(Change {
+            addr: addr.clone(),
+            kind: st.kind,
+            target: live.targets.get(addr).cloned().unwrap_or_default(),
+            prior_target: None,
+            type_name: st.type_name.clone(),
+            action: Action::Delete,
+            attrs: st
+                .inputs
+                .iter()
+                .map(|(k, v)| AttrChange { name: k.clone(), before: Some(v.clone()), after: None, forces_replacement: false })
+                .collect(),
+            desired: None,
+            depends_on: st.depends_on.clone(),
+            prior: Some(st.clone()),
+            protect: st.protect,
+            reason: gone.then(|| "already deleted outside overcast; only removed from state".to_string()),
+        });
+    }
+    if !protected.is_empty() {
+        return Err(DiffError::Protected(protected));
+    }
+    Ok(changes)
+}
+
+fn forcing(c: &Change) -> String {
+    if let Some(r) = &c.reason {
+        return r.clone();
+    }
+    let names: Vec<&str> = c.attrs.iter().filter(|a| a.forces_replacement).map(|a| a.name.as_str()).collect();
+    format!("{} cannot change in place", names.join(", "))
+}
+
+/// Per-attribute differences between the live inputs and the resolved desired ones.
+fn attr_changes(before: &overcast_core::Attrs, after: &overcast_core::Attrs, force_new: &[String]) -> Vec<AttrChange> {
+    let mut keys: BTreeSet<&String> = before.keys().collect();
+    keys.extend(after.keys());
+    let mut out = Vec::new();
+    for k in keys {
+        let b = before.get(k).filter(|v| !v.is_null());
+        let a = after.get(k).filter(|v| !v.is_null());
+        if b == a {
+            continue;
+        }
+        out.push(AttrChange {
+            name: k.clone(),
+            before: b.cloned(),
+            after: a.cloned().or(Some(Value::Null)).filter(|v| !v.is_null()),
+            forces_replacement: force_new.iter().any(|f| f == k),
+        });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn attribute_diff_marks_forcing_attributes_and_ignores_nulls() {
+        let before = json!({"engine": "postgres", "size": "small", "gone": null}).as_object().cloned().unwrap();
+        let after = json!({"engine": "mysql", "size": "small", "new": 1}).as_object().cloned().unwrap();
+        let c = attr_changes(&before, &after, &["engine".to_string()]);
+        assert_eq!(c.len(), 2);
+        assert!(c.iter().any(|a| a.name == "engine" && a.forces_replacement));
+        assert!(c.iter().any(|a| a.name == "new" && a.before.is_none() && !a.forces_replacement));
+    }
+}

@@ -1,0 +1,173 @@
+//! Refresh: recover work an interrupted apply left half done (intents), then read the
+//! live state of every native in state, in parallel with bounded concurrency.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use overcast_core::{NativeAddr, NativeState, ProviderError};
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use crate::retry::{CallKind, with_retry};
+use crate::session::Session;
+use crate::ui::Event;
+
+/// The live view of everything in state.
+#[derive(Debug, Default, Clone)]
+pub struct Live {
+    /// Natives that exist, with refreshed attributes.
+    pub states: BTreeMap<NativeAddr, NativeState>,
+    /// Target of each native in `states` and `gone`.
+    pub targets: BTreeMap<NativeAddr, String>,
+    /// Natives in state that no longer exist (deleted outside overcast).
+    pub gone: BTreeMap<NativeAddr, NativeState>,
+    /// Natives whose live inputs differ from the inputs last applied.
+    pub drifted: BTreeSet<NativeAddr>,
+}
+
+/// A refresh failure: which native, and the provider's error.
+#[derive(Debug, thiserror::Error)]
+#[error("reading `{addr}` on target `{target}` failed: {error}{}", hint(error))]
+pub struct RefreshError {
+    /// Native address.
+    pub addr: NativeAddr,
+    /// Target.
+    pub target: String,
+    /// The provider's error.
+    pub error: ProviderError,
+}
+
+fn hint(e: &ProviderError) -> String {
+    e.hint.as_ref().map(|h| format!("\n  hint: {h}")).unwrap_or_default()
+}
+
+/// Adopt or forget every intent left by an interrupted apply. Adopted resources are
+/// written to state at once, so nothing an earlier run created is ever lost.
+pub async fn recover_intents(session: &mut Session) -> Result<usize, RefreshError> {
+    let mut recovered = 0;
+    let targets: Vec<String> = session.stores.keys().cloned().collect();
+    for target in targets {
+        let Some(store) = session.stores.get(&target) else { continue };
+        let intents: Vec<_> = store.intents().values().cloned().collect();
+        if intents.is_empty() {
+            continue;
+        }
+        let Some(provider) = session.providers.get(&target).cloned() else { continue };
+        for intent in intents {
+            let addr = intent.request.addr.clone();
+            let reporter = session.reporter.clone();
+            let found = with_retry(
+                &session.policy,
+                CallKind::Read,
+                || provider.adopt(&intent.request),
+                &|n, e| reporter.event(Event::Retrying { addr: &addr, attempt: n, error: &e.message }),
+            )
+            .await
+            .map_err(|error| RefreshError { addr: addr.clone(), target: target.clone(), error })?;
+            let store = session.stores.get_mut(&target).ok_or_else(|| RefreshError {
+                addr: addr.clone(),
+                target: target.clone(),
+                error: ProviderError::fatal("state store vanished"),
+            })?;
+            let result = match found {
+                Some(obs) => {
+                    recovered += 1;
+                    session.reporter.event(Event::Note(&format!(
+                        "{addr}: found the resource an interrupted apply created; adopting it into state"
+                    )));
+                    store.put(NativeState {
+                        addr: addr.clone(),
+                        kind: intent.request.kind,
+                        type_name: intent.request.type_name.clone(),
+                        id: obs.id,
+                        inputs: obs.inputs,
+                        outputs: obs.outputs,
+                        depends_on: intent.depends_on.clone(),
+                        sensitive: intent.sensitive.clone(),
+                        force_new: intent.force_new.clone(),
+                        protect: intent.protect,
+                    })
+                }
+                None => store.clear_intent(&addr),
+            };
+            result.map_err(|e| RefreshError { addr: addr.clone(), target: target.clone(), error: ProviderError::fatal(e.to_string()) })?;
+        }
+    }
+    Ok(recovered)
+}
+
+/// Read every native in state. With `read_live == false`, state is taken as it is.
+pub async fn refresh(session: &Session, read_live: bool) -> Result<Live, RefreshError> {
+    let mut live = Live::default();
+    let mut todo: Vec<(String, NativeState)> = Vec::new();
+    for (target, store) in &session.stores {
+        for (addr, st) in store.resources() {
+            live.targets.insert(addr.clone(), target.clone());
+            if read_live {
+                todo.push((target.clone(), st.clone()));
+            } else {
+                live.states.insert(addr.clone(), st.clone());
+            }
+        }
+    }
+    if todo.is_empty() {
+        return Ok(live);
+    }
+    session.reporter.event(Event::PhaseStarted { name: "refresh", total: todo.len() });
+    let limit = Arc::new(Semaphore::new(session.parallelism.max(1)));
+    let mut tasks = JoinSet::new();
+    for (target, prior) in todo {
+        let Some(provider) = session.providers.get(&target).cloned() else {
+            return Err(RefreshError {
+                addr: prior.addr.clone(),
+                target: target.clone(),
+                error: ProviderError::fatal(format!("no provider for target `{target}`")),
+            });
+        };
+        let limit = limit.clone();
+        let policy = session.policy;
+        let reporter = session.reporter.clone();
+        tasks.spawn(async move {
+            let _permit = limit.acquire_owned().await;
+            let addr = prior.addr.clone();
+            let r = with_retry(&policy, CallKind::Read, || provider.read(&prior), &|n, e| {
+                reporter.event(Event::Retrying { addr: &addr, attempt: n, error: &e.message })
+            })
+            .await;
+            reporter.event(Event::PhaseProgress { name: "refresh" });
+            (target, prior, r)
+        });
+    }
+    let mut first_error = None;
+    while let Some(joined) = tasks.join_next().await {
+        let Ok((target, prior, r)) = joined else { continue };
+        match r {
+            Ok(Some(obs)) => {
+                if obs.inputs != prior.inputs {
+                    live.drifted.insert(prior.addr.clone());
+                }
+                let mut st = prior;
+                st.id = obs.id;
+                st.inputs = obs.inputs;
+                st.outputs = obs.outputs;
+                live.states.insert(st.addr.clone(), st);
+            }
+            Ok(None) => {
+                live.gone.insert(prior.addr.clone(), prior);
+            }
+            Err(error) if error.class == overcast_core::ErrorClass::NotFound => {
+                live.gone.insert(prior.addr.clone(), prior);
+            }
+            Err(error) => {
+                if first_error.is_none() {
+                    first_error = Some(RefreshError { addr: prior.addr.clone(), target, error });
+                }
+            }
+        }
+    }
+    session.reporter.event(Event::PhaseFinished { name: "refresh" });
+    match first_error {
+        Some(e) => Err(e),
+        None => Ok(live),
+    }
+}

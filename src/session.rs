@@ -1,0 +1,148 @@
+//! A session: one command's view of a stack — the validated spec, a provider per target,
+//! the expanded desired natives, and the state of every target (locked when writing).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use overcast_core::kinds::Kind;
+use overcast_core::{NativeAddr, NativeState, Provider};
+
+use crate::engine::{self, Desired};
+use crate::retry::RetryPolicy;
+use crate::spec::Stack;
+use crate::state::{self, StateStore};
+use crate::ui::{Event, Reporter};
+
+/// How a session opens state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StateAccess {
+    /// Take the lock of every target (plan, apply, destroy).
+    Lock(&'static str),
+    /// Read without locking (output, state list).
+    ReadOnly,
+}
+
+/// Settings of a session.
+#[derive(Clone)]
+pub struct SessionOptions {
+    /// Lock or read-only.
+    pub access: StateAccess,
+    /// Maximum provider calls in flight.
+    pub parallelism: usize,
+    /// Retries and timeouts.
+    pub policy: RetryPolicy,
+    /// Where progress goes.
+    pub reporter: Arc<dyn Reporter>,
+}
+
+/// One command's view of a stack.
+pub struct Session {
+    /// The validated spec.
+    pub stack: Stack,
+    /// `.overcast/` beside the spec.
+    pub work_dir: PathBuf,
+    /// A provider per declared target.
+    pub providers: BTreeMap<String, Arc<dyn Provider>>,
+    /// State per target (targets with resources or existing state).
+    pub stores: BTreeMap<String, StateStore>,
+    /// Desired natives.
+    pub desired: Desired,
+    /// Kind and target of each abstract resource.
+    pub resource_info: BTreeMap<String, (Kind, String)>,
+    /// Progress.
+    pub reporter: Arc<dyn Reporter>,
+    /// Retries and timeouts.
+    pub policy: RetryPolicy,
+    /// Maximum provider calls in flight.
+    pub parallelism: usize,
+}
+
+impl Session {
+    /// Expand the stack, build providers and open the state of every target involved.
+    pub fn open(stack: Stack, opts: SessionOptions) -> anyhow::Result<Session> {
+        let work_dir = engine::work_dir(&stack);
+        let providers = engine::build_providers(&stack)?;
+        let desired = engine::expand(&stack, &providers)?;
+        let mut targets: Vec<String> =
+            stack.resources.values().map(|r| r.target.clone()).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
+        for t in state::list_targets(&work_dir, &stack.name) {
+            if !stack.targets.contains_key(&t) {
+                bail!(
+                    "state has resources on target `{t}`, which {} no longer declares.\n  \
+                     hint: declare the target again so overcast can destroy or keep them, or forget them with \
+                     `overcast state rm --target {t} ADDR...`",
+                    stack.file.display()
+                );
+            }
+            if !targets.contains(&t) {
+                targets.push(t);
+            }
+        }
+        targets.sort();
+        let mut stores = BTreeMap::new();
+        for t in targets {
+            let store = match opts.access {
+                StateAccess::Lock(op) => {
+                    let (mut store, interrupted) = StateStore::open(&work_dir, &stack.name, &t, op)
+                        .with_context(|| format!("opening the state of target `{t}`"))?;
+                    if let Some(prev) = interrupted {
+                        opts.reporter.event(Event::Warn(&format!(
+                            "a previous `{}` on target `{t}` (pid {}, started {}) was interrupted; \
+                             overcast will recover what it left half done",
+                            prev.operation, prev.pid, prev.created
+                        )));
+                    }
+                    store.compact().with_context(|| format!("compacting the state of target `{t}`"))?;
+                    store
+                }
+                StateAccess::ReadOnly => StateStore::open_read_only(&work_dir, &stack.name, &t)
+                    .with_context(|| format!("reading the state of target `{t}`"))?,
+            };
+            stores.insert(t, store);
+        }
+        let resource_info = engine::resource_info(&stack);
+        Ok(Session {
+            stack,
+            work_dir,
+            providers,
+            stores,
+            desired,
+            resource_info,
+            reporter: opts.reporter,
+            policy: opts.policy,
+            parallelism: opts.parallelism,
+        })
+    }
+
+    /// Every native in state, merged across targets.
+    pub fn all_states(&self) -> BTreeMap<NativeAddr, NativeState> {
+        let mut out = BTreeMap::new();
+        for store in self.stores.values() {
+            for (a, s) in store.resources() {
+                out.insert(a.clone(), s.clone());
+            }
+        }
+        out
+    }
+
+    /// The state that holds the stack's outputs: the default target's.
+    pub fn outputs_target(&self) -> Option<&str> {
+        if self.stores.contains_key(&self.stack.default_target) {
+            Some(self.stack.default_target.as_str())
+        } else {
+            self.stores.keys().next().map(String::as_str)
+        }
+    }
+
+    /// Write every store's snapshot (end of command).
+    pub fn close(&mut self) -> anyhow::Result<()> {
+        for (t, store) in &mut self.stores {
+            if store.is_writable() {
+                store.compact().with_context(|| format!("saving the state of target `{t}`"))?;
+            }
+        }
+        Ok(())
+    }
+}

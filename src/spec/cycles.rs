@@ -1,0 +1,117 @@
+//! Dependency cycles between resources.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Every elementary cycle found by a depth-first walk, each reported once (by its set of
+/// members) and rotated to start at the member that comes first in `order` (file order).
+/// `deps` maps a resource to the resources it depends on; unknown names are ignored.
+pub(crate) fn find_cycles(
+    order: &[String],
+    deps: &BTreeMap<String, Vec<String>>,
+) -> Vec<Vec<String>> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Color {
+        White,
+        Gray,
+        Black,
+    }
+    let index: BTreeMap<&str, usize> = order
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.as_str(), i))
+        .collect();
+    let edges: Vec<Vec<usize>> = order
+        .iter()
+        .map(|n| {
+            deps.get(n)
+                .into_iter()
+                .flatten()
+                .filter_map(|d| index.get(d.as_str()).copied())
+                .collect()
+        })
+        .collect();
+    let mut color = vec![Color::White; order.len()];
+    let mut seen: BTreeSet<Vec<usize>> = BTreeSet::new();
+    let mut cycles = Vec::new();
+    for start in 0..order.len() {
+        if color[start] != Color::White {
+            continue;
+        }
+        // Iterative DFS: (node, next edge to follow); `path` mirrors the gray nodes.
+        let mut stack = vec![(start, 0usize)];
+        color[start] = Color::Gray;
+        while let Some(top) = stack.last_mut() {
+            let node = top.0;
+            if let Some(&to) = edges[node].get(top.1) {
+                top.1 += 1;
+                match color[to] {
+                    Color::White => {
+                        color[to] = Color::Gray;
+                        stack.push((to, 0));
+                    }
+                    Color::Gray => {
+                        let from = stack.iter().position(|(n, _)| *n == to).unwrap_or(0);
+                        let members: Vec<usize> = stack[from..].iter().map(|(n, _)| *n).collect();
+                        let mut key = members.clone();
+                        key.sort_unstable();
+                        if seen.insert(key) {
+                            let first = members
+                                .iter()
+                                .enumerate()
+                                .min_by_key(|(_, m)| **m)
+                                .map_or(0, |(i, _)| i);
+                            let mut rotated: Vec<String> = members[first..]
+                                .iter()
+                                .chain(&members[..first])
+                                .map(|m| order[*m].clone())
+                                .collect();
+                            rotated.push(rotated[0].clone());
+                            cycles.push(rotated);
+                        }
+                    }
+                    Color::Black => {}
+                }
+            } else {
+                color[node] = Color::Black;
+                stack.pop();
+            }
+        }
+    }
+    cycles
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn finds_a_three_cycle_starting_at_the_first_declared() {
+        let order = names(&["a", "b", "c", "d"]);
+        let deps: BTreeMap<String, Vec<String>> = [
+            ("b".to_string(), names(&["c"])),
+            ("c".to_string(), names(&["a"])),
+            ("a".to_string(), names(&["b"])),
+            ("d".to_string(), names(&["a"])),
+        ]
+        .into();
+        assert_eq!(
+            find_cycles(&order, &deps),
+            vec![names(&["a", "b", "c", "a"])]
+        );
+    }
+
+    #[test]
+    fn acyclic_graphs_have_no_cycle() {
+        let order = names(&["a", "b", "c"]);
+        let deps: BTreeMap<String, Vec<String>> = [
+            ("a".to_string(), names(&["b", "c"])),
+            ("b".to_string(), names(&["c"])),
+        ]
+        .into();
+        assert!(find_cycles(&order, &deps).is_empty());
+    }
+}

@@ -1,0 +1,190 @@
+//! The snapshot file: the whole state at one serial, replaced atomically by compaction.
+
+use std::collections::BTreeMap;
+use std::fs::{self, File};
+use std::io::{self, BufWriter, Write};
+use std::path::Path;
+
+use overcast_core::{NativeAddr, NativeState};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::error::StateError;
+use super::intent::Intent;
+use super::paths::StatePaths;
+
+/// The newest snapshot format this build reads, and the one it writes.
+pub const FORMAT_VERSION: u64 = 1;
+
+/// The content of a snapshot file, and the in-memory view of a store.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Snapshot {
+    /// Format version, [`FORMAT_VERSION`].
+    pub version: u64,
+    /// Incremented by every compaction that changes something.
+    pub serial: u64,
+    /// Fixed when the state is first written; tells two unrelated states with the same
+    /// serial apart.
+    pub lineage: String,
+    /// Stack name.
+    pub stack: String,
+    /// Target name.
+    pub target: String,
+    /// Resources overcast owns, by address.
+    #[serde(default)]
+    pub resources: BTreeMap<NativeAddr, NativeState>,
+    /// Creates started but not yet recorded, by address.
+    #[serde(default)]
+    pub intents: BTreeMap<NativeAddr, Intent>,
+    /// The stack's outputs as of the last apply.
+    #[serde(default)]
+    pub outputs: Map<String, Value>,
+}
+
+impl Snapshot {
+    /// A state that was never written: serial 0, lineage empty until the first compaction.
+    pub fn empty(stack: &str, target: &str) -> Self {
+        Snapshot {
+            version: FORMAT_VERSION,
+            serial: 0,
+            lineage: String::new(),
+            stack: stack.to_string(),
+            target: target.to_string(),
+            resources: BTreeMap::new(),
+            intents: BTreeMap::new(),
+            outputs: Map::new(),
+        }
+    }
+}
+
+/// Read the snapshot at `path`, `None` if there is none.
+pub(crate) fn read(path: &Path, stack: &str, target: &str) -> Result<Option<Snapshot>, StateError> {
+    let bytes = match fs::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(StateError::io("read", path, e)),
+    };
+    let snap: Snapshot = match serde_json::from_slice(&bytes) {
+        Ok(s) => s,
+        Err(e) => {
+            // A newer format may not even parse as ours: say "upgrade", not "corrupt".
+            check_version(path, probe_version(&bytes))?;
+            return Err(StateError::Corrupt {
+                path: path.to_path_buf(),
+                line: Some(e.line()).filter(|l| *l > 0),
+                message: e.to_string(),
+            });
+        }
+    };
+    check_version(path, Some(snap.version))?;
+    let corrupt = |message: String| StateError::Corrupt {
+        path: path.to_path_buf(),
+        line: None,
+        message,
+    };
+    if snap.version == 0 {
+        return Err(corrupt("format version 0 does not exist".to_string()));
+    }
+    if snap.stack != stack || snap.target != target {
+        return Err(corrupt(format!(
+            "it belongs to stack `{}` target `{}`, not stack `{stack}` target `{target}` \
+             (was it copied or renamed?)",
+            snap.stack, snap.target
+        )));
+    }
+    if let Some((k, r)) = snap.resources.iter().find(|(k, r)| **k != r.addr) {
+        return Err(corrupt(format!(
+            "resource under key `{k}` has address `{}`",
+            r.addr
+        )));
+    }
+    if let Some((k, i)) = snap.intents.iter().find(|(k, i)| *k != i.addr()) {
+        return Err(corrupt(format!(
+            "intent under key `{k}` has address `{}`",
+            i.addr()
+        )));
+    }
+    Ok(Some(snap))
+}
+
+fn probe_version(bytes: &[u8]) -> Option<u64> {
+    #[derive(Deserialize)]
+    struct Probe {
+        version: u64,
+    }
+    serde_json::from_slice::<Probe>(bytes)
+        .ok()
+        .map(|p| p.version)
+}
+
+fn check_version(path: &Path, found: Option<u64>) -> Result<(), StateError> {
+    match found {
+        Some(found) if found > FORMAT_VERSION => Err(StateError::VersionTooNew {
+            path: path.to_path_buf(),
+            found,
+            supported: FORMAT_VERSION,
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Replace the snapshot with `snap` atomically, keeping the previous one as the backup.
+/// The caller then makes the rename durable with [`sync_dir`]; an error here means the
+/// old snapshot is still in place.
+///
+/// Order matters for crash safety: the new content is durable in `.tmp` before anything is
+/// touched; the backup is a hard link to the old snapshot (so the rename cannot lose it);
+/// the rename is the commit point.
+pub(crate) fn write_atomic(paths: &StatePaths, snap: &Snapshot) -> Result<(), StateError> {
+    write_tmp(&paths.tmp, snap)?;
+    keep_backup(paths)?;
+    fs::rename(&paths.tmp, &paths.snapshot).map_err(|e| StateError::io("rename", &paths.tmp, e))
+}
+
+fn write_tmp(tmp: &Path, snap: &Snapshot) -> Result<(), StateError> {
+    let io_err = |e| StateError::io("write", tmp, e);
+    let file = File::create(tmp).map_err(io_err)?;
+    let mut w = BufWriter::with_capacity(1 << 20, file);
+    // Indented so that a state file can be read and diffed by people; serde_json's pretty
+    // printer costs little over the compact one.
+    let mut ser = serde_json::Serializer::with_formatter(
+        &mut w,
+        serde_json::ser::PrettyFormatter::with_indent(b" "),
+    );
+    snap.serialize(&mut ser)
+        .map_err(|e| io_err(io::Error::from(e)))?;
+    w.write_all(b"\n").map_err(io_err)?;
+    let file = w.into_inner().map_err(|e| io_err(e.into_error()))?;
+    file.sync_all().map_err(io_err)
+}
+
+fn keep_backup(paths: &StatePaths) -> Result<(), StateError> {
+    if !paths.snapshot.exists() {
+        return Ok(());
+    }
+    match fs::remove_file(&paths.backup) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(StateError::io("remove", &paths.backup, e)),
+    }
+    // A hard link costs nothing for a large state; some file systems have none, copy there.
+    if fs::hard_link(&paths.snapshot, &paths.backup).is_err() {
+        fs::copy(&paths.snapshot, &paths.backup)
+            .map_err(|e| StateError::io("back up", &paths.snapshot, e))?;
+    }
+    Ok(())
+}
+
+/// Make renames and file creations in `dir` durable.
+pub(crate) fn sync_dir(dir: &Path) -> Result<(), StateError> {
+    #[cfg(unix)]
+    {
+        File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| StateError::io("sync directory", dir, e))?;
+    }
+    // Elsewhere directories cannot be opened as files; rename is as durable as it gets.
+    #[cfg(not(unix))]
+    let _ = dir;
+    Ok(())
+}

@@ -1,0 +1,194 @@
+//! Human renderings: plans, apply reports and outputs. Secrets are masked everywhere
+//! through [`Secrets`].
+
+use std::collections::BTreeSet;
+use std::fmt::Write;
+
+use console::Style;
+use overcast_core::refs::UNKNOWN;
+use serde_json::Value;
+
+use crate::apply::ApplyReport;
+use crate::plan::{Action, Change, Plan};
+
+/// Text shown instead of a secret.
+pub const MASK: &str = "(sensitive)";
+
+/// The secret strings of a stack: sensitive variables and sensitive attributes. Any
+/// rendered value containing one is masked.
+#[derive(Debug, Default, Clone)]
+pub struct Secrets {
+    values: BTreeSet<String>,
+}
+
+impl Secrets {
+    /// Remember a secret (short strings are ignored: masking `1` would mask everything).
+    pub fn add(&mut self, v: &Value) {
+        match v {
+            Value::String(s) if s.len() >= 4 => {
+                self.values.insert(s.clone());
+            }
+            Value::Number(n) if n.to_string().len() >= 4 => {
+                self.values.insert(n.to_string());
+            }
+            _ => {}
+        }
+    }
+
+    /// Whether the value contains a secret.
+    pub fn contains(&self, v: &Value) -> bool {
+        match v {
+            Value::String(s) => self.values.iter().any(|x| s.contains(x.as_str())),
+            Value::Number(n) => self.values.contains(&n.to_string()),
+            Value::Array(a) => a.iter().any(|x| self.contains(x)),
+            Value::Object(o) => o.values().any(|x| self.contains(x)),
+            _ => false,
+        }
+    }
+}
+
+/// Format one value for a plan line: compact JSON, unknowns and secrets spelled out.
+pub fn value(v: &Value, secrets: &Secrets) -> String {
+    if secrets.contains(v) {
+        return MASK.to_string();
+    }
+    match v {
+        Value::String(s) if s.contains(UNKNOWN) => "(known after apply)".to_string(),
+        Value::String(s) => {
+            let one_line = s.replace('\n', "\\n");
+            if one_line.chars().count() > 72 {
+                let cut: String = one_line.chars().take(69).collect();
+                format!("{:?}", format!("{cut}..."))
+            } else {
+                format!("{one_line:?}")
+            }
+        }
+        other => {
+            let s = other.to_string();
+            if s.chars().count() > 72 { format!("{}...", s.chars().take(69).collect::<String>()) } else { s }
+        }
+    }
+}
+
+fn style_for(action: Action) -> Style {
+    match action {
+        Action::Create => Style::new().green(),
+        Action::Update => Style::new().yellow(),
+        Action::Replace => Style::new().magenta(),
+        Action::Delete => Style::new().red(),
+        Action::NoOp => Style::new().dim(),
+    }
+}
+
+fn render_change(out: &mut String, c: &Change, secrets: &Secrets) {
+    let st = style_for(c.action);
+    let sym = st.apply_to(format!("{:>3}", c.action.symbol()));
+    let mut header = format!("{sym} {} ({})", c.addr, c.type_name);
+    if let Some(r) = &c.reason {
+        let _ = write!(header, "  # {r}");
+    } else if c.action == Action::Replace {
+        header.push_str("  # must be replaced");
+    }
+    let _ = writeln!(out, "  {header}");
+    let sensitive: &[String] = c.desired.as_ref().map(|d| d.sensitive.as_slice()).unwrap_or(&[]);
+    for a in &c.attrs {
+        let masked = |v: &Value| if sensitive.contains(&a.name) { MASK.to_string() } else { value(v, secrets) };
+        let line = match (c.action, &a.before, &a.after) {
+            (Action::Create, _, Some(after)) => format!("{} {} = {}", st.apply_to("+"), a.name, masked(after)),
+            (Action::Delete, Some(before), _) => format!("{} {} = {}", st.apply_to("-"), a.name, masked(before)),
+            (_, Some(before), Some(after)) => format!("{} {}: {} -> {}", st.apply_to("~"), a.name, masked(before), masked(after)),
+            (_, None, Some(after)) => format!("{} {} = {}", Style::new().green().apply_to("+"), a.name, masked(after)),
+            (_, Some(before), None) => format!("{} {} = {}", Style::new().red().apply_to("-"), a.name, masked(before)),
+            (_, None, None) => continue,
+        };
+        let forces = if a.forces_replacement { format!("  {}", Style::new().magenta().apply_to("# forces replacement")) } else { String::new() };
+        let _ = writeln!(out, "        {line}{forces}");
+    }
+}
+
+/// The human rendering of a plan.
+pub fn plan(plan: &Plan, secrets: &Secrets) -> String {
+    let mut out = String::new();
+    let s = plan.summary();
+    if !plan.has_changes() {
+        let _ = writeln!(
+            out,
+            "No changes. The live resources match {} ({} native resource(s) checked).",
+            plan.spec_file, s.unchanged
+        );
+        return out;
+    }
+    let _ = writeln!(out, "overcast will perform the following actions on stack `{}`:\n", plan.stack);
+    let mut current_resource: Option<&str> = None;
+    for c in plan.changes.iter().filter(|c| c.action != Action::NoOp) {
+        if current_resource != Some(c.addr.resource.as_str()) {
+            current_resource = Some(c.addr.resource.as_str());
+            let _ = writeln!(out, "{}", Style::new().bold().apply_to(format!("# {} ({} on {})", c.addr.resource, c.kind, c.target)));
+        }
+        render_change(&mut out, c, secrets);
+    }
+    let _ = writeln!(
+        out,
+        "\n{} {} to add, {} to change, {} to destroy{}.",
+        Style::new().bold().apply_to("Plan:"),
+        s.add,
+        s.change,
+        s.destroy,
+        if s.unchanged > 0 { format!(" ({} unchanged)", s.unchanged) } else { String::new() }
+    );
+    out
+}
+
+/// The human rendering of an apply report.
+pub fn report(r: &ApplyReport, verb: &str) -> String {
+    let mut out = String::new();
+    let count = |a: Action| r.succeeded.iter().filter(|x| x.1 == a).count();
+    let added = count(Action::Create) + count(Action::Replace);
+    let changed = count(Action::Update);
+    let destroyed = count(Action::Delete) + count(Action::Replace);
+    if r.is_complete() {
+        let _ = writeln!(
+            out,
+            "{} {added} added, {changed} changed, {destroyed} destroyed.",
+            Style::new().green().bold().apply_to(format!("{verb} complete!"))
+        );
+        return out;
+    }
+    let title = if r.interrupted { format!("{verb} interrupted.") } else { format!("{verb} failed.") };
+    let _ = writeln!(out, "{} {added} added, {changed} changed, {destroyed} destroyed.", Style::new().red().bold().apply_to(title));
+    if !r.failed.is_empty() {
+        let _ = writeln!(out, "\nFailed ({}):", r.failed.len());
+        for (a, act, e) in &r.failed {
+            let _ = writeln!(out, "  {a}: {} failed: {e}", act.progressive());
+        }
+    }
+    if !r.skipped.is_empty() {
+        let _ = writeln!(out, "\nSkipped ({}):", r.skipped.len());
+        for (a, act, why) in &r.skipped {
+            let _ = writeln!(out, "  {a}: {} skipped: {why}", act.progressive());
+        }
+    }
+    if !r.not_started.is_empty() {
+        let _ = writeln!(out, "\nNot started ({}):", r.not_started.len());
+        for (a, act) in &r.not_started {
+            let _ = writeln!(out, "  {a}: {}", act.progressive());
+        }
+    }
+    let _ = writeln!(out, "\nState records exactly what exists. Fix the cause and run `overcast apply` again to converge.");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn secrets_are_masked_inside_longer_strings() {
+        let mut s = Secrets::default();
+        s.add(&json!("hunter22"));
+        assert_eq!(value(&json!("postgres://u:hunter22@h/db"), &s), MASK);
+        assert_eq!(value(&json!("plain"), &s), "\"plain\"");
+        assert_eq!(value(&json!(UNKNOWN), &s), "(known after apply)");
+    }
+}
