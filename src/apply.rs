@@ -18,7 +18,7 @@ use crate::graph::Dag;
 use crate::plan::{Action, Change, Plan};
 use crate::retry::{CallKind, RetryPolicy, with_retry};
 use crate::session::Session;
-use crate::state::Intent;
+use crate::state::{Change as StateChange, Intent};
 use crate::ui::{Event, Reporter};
 
 /// What happened to each planned change.
@@ -39,7 +39,10 @@ pub struct ApplyReport {
 impl ApplyReport {
     /// Whether everything planned was carried out.
     pub fn is_complete(&self) -> bool {
-        self.failed.is_empty() && self.skipped.is_empty() && self.not_started.is_empty() && !self.interrupted
+        self.failed.is_empty()
+            && self.skipped.is_empty()
+            && self.not_started.is_empty()
+            && !self.interrupted
     }
 }
 
@@ -52,10 +55,10 @@ pub fn execution_graph(changes: &BTreeMap<NativeAddr, &Change>) -> Dag<NativeAdd
         match c.action {
             Action::Create | Action::Update | Action::Replace => {
                 for dep in &c.depends_on {
-                    if let Some(d) = changes.get(dep) {
-                        if d.action != Action::Delete {
-                            g.add_edge(dep.clone(), addr.clone());
-                        }
+                    if let Some(d) = changes.get(dep)
+                        && d.action != Action::Delete
+                    {
+                        g.add_edge(dep.clone(), addr.clone());
                     }
                 }
             }
@@ -64,10 +67,10 @@ pub fn execution_graph(changes: &BTreeMap<NativeAddr, &Change>) -> Dag<NativeAdd
         // Whatever depended on this native (per state) must change or go first when it is deleted.
         if let Some(prior) = &c.prior {
             for dep in &prior.depends_on {
-                if let Some(d) = changes.get(dep) {
-                    if d.action == Action::Delete {
-                        g.add_edge(addr.clone(), dep.clone());
-                    }
+                if let Some(d) = changes.get(dep)
+                    && d.action == Action::Delete
+                {
+                    g.add_edge(addr.clone(), dep.clone());
                 }
             }
         }
@@ -93,22 +96,39 @@ struct Done {
 
 /// Carry out the plan's changes. State is written after every single operation.
 pub async fn apply(session: &mut Session, plan: &Plan) -> anyhow::Result<ApplyReport> {
-    let changes: BTreeMap<NativeAddr, &Change> =
-        plan.changes.iter().filter(|c| c.action != Action::NoOp).map(|c| (c.addr.clone(), c)).collect();
+    let changes: BTreeMap<NativeAddr, &Change> = plan
+        .changes
+        .iter()
+        .filter(|c| c.action != Action::NoOp)
+        .map(|c| (c.addr.clone(), c))
+        .collect();
     let graph = execution_graph(&changes);
     if let Err(cycle) = graph.topo_order() {
-        anyhow::bail!("the plan's operations form a cycle: {}", Dag::cycle_to_string(&cycle));
+        anyhow::bail!(
+            "the plan's operations form a cycle: {}",
+            Dag::cycle_to_string(&cycle)
+        );
     }
     let mut report = ApplyReport::default();
     if changes.is_empty() {
         return Ok(report);
     }
     let reporter = session.reporter.clone();
-    reporter.event(Event::PhaseStarted { name: "apply", total: changes.len() });
+    reporter.event(Event::PhaseStarted {
+        name: "apply",
+        total: changes.len(),
+    });
 
     let mut current = session.all_states();
-    let mut indeg: HashMap<NativeAddr, usize> = graph.nodes().map(|n| (n.clone(), graph.deps_of(n).count())).collect();
-    let mut ready: VecDeque<NativeAddr> = indeg.iter().filter(|(_, d)| **d == 0).map(|(n, _)| n.clone()).collect();
+    let mut indeg: HashMap<NativeAddr, usize> = graph
+        .nodes()
+        .map(|n| (n.clone(), graph.deps_of(n).count()))
+        .collect();
+    let mut ready: VecDeque<NativeAddr> = indeg
+        .iter()
+        .filter(|(_, d)| **d == 0)
+        .map(|(n, _)| n.clone())
+        .collect();
     let mut ready_sorted: Vec<NativeAddr> = ready.drain(..).collect();
     ready_sorted.sort();
     ready.extend(ready_sorted);
@@ -120,32 +140,61 @@ pub async fn apply(session: &mut Session, plan: &Plan) -> anyhow::Result<ApplyRe
     tokio::pin!(ctrl_c);
 
     loop {
-        while stop_reason.is_none() && running.len() < parallelism {
+        // Start every ready node there is room for; their intents go to state in one write.
+        let mut burst: Vec<(NativeAddr, Action, Task)> = Vec::new();
+        let mut intents: BTreeMap<String, Vec<StateChange>> = BTreeMap::new();
+        while stop_reason.is_none() && running.len() + burst.len() < parallelism {
             let Some(addr) = ready.pop_front() else { break };
             if blocked.contains(&addr) {
                 continue;
             }
-            let Some(change) = changes.get(&addr) else { continue };
-            match start(session, change, &current, &reporter) {
-                Ok(task) => {
-                    reporter.event(Event::OpStarted { addr: &addr, action: change.action });
-                    running.spawn(task);
+            let Some(change) = changes.get(&addr) else {
+                continue;
+            };
+            match prepare(session, change, &current, &reporter) {
+                Ok(p) => {
+                    if let Some((target, intent)) = p.intent {
+                        intents
+                            .entry(target)
+                            .or_default()
+                            .push(StateChange::Intent(intent));
+                    }
+                    burst.push((addr, change.action, p.task));
                 }
-                Err(StartError::Node(msg)) => {
-                    reporter.event(Event::OpFailed { addr: &addr, action: change.action, error: &msg });
+                Err(msg) => {
+                    reporter.event(Event::OpFailed {
+                        addr: &addr,
+                        action: change.action,
+                        error: &msg,
+                    });
                     report.failed.push((addr.clone(), change.action, msg));
-                    skip_dependents(&graph, &addr, &changes, &mut blocked, &mut report, &reporter);
-                }
-                Err(StartError::State(msg)) => {
-                    stop_reason = Some(msg);
-                    ready.push_front(addr);
+                    skip_dependents(
+                        &graph,
+                        &addr,
+                        &changes,
+                        &mut blocked,
+                        &mut report,
+                        &reporter,
+                    );
                 }
             }
+        }
+        if let Err(e) = write_batch(session, intents) {
+            // Nothing of the burst may start without its intent on disk.
+            stop_reason = Some(format!("could not write state: {e:#}"));
+            burst.clear();
+        }
+        for (addr, action, task) in burst {
+            reporter.event(Event::OpStarted {
+                addr: &addr,
+                action,
+            });
+            running.spawn(task);
         }
         if running.is_empty() {
             break;
         }
-        let done = tokio::select! {
+        let first = tokio::select! {
             joined = running.join_next() => match joined {
                 Some(Ok(done)) => done,
                 Some(Err(e)) => { stop_reason.get_or_insert_with(|| format!("an operation task crashed: {e}")); continue; }
@@ -158,39 +207,74 @@ pub async fn apply(session: &mut Session, plan: &Plan) -> anyhow::Result<ApplyRe
                 continue;
             }
         };
-        let ok = match record(session, &changes, &done, &mut current) {
-            Ok(ok) => ok,
+        // Everything else that has finished meanwhile is recorded in the same write.
+        let mut finished = vec![first];
+        while let Some(joined) = running.try_join_next() {
+            match joined {
+                Ok(done) => finished.push(done),
+                Err(e) => {
+                    stop_reason.get_or_insert_with(|| format!("an operation task crashed: {e}"));
+                }
+            }
+        }
+        let mut batch: BTreeMap<String, Vec<StateChange>> = BTreeMap::new();
+        for done in &finished {
+            record(&changes, done, &mut current, &mut batch);
+        }
+        crash_point_for_tests(&finished);
+        let written = match write_batch(session, batch) {
+            Ok(()) => true,
             Err(e) => {
                 stop_reason.get_or_insert_with(|| format!("could not write state: {e:#}"));
                 report.interrupted = true;
                 false
             }
         };
-        let change_action = done.action;
-        match (&done.result, ok) {
-            (Ok(_), true) => {
-                reporter.event(Event::OpFinished { addr: &done.addr, action: change_action, elapsed: done.elapsed });
-                report.succeeded.push((done.addr.clone(), change_action));
-                for dep in graph.dependents_of(&done.addr) {
-                    if let Some(n) = indeg.get_mut(dep) {
-                        *n = n.saturating_sub(1);
-                        if *n == 0 && !blocked.contains(dep) {
-                            ready.push_back(dep.clone());
+        for done in finished {
+            match (&done.result, written) {
+                (Ok(_), true) => {
+                    reporter.event(Event::OpFinished {
+                        addr: &done.addr,
+                        action: done.action,
+                        elapsed: done.elapsed,
+                    });
+                    report.succeeded.push((done.addr.clone(), done.action));
+                    for dep in graph.dependents_of(&done.addr) {
+                        if let Some(n) = indeg.get_mut(dep) {
+                            *n = n.saturating_sub(1);
+                            if *n == 0 && !blocked.contains(dep) {
+                                ready.push_back(dep.clone());
+                            }
                         }
                     }
                 }
-            }
-            (Err(e), _) => {
-                let msg = match &e.hint {
-                    Some(h) => format!("{} (hint: {h})", e.message),
-                    None => e.message.clone(),
-                };
-                reporter.event(Event::OpFailed { addr: &done.addr, action: change_action, error: &msg });
-                report.failed.push((done.addr.clone(), change_action, msg));
-                skip_dependents(&graph, &done.addr, &changes, &mut blocked, &mut report, &reporter);
-            }
-            (Ok(_), false) => {
-                report.failed.push((done.addr.clone(), change_action, "succeeded, but its state could not be written".into()));
+                (Err(e), _) => {
+                    let msg = match &e.hint {
+                        Some(h) => format!("{} (hint: {h})", e.message),
+                        None => e.message.clone(),
+                    };
+                    reporter.event(Event::OpFailed {
+                        addr: &done.addr,
+                        action: done.action,
+                        error: &msg,
+                    });
+                    report.failed.push((done.addr.clone(), done.action, msg));
+                    skip_dependents(
+                        &graph,
+                        &done.addr,
+                        &changes,
+                        &mut blocked,
+                        &mut report,
+                        &reporter,
+                    );
+                }
+                (Ok(_), false) => {
+                    report.failed.push((
+                        done.addr.clone(),
+                        done.action,
+                        "succeeded, but its state could not be written".into(),
+                    ));
+                }
             }
         }
     }
@@ -207,8 +291,11 @@ pub async fn apply(session: &mut Session, plan: &Plan) -> anyhow::Result<ApplyRe
             .chain(report.failed.iter().map(|x| &x.0))
             .chain(report.skipped.iter().map(|x| &x.0))
             .collect();
-        report.not_started =
-            changes.iter().filter(|(a, _)| !finished.contains(a)).map(|(a, c)| (a.clone(), c.action)).collect();
+        report.not_started = changes
+            .iter()
+            .filter(|(a, _)| !finished.contains(a))
+            .map(|(a, c)| (a.clone(), c.action))
+            .collect();
     }
     Ok(report)
 }
@@ -225,33 +312,40 @@ fn skip_dependents(
         if blocked.insert(dep.clone()) {
             let action = changes.get(&dep).map(|c| c.action).unwrap_or(Action::NoOp);
             let reason = format!("depends on `{failed}`, which failed");
-            reporter.event(Event::OpSkipped { addr: &dep, action, reason: &reason });
+            reporter.event(Event::OpSkipped {
+                addr: &dep,
+                action,
+                reason: &reason,
+            });
             report.skipped.push((dep, action, reason));
         }
     }
 }
 
-enum StartError {
-    /// The node cannot run (unresolvable reference, missing provider): fail it.
-    Node(String),
-    /// State could not be written: stop the whole apply.
-    State(String),
-}
-
 type Task = std::pin::Pin<Box<dyn std::future::Future<Output = Done> + Send>>;
 
-/// Prepare one node: resolve its inputs against what exists now, record the intent of a
-/// create, and return the provider call as a task.
-fn start(
-    session: &mut Session,
+/// A node ready to run: its provider call, and the intent to record first (creates).
+struct Prepared {
+    task: Task,
+    intent: Option<(String, Intent)>,
+}
+
+/// Prepare one node: resolve its inputs against what exists now, build the intent of a
+/// create, and return the provider call as a task. An error fails only this node.
+fn prepare(
+    session: &Session,
     change: &Change,
     current: &BTreeMap<NativeAddr, NativeState>,
     reporter: &Arc<dyn Reporter>,
-) -> Result<Task, StartError> {
+) -> Result<Prepared, String> {
     let addr = change.addr.clone();
     let action = change.action;
-    let provider_for = |t: &str| -> Result<Arc<dyn Provider>, StartError> {
-        session.providers.get(t).cloned().ok_or_else(|| StartError::Node(format!("no provider for target `{t}`")))
+    let provider_for = |t: &str| -> Result<Arc<dyn Provider>, String> {
+        session
+            .providers
+            .get(t)
+            .cloned()
+            .ok_or_else(|| format!("no provider for target `{t}`"))
     };
     let provider = provider_for(&change.target)?;
     let prior_provider = match &change.prior_target {
@@ -268,9 +362,11 @@ fn start(
             resource_info: &session.resource_info,
             providers: &session.providers,
         };
-        inputs = known.resolve_attrs(&desired.inputs).map_err(|e| StartError::Node(e.to_string()))?;
+        inputs = known
+            .resolve_attrs(&desired.inputs)
+            .map_err(|e| e.to_string())?;
         if overcast_core::refs::is_unknown(&serde_json::Value::Object(inputs.clone())) {
-            return Err(StartError::Node("an input is still unknown after its dependencies were applied".into()));
+            return Err("an input is still unknown after its dependencies were applied".into());
         }
     }
     let request = change.desired.as_ref().map(|d| CreateRequest {
@@ -278,56 +374,100 @@ fn start(
         kind: change.kind,
         type_name: d.type_name.clone(),
         inputs: inputs.clone(),
-        owner: OwnerTags { stack: session.stack.name.clone(), target: change.target.clone(), resource: addr.to_string() },
+        owner: OwnerTags {
+            stack: session.stack.name.clone(),
+            target: change.target.clone(),
+            resource: addr.to_string(),
+        },
     });
-    if let (Some(req), Action::Create | Action::Replace) = (&request, action) {
-        let store = session.stores.get_mut(&change.target).ok_or_else(|| StartError::Node(format!("no state for target `{}`", change.target)))?;
-        let d = change.desired.as_ref();
-        store
-            .record_intent(Intent {
-                request: req.clone(),
-                depends_on: change.depends_on.clone(),
-                sensitive: d.map(|d| d.sensitive.clone()).unwrap_or_default(),
-                force_new: d.map(|d| d.force_new.clone()).unwrap_or_default(),
-                protect: change.protect,
-                recorded_at: crate::state::now_rfc3339(),
-            })
-            .map_err(|e| StartError::State(e.to_string()))?;
-    }
+    let intent = match (&request, action) {
+        (Some(req), Action::Create | Action::Replace) => {
+            let d = change.desired.as_ref();
+            Some((
+                change.target.clone(),
+                Intent {
+                    request: req.clone(),
+                    depends_on: change.depends_on.clone(),
+                    sensitive: d.map(|d| d.sensitive.clone()).unwrap_or_default(),
+                    force_new: d.map(|d| d.force_new.clone()).unwrap_or_default(),
+                    protect: change.protect,
+                    recorded_at: crate::state::now_rfc3339(),
+                },
+            ))
+        }
+        _ => None,
+    };
     let policy: RetryPolicy = session.policy;
     let prior = change.prior.clone();
     let reporter = reporter.clone();
-    Ok(Box::pin(async move {
+    let task: Task = Box::pin(async move {
         let t0 = Instant::now();
-        let on_retry = |n: usize, e: &ProviderError| reporter.event(Event::Retrying { addr: &addr, attempt: n, error: &e.message });
+        let on_retry = |n: usize, e: &ProviderError| {
+            reporter.event(Event::Retrying {
+                addr: &addr,
+                attempt: n,
+                error: &e.message,
+            })
+        };
         let mut old_deleted = false;
         let result = async {
             match action {
                 Action::Create => {
-                    let req = request.as_ref().ok_or_else(|| ProviderError::fatal("create without a desired state"))?;
-                    with_retry(&policy, CallKind::Write, || provider.create(req), &on_retry).await.map(Outcome::Written)
+                    let req = request
+                        .as_ref()
+                        .ok_or_else(|| ProviderError::fatal("create without a desired state"))?;
+                    with_retry(&policy, CallKind::Write, || provider.create(req), &on_retry)
+                        .await
+                        .map(Outcome::Written)
                 }
                 Action::Update => {
-                    let prior = prior.as_ref().ok_or_else(|| ProviderError::fatal("update without a prior state"))?;
-                    with_retry(&policy, CallKind::Write, || provider.update(prior, &inputs), &on_retry).await.map(Outcome::Written)
+                    let prior = prior
+                        .as_ref()
+                        .ok_or_else(|| ProviderError::fatal("update without a prior state"))?;
+                    with_retry(
+                        &policy,
+                        CallKind::Write,
+                        || provider.update(prior, &inputs),
+                        &on_retry,
+                    )
+                    .await
+                    .map(Outcome::Written)
                 }
                 Action::Replace => {
-                    let prior = prior.as_ref().ok_or_else(|| ProviderError::fatal("replace without a prior state"))?;
-                    let req = request.as_ref().ok_or_else(|| ProviderError::fatal("replace without a desired state"))?;
+                    let prior = prior
+                        .as_ref()
+                        .ok_or_else(|| ProviderError::fatal("replace without a prior state"))?;
+                    let req = request
+                        .as_ref()
+                        .ok_or_else(|| ProviderError::fatal("replace without a desired state"))?;
                     delete_tolerant(&policy, &prior_provider, prior, &on_retry).await?;
                     old_deleted = true;
-                    with_retry(&policy, CallKind::Write, || provider.create(req), &on_retry).await.map(Outcome::Written)
+                    with_retry(&policy, CallKind::Write, || provider.create(req), &on_retry)
+                        .await
+                        .map(Outcome::Written)
                 }
                 Action::Delete => {
-                    let prior = prior.as_ref().ok_or_else(|| ProviderError::fatal("delete without a prior state"))?;
-                    delete_tolerant(&policy, &prior_provider, prior, &on_retry).await.map(|_| Outcome::Deleted)
+                    let prior = prior
+                        .as_ref()
+                        .ok_or_else(|| ProviderError::fatal("delete without a prior state"))?;
+                    delete_tolerant(&policy, &prior_provider, prior, &on_retry)
+                        .await
+                        .map(|_| Outcome::Deleted)
                 }
                 Action::NoOp => Err(ProviderError::fatal("no-op scheduled")),
             }
         }
         .await;
-        Done { addr, action, elapsed: t0.elapsed(), old_deleted, result, inputs }
-    }))
+        Done {
+            addr,
+            action,
+            elapsed: t0.elapsed(),
+            old_deleted,
+            result,
+            inputs,
+        }
+    });
+    Ok(Prepared { task, intent })
 }
 
 async fn delete_tolerant(
@@ -342,15 +482,21 @@ async fn delete_tolerant(
     }
 }
 
-/// Write one finished operation to state. Returns whether the operation succeeded.
+/// Turn one finished operation into state changes (per target) and update the live view.
 fn record(
-    session: &mut Session,
     changes: &BTreeMap<NativeAddr, &Change>,
     done: &Done,
     current: &mut BTreeMap<NativeAddr, NativeState>,
-) -> anyhow::Result<bool> {
-    let Some(change) = changes.get(&done.addr) else { return Ok(false) };
-    let prior_target = change.prior_target.clone().unwrap_or_else(|| change.target.clone());
+    batch: &mut BTreeMap<String, Vec<StateChange>>,
+) {
+    let Some(change) = changes.get(&done.addr) else {
+        return;
+    };
+    let prior_target = change
+        .prior_target
+        .clone()
+        .unwrap_or_else(|| change.target.clone());
+    let mut push = |t: &str, c: StateChange| batch.entry(t.to_string()).or_default().push(c);
     match &done.result {
         Ok(Outcome::Written(obs)) => {
             let desired = change.desired.as_ref();
@@ -367,28 +513,19 @@ fn record(
                 protect: change.protect,
             };
             if prior_target != change.target {
-                if let Some(old) = session.stores.get_mut(&prior_target) {
-                    old.remove(&done.addr)?;
-                }
+                push(&prior_target, StateChange::Remove(done.addr.clone()));
             }
-            let store = session.stores.get_mut(&change.target).ok_or_else(|| anyhow::anyhow!("no state for `{}`", change.target))?;
-            store.put(st.clone())?;
+            push(&change.target, StateChange::Put(st.clone()));
             current.insert(done.addr.clone(), st);
-            Ok(true)
         }
         Ok(Outcome::Deleted) => {
-            if let Some(store) = session.stores.get_mut(&prior_target) {
-                store.remove(&done.addr)?;
-            }
+            push(&prior_target, StateChange::Remove(done.addr.clone()));
             current.remove(&done.addr);
-            Ok(true)
         }
         Err(e) => {
             if done.old_deleted {
                 // The old resource of a failed replace is gone: state must not claim it exists.
-                if let Some(store) = session.stores.get_mut(&prior_target) {
-                    store.remove(&done.addr)?;
-                }
+                push(&prior_target, StateChange::Remove(done.addr.clone()));
                 current.remove(&done.addr);
             }
             // A create rejected outright created nothing: forget its intent. Any other
@@ -397,11 +534,43 @@ fn record(
             if matches!(done.action, Action::Create | Action::Replace)
                 && matches!(e.class, ErrorClass::InvalidInput | ErrorClass::Auth)
             {
-                if let Some(store) = session.stores.get_mut(&change.target) {
-                    store.clear_intent(&done.addr)?;
-                }
+                push(&change.target, StateChange::ClearIntent(done.addr.clone()));
             }
-            Ok(false)
+        }
+    }
+}
+
+/// Write a batch of state changes: one journal write and one fsync per target.
+fn write_batch(
+    session: &mut Session,
+    batch: BTreeMap<String, Vec<StateChange>>,
+) -> anyhow::Result<()> {
+    for (target, list) in batch {
+        if list.is_empty() {
+            continue;
+        }
+        let store = session
+            .stores
+            .get_mut(&target)
+            .ok_or_else(|| anyhow::anyhow!("no state for target `{target}`"))?;
+        store.apply_changes(list)?;
+    }
+    Ok(())
+}
+
+/// Crash-safety tests kill the process at exact points: with
+/// `OVERCAST_TEST_CRASH_BEFORE_RECORD=<native address>`, the process kills itself with
+/// SIGKILL after that native's provider call succeeded and before its state is written:
+/// the worst moment, which the intent journal must make harmless.
+fn crash_point_for_tests(finished: &[Done]) {
+    if let Ok(addr) = std::env::var("OVERCAST_TEST_CRASH_BEFORE_RECORD")
+        && finished
+            .iter()
+            .any(|d| d.result.is_ok() && d.addr.to_string() == addr)
+    {
+        // SAFETY: kill(2) on our own pid has no memory-safety preconditions.
+        unsafe {
+            libc::kill(libc::getpid(), libc::SIGKILL);
         }
     }
 }

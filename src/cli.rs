@@ -21,7 +21,13 @@ pub struct Cli {
 #[derive(Debug, Clone, Args)]
 pub struct Global {
     /// The stack spec file.
-    #[arg(short = 'f', long = "file", global = true, default_value = "overcast.yaml", env = "OVERCAST_FILE")]
+    #[arg(
+        short = 'f',
+        long = "file",
+        global = true,
+        default_value = "overcast.yaml",
+        env = "OVERCAST_FILE"
+    )]
     pub file: PathBuf,
     /// Set a variable: `--var name=value` (repeatable). Also `OVERCAST_VAR_<name>`.
     #[arg(long = "var", global = true, value_name = "NAME=VALUE")]

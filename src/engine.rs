@@ -79,10 +79,12 @@ pub fn build_providers(stack: &Stack) -> Result<BTreeMap<String, Arc<dyn Provide
             work_dir: work_dir(stack),
         };
         let provider: Arc<dyn Provider> = match target.provider.as_str() {
-            "local" => Arc::new(
-                overcast_local::LocalProvider::new(ctx)
-                    .map_err(|e| EngineError::ProviderSetup { target: name.clone(), message: e.to_string() })?,
-            ),
+            "local" => Arc::new(overcast_local::LocalProvider::new(ctx).map_err(|e| {
+                EngineError::ProviderSetup {
+                    target: name.clone(),
+                    message: e.to_string(),
+                }
+            })?),
             other => {
                 return Err(EngineError::ProviderUnavailable {
                     target: name.clone(),
@@ -129,27 +131,34 @@ pub struct Desired {
 }
 
 /// Expand every resource of the stack through its target's provider.
-pub fn expand(stack: &Stack, providers: &BTreeMap<String, Arc<dyn Provider>>) -> Result<Desired, EngineError> {
+pub fn expand(
+    stack: &Stack,
+    providers: &BTreeMap<String, Arc<dyn Provider>>,
+) -> Result<Desired, EngineError> {
     let mut desired = Desired::default();
     for (name, res) in &stack.resources {
-        let provider = providers.get(&res.target).ok_or_else(|| EngineError::Expand {
-            resource: name.clone(),
-            location: res.location.to_string(),
-            message: format!("target `{}` has no provider", res.target),
-        })?;
+        let provider = providers
+            .get(&res.target)
+            .ok_or_else(|| EngineError::Expand {
+                resource: name.clone(),
+                location: res.location.to_string(),
+                message: format!("target `{}` has no provider", res.target),
+            })?;
         let abstract_res = AbstractResource {
             name: name.clone(),
             properties: res.properties.clone(),
             referenced_kinds: res.referenced.clone(),
         };
-        let specs = provider.expand(&abstract_res).map_err(|e| EngineError::Expand {
-            resource: name.clone(),
-            location: res.location.to_string(),
-            message: match &e.hint {
-                Some(h) => format!("{} (hint: {h})", e.message),
-                None => e.message.clone(),
-            },
-        })?;
+        let specs = provider
+            .expand(&abstract_res)
+            .map_err(|e| EngineError::Expand {
+                resource: name.clone(),
+                location: res.location.to_string(),
+                message: match &e.hint {
+                    Some(h) => format!("{} (hint: {h})", e.message),
+                    None => e.message.clone(),
+                },
+            })?;
         let mut addrs = Vec::with_capacity(specs.len());
         for spec in specs {
             let addr = NativeAddr::new(name.clone(), spec.local.clone());
@@ -174,7 +183,8 @@ pub fn expand(stack: &Stack, providers: &BTreeMap<String, Arc<dyn Provider>>) ->
 
 /// Fill in dependencies: intra-expansion, resource-level, and native references.
 fn link(stack: &Stack, desired: &mut Desired) -> Result<(), EngineError> {
-    let mut all_deps: Vec<(NativeAddr, BTreeSet<NativeAddr>)> = Vec::with_capacity(desired.natives.len());
+    let mut all_deps: Vec<(NativeAddr, BTreeSet<NativeAddr>)> =
+        Vec::with_capacity(desired.natives.len());
     for (addr, n) in &desired.natives {
         let mut deps = BTreeSet::new();
         for local in &n.spec.depends_on {
@@ -183,25 +193,38 @@ fn link(stack: &Stack, desired: &mut Desired) -> Result<(), EngineError> {
                 return Err(EngineError::Expand {
                     resource: addr.resource.clone(),
                     location: String::new(),
-                    message: format!("native `{addr}` depends on `{dep}`, which the expansion does not contain"),
+                    message: format!(
+                        "native `{addr}` depends on `{dep}`, which the expansion does not contain"
+                    ),
                 });
             }
             deps.insert(dep);
         }
         if let Some(res) = stack.resources.get(&addr.resource) {
             for dep_res in &res.depends_on {
-                deps.extend(desired.by_resource.get(dep_res).into_iter().flatten().cloned());
+                deps.extend(
+                    desired
+                        .by_resource
+                        .get(dep_res)
+                        .into_iter()
+                        .flatten()
+                        .cloned(),
+                );
             }
         }
         let mut bad: Option<String> = None;
         for v in n.spec.inputs.values() {
             refs::visit_refs(v, &mut |r| match r {
-                Ref::Native { resource, local, .. } => {
+                Ref::Native {
+                    resource, local, ..
+                } => {
                     let dep = NativeAddr::new(resource.clone(), local.clone());
                     if desired.natives.contains_key(&dep) {
                         deps.insert(dep);
                     } else {
-                        bad = Some(format!("`{addr}` refers to `{r}`, but no native `{dep}` exists"));
+                        bad = Some(format!(
+                            "`{addr}` refers to `{r}`, but no native `{dep}` exists"
+                        ));
                     }
                 }
                 Ref::Resource { name, .. } => {
@@ -225,7 +248,10 @@ fn link(stack: &Stack, desired: &mut Desired) -> Result<(), EngineError> {
             n.deps = deps;
         }
     }
-    desired.graph.topo_order().map_err(|c| EngineError::Cycle(Dag::cycle_to_string(&c)))?;
+    desired
+        .graph
+        .topo_order()
+        .map_err(|c| EngineError::Cycle(Dag::cycle_to_string(&c)))?;
     Ok(())
 }
 
@@ -267,17 +293,25 @@ impl Known<'_> {
             ))),
             Ref::Resource { name, attr } => {
                 if !self.by_resource.contains_key(name) {
-                    return Err(EngineError::Reference(format!("`{r}` refers to resource `{name}`, which is not in the stack")));
+                    return Err(EngineError::Reference(format!(
+                        "`{r}` refers to resource `{name}`, which is not in the stack"
+                    )));
                 }
                 match self.resource_outputs(name) {
                     None => Ok(Lookup::Unknown),
                     Some(outputs) => {
                         let attr = attr.as_deref().unwrap_or("id");
-                        Ok(Lookup::Known(outputs.get(attr).cloned().unwrap_or(Value::Null)))
+                        Ok(Lookup::Known(
+                            outputs.get(attr).cloned().unwrap_or(Value::Null),
+                        ))
                     }
                 }
             }
-            Ref::Native { resource, local, attr } => {
+            Ref::Native {
+                resource,
+                local,
+                attr,
+            } => {
                 let addr = NativeAddr::new(resource.clone(), local.clone());
                 if self.pending.contains(&addr) {
                     return Ok(Lookup::Unknown);
@@ -285,7 +319,11 @@ impl Known<'_> {
                 match self.states.get(&addr) {
                     None => Ok(Lookup::Unknown),
                     Some(s) => Ok(Lookup::Known(
-                        s.outputs.get(attr).or_else(|| s.inputs.get(attr)).cloned().unwrap_or(Value::Null),
+                        s.outputs
+                            .get(attr)
+                            .or_else(|| s.inputs.get(attr))
+                            .cloned()
+                            .unwrap_or(Value::Null),
                     )),
                 }
             }
@@ -309,5 +347,9 @@ impl Known<'_> {
 
 /// Kind and target of every abstract resource of the stack.
 pub fn resource_info(stack: &Stack) -> BTreeMap<String, (Kind, String)> {
-    stack.resources.iter().map(|(n, r)| (n.clone(), (r.kind, r.target.clone()))).collect()
+    stack
+        .resources
+        .iter()
+        .map(|(n, r)| (n.clone(), (r.kind, r.target.clone())))
+        .collect()
 }

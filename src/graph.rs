@@ -13,7 +13,10 @@ pub struct Dag<K: Ord + Clone> {
 
 impl<K: Ord + Clone> Default for Dag<K> {
     fn default() -> Self {
-        Dag { deps: BTreeMap::new(), dependents: BTreeMap::new() }
+        Dag {
+            deps: BTreeMap::new(),
+            dependents: BTreeMap::new(),
+        }
     }
 }
 
@@ -37,7 +40,10 @@ impl<K: Ord + Clone + std::fmt::Display> Dag<K> {
         }
         self.add_node(dep.clone());
         self.add_node(node.clone());
-        self.deps.entry(node.clone()).or_default().insert(dep.clone());
+        self.deps
+            .entry(node.clone())
+            .or_default()
+            .insert(dep.clone());
         self.dependents.entry(dep).or_default().insert(node);
     }
 
@@ -86,7 +92,11 @@ impl<K: Ord + Clone + std::fmt::Display> Dag<K> {
     /// A topological order (dependencies first), or the nodes of one cycle in order.
     pub fn topo_order(&self) -> Result<Vec<K>, Vec<K>> {
         let mut indeg: BTreeMap<&K, usize> = self.deps.iter().map(|(k, d)| (k, d.len())).collect();
-        let mut ready: VecDeque<&K> = indeg.iter().filter(|(_, d)| **d == 0).map(|(k, _)| *k).collect();
+        let mut ready: VecDeque<&K> = indeg
+            .iter()
+            .filter(|(_, d)| **d == 0)
+            .map(|(k, _)| *k)
+            .collect();
         let mut order = Vec::with_capacity(self.deps.len());
         while let Some(k) = ready.pop_front() {
             order.push(k.clone());
@@ -102,13 +112,19 @@ impl<K: Ord + Clone + std::fmt::Display> Dag<K> {
         if order.len() == self.deps.len() {
             return Ok(order);
         }
-        let remaining: BTreeSet<&K> = indeg.iter().filter(|(_, d)| **d > 0).map(|(k, _)| *k).collect();
+        let remaining: BTreeSet<&K> = indeg
+            .iter()
+            .filter(|(_, d)| **d > 0)
+            .map(|(k, _)| *k)
+            .collect();
         Err(self.find_cycle(&remaining))
     }
 
     /// Walk dependencies from a node left over by Kahn's algorithm until one repeats.
     fn find_cycle(&self, remaining: &BTreeSet<&K>) -> Vec<K> {
-        let Some(start) = remaining.iter().next() else { return Vec::new() };
+        let Some(start) = remaining.iter().next() else {
+            return Vec::new();
+        };
         let mut path: Vec<&K> = vec![start];
         let mut cur: &K = start;
         loop {
@@ -151,7 +167,10 @@ mod tests {
         assert!(pos("db") < pos("api"));
         assert!(pos("api") < pos("cdn"));
         assert!(pos("bucket") < pos("cdn"));
-        assert_eq!(g.transitive_dependents(&"db"), ["api", "cdn"].into_iter().collect());
+        assert_eq!(
+            g.transitive_dependents(&"db"),
+            ["api", "cdn"].into_iter().collect()
+        );
     }
 
     #[test]
@@ -164,6 +183,9 @@ mod tests {
         let cycle = g.topo_order().unwrap_err();
         assert_eq!(cycle.len(), 3);
         let s = Dag::cycle_to_string(&cycle);
-        assert!(s == "a -> b -> c -> a" || s == "b -> c -> a -> b" || s == "c -> a -> b -> c", "{s}");
+        assert!(
+            s == "a -> b -> c -> a" || s == "b -> c -> a -> b" || s == "c -> a -> b -> c",
+            "{s}"
+        );
     }
 }

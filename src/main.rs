@@ -21,7 +21,8 @@ fn main() -> ExitCode {
     };
     let _ = tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("OVERCAST_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level)),
+            tracing_subscriber::EnvFilter::try_from_env("OVERCAST_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level)),
         )
         .with_writer(std::io::stderr)
         .try_init();
@@ -37,8 +38,15 @@ fn main() -> ExitCode {
     }
 
     let mode = OutputMode::detect(cli.global.json, cli.global.quiet);
-    let ctx = Ctx { global: cli.global.clone(), mode, reporter: ui::reporter(mode) };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let ctx = Ctx {
+        global: cli.global.clone(),
+        mode,
+        reporter: ui::reporter(mode),
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -56,7 +64,11 @@ fn main() -> ExitCode {
             Command::Invoke(a) => commands::invoke::run(&ctx, &a.name, &a.payload).await,
             Command::Init(a) => commands::init_cli(&ctx, a),
             Command::Schema => {
-                println!("{}", serde_json::to_string_pretty(&overcast::spec::json_schema()).unwrap_or_default());
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&overcast::spec::json_schema())
+                        .unwrap_or_default()
+                );
                 Ok(0)
             }
             Command::LocalCdnServe { .. } => Ok(0),
@@ -67,9 +79,17 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
         Err(e) => {
             if ctx.mode == OutputMode::Json {
-                println!("{}", serde_json::json!({"type": "error", "message": format!("{e:#}")}));
+                println!(
+                    "{}",
+                    serde_json::json!({"type": "error", "message": format!("{e:#}")})
+                );
             }
-            eprintln!("{} {e:#}", console::style("error:").red().bold());
+            // Spec errors render themselves, rustc-style, each with its own `error:` line.
+            if let Some(spec_errors) = e.downcast_ref::<overcast::spec::SpecErrors>() {
+                eprintln!("{spec_errors}");
+            } else {
+                eprintln!("{} {e:#}", console::style("error:").red().bold());
+            }
             ExitCode::FAILURE
         }
     }

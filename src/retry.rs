@@ -70,7 +70,10 @@ where
         async move {
             match tokio::time::timeout(deadline, fut).await {
                 Ok(r) => r,
-                Err(_) => Err(ProviderError::retryable(format!("no answer within {}s", deadline.as_secs()))),
+                Err(_) => Err(ProviderError::retryable(format!(
+                    "no answer within {}s",
+                    deadline.as_secs()
+                ))),
             }
         }
     };
@@ -107,7 +110,11 @@ mod tests {
             &fast(),
             CallKind::Write,
             || async {
-                if calls.fetch_add(1, Ordering::SeqCst) < 2 { Err(ProviderError::retryable("throttled")) } else { Ok(7) }
+                if calls.fetch_add(1, Ordering::SeqCst) < 2 {
+                    Err(ProviderError::retryable("throttled"))
+                } else {
+                    Ok(7)
+                }
             },
             &|_, _| {
                 retries.fetch_add(1, Ordering::SeqCst);
@@ -153,7 +160,10 @@ mod tests {
     #[tokio::test]
     async fn a_hung_call_times_out_as_retryable() {
         let r: Result<(), _> = with_retry(
-            &RetryPolicy { max_attempts: 1, ..fast() },
+            &RetryPolicy {
+                max_attempts: 1,
+                ..fast()
+            },
             CallKind::Read,
             || async {
                 tokio::time::sleep(Duration::from_secs(5)).await;

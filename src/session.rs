@@ -65,8 +65,13 @@ impl Session {
         let work_dir = engine::work_dir(&stack);
         let providers = engine::build_providers(&stack)?;
         let desired = engine::expand(&stack, &providers)?;
-        let mut targets: Vec<String> =
-            stack.resources.values().map(|r| r.target.clone()).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
+        let mut targets: Vec<String> = stack
+            .resources
+            .values()
+            .map(|r| r.target.clone())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
         for t in state::list_targets(&work_dir, &stack.name) {
             if !stack.targets.contains_key(&t) {
                 bail!(
@@ -94,7 +99,9 @@ impl Session {
                             prev.operation, prev.pid, prev.created
                         )));
                     }
-                    store.compact().with_context(|| format!("compacting the state of target `{t}`"))?;
+                    store
+                        .compact()
+                        .with_context(|| format!("compacting the state of target `{t}`"))?;
                     store
                 }
                 StateAccess::ReadOnly => StateStore::open_read_only(&work_dir, &stack.name, &t)
@@ -140,7 +147,9 @@ impl Session {
     pub fn close(&mut self) -> anyhow::Result<()> {
         for (t, store) in &mut self.stores {
             if store.is_writable() {
-                store.compact().with_context(|| format!("saving the state of target `{t}`"))?;
+                store
+                    .compact()
+                    .with_context(|| format!("saving the state of target `{t}`"))?;
             }
         }
         Ok(())

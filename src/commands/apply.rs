@@ -4,7 +4,10 @@ use anyhow::{Context, bail};
 use serde_json::json;
 
 use super::plan::{make_plan, show_plan};
-use super::{Ctx, compute_outputs, confirm, load_stack, load_stack_with, open_session, parse_vars, spec_digest};
+use super::{
+    Ctx, compute_outputs, confirm, load_stack, load_stack_with, open_session, parse_vars,
+    spec_digest,
+};
 use crate::apply::{ApplyReport, apply};
 use crate::cli::{ApplyArgs, DestroyArgs};
 use crate::plan::{PLAN_FORMAT, Plan};
@@ -19,13 +22,24 @@ pub async fn run(ctx: &Ctx, args: &ApplyArgs) -> anyhow::Result<i32> {
     let stack = load_stack(&ctx.global)?;
     let vars = parse_vars(&ctx.global.vars)?;
     let mut session = open_session(ctx, stack, StateAccess::Lock("apply"))?;
-    let plan = make_plan(&mut session, &vars, false, !args.no_refresh, args.override_protect).await?;
+    let plan = make_plan(
+        &mut session,
+        &vars,
+        false,
+        !args.no_refresh,
+        args.override_protect,
+    )
+    .await?;
     ctx.reporter.finish();
     show_plan(ctx, &session, &plan);
     if !plan.has_changes() {
         return finish(ctx, &mut session, ApplyReport::default(), "Apply");
     }
-    if !confirm(ctx, "Do you want to perform these actions?", args.auto_approve)? {
+    if !confirm(
+        ctx,
+        "Do you want to perform these actions?",
+        args.auto_approve,
+    )? {
         ctx.say("Apply cancelled.");
         return Ok(1);
     }
@@ -44,7 +58,14 @@ pub async fn destroy(ctx: &Ctx, args: &DestroyArgs) -> anyhow::Result<i32> {
     if !plan.has_changes() {
         return finish(ctx, &mut session, ApplyReport::default(), "Destroy");
     }
-    if !confirm(ctx, &format!("Do you really want to destroy every resource of stack `{}`?", plan.stack), args.auto_approve)? {
+    if !confirm(
+        ctx,
+        &format!(
+            "Do you really want to destroy every resource of stack `{}`?",
+            plan.stack
+        ),
+        args.auto_approve,
+    )? {
         ctx.say("Destroy cancelled.");
         return Ok(1);
     }
@@ -54,12 +75,20 @@ pub async fn destroy(ctx: &Ctx, args: &DestroyArgs) -> anyhow::Result<i32> {
 
 /// Apply a plan saved with `plan --out`, exactly, if nothing changed since.
 async fn apply_saved(ctx: &Ctx, file: &std::path::Path) -> anyhow::Result<i32> {
-    let text = std::fs::read(file).with_context(|| format!("reading the plan {}", file.display()))?;
+    let text =
+        std::fs::read(file).with_context(|| format!("reading the plan {}", file.display()))?;
     let plan: Plan = serde_json::from_slice(&text).with_context(|| {
-        format!("{} is not an overcast plan file (make one with `overcast plan --out FILE`)", file.display())
+        format!(
+            "{} is not an overcast plan file (make one with `overcast plan --out FILE`)",
+            file.display()
+        )
     })?;
     if plan.format != PLAN_FORMAT {
-        bail!("{} has plan format {}, this overcast reads format {PLAN_FORMAT}: make the plan again", file.display(), plan.format);
+        bail!(
+            "{} has plan format {}, this overcast reads format {PLAN_FORMAT}: make the plan again",
+            file.display(),
+            plan.format
+        );
     }
     let spec_file = std::path::PathBuf::from(&plan.spec_file);
     if spec_digest(&spec_file, &plan.vars)? != plan.spec_digest {
@@ -84,21 +113,36 @@ async fn apply_saved(ctx: &Ctx, file: &std::path::Path) -> anyhow::Result<i32> {
                 file.display()
             ),
             None if store.resources().is_empty() && store.serial() == 0 => {}
-            None => bail!("target `{target}` has state the plan did not see: run `overcast plan --out {}` again", file.display()),
+            None => bail!(
+                "target `{target}` has state the plan did not see: run `overcast plan --out {}` again",
+                file.display()
+            ),
         }
     }
     show_plan(ctx, &session, &plan);
     let report = apply(&mut session, &plan).await?;
-    finish(ctx, &mut session, report, if plan.destroy { "Destroy" } else { "Apply" })
+    finish(
+        ctx,
+        &mut session,
+        report,
+        if plan.destroy { "Destroy" } else { "Apply" },
+    )
 }
 
 /// Save outputs and state, print the report and outputs, pick the exit code.
-fn finish(ctx: &Ctx, session: &mut Session, report: ApplyReport, verb: &str) -> anyhow::Result<i32> {
+fn finish(
+    ctx: &Ctx,
+    session: &mut Session,
+    report: ApplyReport,
+    verb: &str,
+) -> anyhow::Result<i32> {
     let outputs = compute_outputs(session);
-    if let Some(t) = session.outputs_target().map(str::to_string) {
-        if let Some(store) = session.stores.get_mut(&t) {
-            store.set_outputs(outputs.clone()).context("saving outputs")?;
-        }
+    if let Some(t) = session.outputs_target().map(str::to_string)
+        && let Some(store) = session.stores.get_mut(&t)
+    {
+        store
+            .set_outputs(outputs.clone())
+            .context("saving outputs")?;
     }
     session.close()?;
     ctx.reporter.finish();

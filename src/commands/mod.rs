@@ -81,8 +81,11 @@ pub fn load_stack(global: &Global) -> anyhow::Result<Stack> {
 }
 
 /// Load and validate a spec with the given variables.
-pub fn load_stack_with(file: &std::path::Path, vars: &BTreeMap<String, String>) -> anyhow::Result<Stack> {
-    spec::load(file, vars).map_err(|e| anyhow::anyhow!("{e}"))
+pub fn load_stack_with(
+    file: &std::path::Path,
+    vars: &BTreeMap<String, String>,
+) -> anyhow::Result<Stack> {
+    Ok(spec::load(file, vars)?)
 }
 
 /// Open a session on the stack.
@@ -152,7 +155,10 @@ pub fn compute_outputs(session: &Session) -> serde_json::Map<String, Value> {
             Ok(v) if !overcast_core::refs::is_unknown(&v) => v,
             _ => Value::Null,
         };
-        out.insert(name.clone(), json!({"value": value, "sensitive": o.sensitive}));
+        out.insert(
+            name.clone(),
+            json!({"value": value, "sensitive": o.sensitive}),
+        );
     }
     out
 }
@@ -163,7 +169,9 @@ pub fn confirm(ctx: &Ctx, question: &str, auto_approve: bool) -> anyhow::Result<
         return Ok(true);
     }
     if ctx.mode == OutputMode::Json || !std::io::stdin().is_terminal() {
-        bail!("refusing to continue without confirmation: nobody can answer on this terminal.\n  hint: pass --auto-approve");
+        bail!(
+            "refusing to continue without confirmation: nobody can answer on this terminal.\n  hint: pass --auto-approve"
+        );
     }
     let mut answer = String::new();
     ctx.reporter.suspend(&mut || {
@@ -175,7 +183,10 @@ pub fn confirm(ctx: &Ctx, question: &str, auto_approve: bool) -> anyhow::Result<
 }
 
 /// SHA-256 of the spec file's bytes and the variables, to tie a saved plan to its input.
-pub fn spec_digest(file: &std::path::Path, vars: &BTreeMap<String, String>) -> anyhow::Result<String> {
+pub fn spec_digest(
+    file: &std::path::Path,
+    vars: &BTreeMap<String, String>,
+) -> anyhow::Result<String> {
     use sha2::{Digest, Sha256};
     let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
     let mut h = Sha256::new();
@@ -190,14 +201,29 @@ pub fn spec_digest(file: &std::path::Path, vars: &BTreeMap<String, String>) -> a
 }
 
 /// The function resource named `name`, or an error saying what exists.
-pub fn function_resource<'a>(stack: &'a Stack, name: &str) -> anyhow::Result<&'a crate::spec::Resource> {
+pub fn function_resource<'a>(
+    stack: &'a Stack,
+    name: &str,
+) -> anyhow::Result<&'a crate::spec::Resource> {
     match stack.resources.get(name) {
         Some(r) if r.kind == Kind::Function => Ok(r),
         Some(r) => bail!("`{name}` is a {} resource, not a function", r.kind),
         None => {
-            let fns: Vec<&str> =
-                stack.resources.values().filter(|r| r.kind == Kind::Function).map(|r| r.name.as_str()).collect();
-            bail!("no resource `{name}` in {}; functions: {}", stack.file.display(), if fns.is_empty() { "none".to_string() } else { fns.join(", ") })
+            let fns: Vec<&str> = stack
+                .resources
+                .values()
+                .filter(|r| r.kind == Kind::Function)
+                .map(|r| r.name.as_str())
+                .collect();
+            bail!(
+                "no resource `{name}` in {}; functions: {}",
+                stack.file.display(),
+                if fns.is_empty() {
+                    "none".to_string()
+                } else {
+                    fns.join(", ")
+                }
+            )
         }
     }
 }

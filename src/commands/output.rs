@@ -12,7 +12,11 @@ pub fn masked(outputs: &serde_json::Map<String, Value>) -> Value {
     let mut m = serde_json::Map::new();
     for (k, v) in outputs {
         let sensitive = v.get("sensitive").and_then(Value::as_bool).unwrap_or(false);
-        let value = if sensitive { json!(MASK) } else { v.get("value").cloned().unwrap_or(Value::Null) };
+        let value = if sensitive {
+            json!(MASK)
+        } else {
+            v.get("value").cloned().unwrap_or(Value::Null)
+        };
         m.insert(k.clone(), json!({"value": value, "sensitive": sensitive}));
     }
     Value::Object(m)
@@ -49,7 +53,11 @@ pub async fn run(ctx: &Ctx, name: Option<&str>) -> anyhow::Result<i32> {
                 let names: Vec<&str> = outputs.keys().map(String::as_str).collect();
                 bail!(
                     "no output `{n}` in state{}",
-                    if names.is_empty() { " (run `overcast apply` first)".to_string() } else { format!("; outputs: {}", names.join(", ")) }
+                    if names.is_empty() {
+                        " (run `overcast apply` first)".to_string()
+                    } else {
+                        format!("; outputs: {}", names.join(", "))
+                    }
                 );
             };
             let value = v.get("value").cloned().unwrap_or(Value::Null);

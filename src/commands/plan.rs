@@ -24,8 +24,16 @@ pub async fn make_plan(
     recover_intents(session).await?;
     session.close()?;
     let live = refresh(session, read_live).await?;
-    let changes = diff(session, &live, DiffOptions { destroy, override_protect })?;
-    let spec_file = std::path::absolute(&session.stack.file).unwrap_or_else(|_| session.stack.file.clone());
+    let changes = diff(
+        session,
+        &live,
+        DiffOptions {
+            destroy,
+            override_protect,
+        },
+    )?;
+    let spec_file =
+        std::path::absolute(&session.stack.file).unwrap_or_else(|_| session.stack.file.clone());
     Ok(Plan {
         format: PLAN_FORMAT,
         stack: session.stack.name.clone(),
@@ -36,7 +44,15 @@ pub async fn make_plan(
         states: session
             .stores
             .iter()
-            .map(|(t, s)| (t.clone(), StateVersion { serial: s.serial(), lineage: s.lineage().to_string() }))
+            .map(|(t, s)| {
+                (
+                    t.clone(),
+                    StateVersion {
+                        serial: s.serial(),
+                        lineage: s.lineage().to_string(),
+                    },
+                )
+            })
             .collect(),
         changes,
     })
@@ -53,14 +69,30 @@ pub async fn run(ctx: &Ctx, args: &PlanArgs) -> anyhow::Result<i32> {
     let stack = load_stack(&ctx.global)?;
     let vars = parse_vars(&ctx.global.vars)?;
     let mut session = open_session(ctx, stack, StateAccess::Lock("plan"))?;
-    let plan = make_plan(&mut session, &vars, args.destroy, !args.no_refresh, args.override_protect).await?;
+    let plan = make_plan(
+        &mut session,
+        &vars,
+        args.destroy,
+        !args.no_refresh,
+        args.override_protect,
+    )
+    .await?;
     ctx.reporter.finish();
     show_plan(ctx, &session, &plan);
     if let Some(out) = &args.out {
         let text = serde_json::to_vec_pretty(&plan).context("serializing the plan")?;
-        crate::state::write_atomic(out, &text).with_context(|| format!("saving the plan to {}", out.display()))?;
-        ctx.say(&format!("Saved the plan to {}. Apply exactly it with `overcast apply {}`.", out.display(), out.display()));
+        crate::state::write_atomic(out, &text)
+            .with_context(|| format!("saving the plan to {}", out.display()))?;
+        ctx.say(&format!(
+            "Saved the plan to {}. Apply exactly it with `overcast apply {}`.",
+            out.display(),
+            out.display()
+        ));
     }
     session.close()?;
-    Ok(if args.detailed_exitcode && plan.has_changes() { 2 } else { 0 })
+    Ok(if args.detailed_exitcode && plan.has_changes() {
+        2
+    } else {
+        0
+    })
 }

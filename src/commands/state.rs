@@ -27,7 +27,9 @@ pub async fn run(ctx: &Ctx, cmd: &StateCommand) -> anyhow::Result<i32> {
                 }
                 for addr in store.intents().keys() {
                     if !ctx.global.json {
-                        println!("{addr:<40} (pending: an interrupted create; the next plan or apply recovers it)");
+                        println!(
+                            "{addr:<40} (pending: an interrupted create; the next plan or apply recovers it)"
+                        );
                     }
                 }
             }
@@ -56,32 +58,49 @@ pub async fn run(ctx: &Ctx, cmd: &StateCommand) -> anyhow::Result<i32> {
                     return Ok(0);
                 }
             }
-            bail!("`{addr}` is not in the state of stack `{}` (see `overcast state list`)", stack.name)
+            bail!(
+                "`{addr}` is not in the state of stack `{}` (see `overcast state list`)",
+                stack.name
+            )
         }
         StateCommand::Rm { addrs, target } => {
             let mut removed = 0;
-            for t in targets.iter().filter(|t| target.as_ref().is_none_or(|x| x == *t)) {
+            for t in targets
+                .iter()
+                .filter(|t| target.as_ref().is_none_or(|x| x == *t))
+            {
                 let (mut store, _) = StateStore::open(&work_dir, &stack.name, t, "state rm")?;
                 let matching: Vec<NativeAddr> = store
                     .resources()
                     .keys()
-                    .filter(|a| addrs.iter().any(|w| *w == a.to_string() || *w == a.resource))
+                    .filter(|a| {
+                        addrs
+                            .iter()
+                            .any(|w| *w == a.to_string() || *w == a.resource)
+                    })
                     .cloned()
                     .collect();
                 for a in matching {
                     store.remove(&a).with_context(|| format!("removing {a}"))?;
-                    println!("Removed {a} from the state of target `{t}` (the resource itself still exists).");
+                    println!(
+                        "Removed {a} from the state of target `{t}` (the resource itself still exists)."
+                    );
                     removed += 1;
                 }
                 store.compact()?;
             }
             if removed == 0 {
-                bail!("nothing in state matches {}: see `overcast state list`", addrs.join(", "));
+                bail!(
+                    "nothing in state matches {}: see `overcast state list`",
+                    addrs.join(", ")
+                );
             }
             Ok(0)
         }
         StateCommand::Unlock { id, target } => {
-            let t = target.clone().unwrap_or_else(|| stack.default_target.clone());
+            let t = target
+                .clone()
+                .unwrap_or_else(|| stack.default_target.clone());
             state::force_unlock(&work_dir, &stack.name, &t, id)?;
             println!("Released the lock `{id}` of target `{t}`.");
             Ok(0)

@@ -37,7 +37,10 @@ fn verbs(v: &[(NativeAddr, Action, String)]) -> &'static str {
 }
 
 fn list(v: &[(NativeAddr, Action, String)]) -> String {
-    v.iter().map(|(a, act, why)| format!("  - {a}: {} ({why})", act.past().trim_end_matches('d'))).collect::<Vec<_>>().join("\n")
+    v.iter()
+        .map(|(a, act, why)| format!("  - {a}: {} ({why})", act.past().trim_end_matches('d')))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// Options of a diff.
@@ -55,10 +58,15 @@ pub fn diff(session: &Session, live: &Live, opts: DiffOptions) -> Result<Vec<Cha
     let mut protected = Vec::new();
     let desired = &session.desired;
     if !opts.destroy {
-        let order = desired.graph.topo_order().map_err(|c| EngineError::Cycle(crate::graph::Dag::cycle_to_string(&c)))?;
+        let order = desired
+            .graph
+            .topo_order()
+            .map_err(|c| EngineError::Cycle(crate::graph::Dag::cycle_to_string(&c)))?;
         let mut pending: BTreeSet<NativeAddr> = BTreeSet::new();
         for addr in order {
-            let Some(d) = desired.natives.get(&addr) else { continue };
+            let Some(d) = desired.natives.get(&addr) else {
+                continue;
+            };
             let known = Known {
                 states: &live.states,
                 pending: &pending,
@@ -88,10 +96,16 @@ pub fn diff(session: &Session, live: &Live, opts: DiffOptions) -> Result<Vec<Cha
                     change.action = Action::Create;
                     change.attrs = resolved
                         .iter()
-                        .map(|(k, v)| AttrChange { name: k.clone(), before: None, after: Some(v.clone()), forces_replacement: false })
+                        .map(|(k, v)| AttrChange {
+                            name: k.clone(),
+                            before: None,
+                            after: Some(v.clone()),
+                            forces_replacement: false,
+                        })
                         .collect();
                     if live.gone.contains_key(&addr) {
-                        change.reason = Some("deleted outside overcast; it will be created again".into());
+                        change.reason =
+                            Some("deleted outside overcast; it will be created again".into());
                     }
                 }
                 Some(prior) => {
@@ -102,19 +116,32 @@ pub fn diff(session: &Session, live: &Live, opts: DiffOptions) -> Result<Vec<Cha
                         change.action = Action::Replace;
                         change.prior_target = prior_target.cloned();
                         change.reason = Some(if moved {
-                            format!("moves from target `{}` to `{}`", prior_target.map(String::as_str).unwrap_or("?"), d.target)
+                            format!(
+                                "moves from target `{}` to `{}`",
+                                prior_target.map(String::as_str).unwrap_or("?"),
+                                d.target
+                            )
                         } else {
-                            format!("native type changes from `{}` to `{}`", prior.type_name, d.spec.type_name)
+                            format!(
+                                "native type changes from `{}` to `{}`",
+                                prior.type_name, d.spec.type_name
+                            )
                         });
                     } else if change.attrs.iter().any(|a| a.forces_replacement) {
                         change.action = Action::Replace;
                     } else if !change.attrs.is_empty() {
                         change.action = Action::Update;
                     }
-                    if change.action != Action::NoOp && live.drifted.contains(&addr) && change.reason.is_none() {
+                    if change.action != Action::NoOp
+                        && live.drifted.contains(&addr)
+                        && change.reason.is_none()
+                    {
                         change.reason = Some("changed outside overcast".into());
                     }
-                    if change.action == Action::Replace && (d.protect || prior.protect) && !opts.override_protect {
+                    if change.action == Action::Replace
+                        && (d.protect || prior.protect)
+                        && !opts.override_protect
+                    {
                         let why = forcing(&change);
                         protected.push((addr.clone(), Action::Replace, why));
                     }
@@ -139,7 +166,11 @@ pub fn diff(session: &Session, live: &Live, opts: DiffOptions) -> Result<Vec<Cha
             continue;
         }
         if st.protect && !opts.override_protect && !gone {
-            protected.push((addr.clone(), Action::Delete, "resource is protected".to_string()));
+            protected.push((
+                addr.clone(),
+                Action::Delete,
+                "resource is protected".to_string(),
+            ));
         }
         changes.push(Change {
             addr: addr.clone(),
@@ -151,13 +182,19 @@ pub fn diff(session: &Session, live: &Live, opts: DiffOptions) -> Result<Vec<Cha
             attrs: st
                 .inputs
                 .iter()
-                .map(|(k, v)| AttrChange { name: k.clone(), before: Some(v.clone()), after: None, forces_replacement: false })
+                .map(|(k, v)| AttrChange {
+                    name: k.clone(),
+                    before: Some(v.clone()),
+                    after: None,
+                    forces_replacement: false,
+                })
                 .collect(),
             desired: None,
             depends_on: st.depends_on.clone(),
             prior: Some(st.clone()),
             protect: st.protect,
-            reason: gone.then(|| "already deleted outside overcast; only removed from state".to_string()),
+            reason: gone
+                .then(|| "already deleted outside overcast; only removed from state".to_string()),
         });
     }
     if !protected.is_empty() {
@@ -170,12 +207,21 @@ fn forcing(c: &Change) -> String {
     if let Some(r) = &c.reason {
         return r.clone();
     }
-    let names: Vec<&str> = c.attrs.iter().filter(|a| a.forces_replacement).map(|a| a.name.as_str()).collect();
+    let names: Vec<&str> = c
+        .attrs
+        .iter()
+        .filter(|a| a.forces_replacement)
+        .map(|a| a.name.as_str())
+        .collect();
     format!("{} cannot change in place", names.join(", "))
 }
 
 /// Per-attribute differences between the live inputs and the resolved desired ones.
-fn attr_changes(before: &overcast_core::Attrs, after: &overcast_core::Attrs, force_new: &[String]) -> Vec<AttrChange> {
+fn attr_changes(
+    before: &overcast_core::Attrs,
+    after: &overcast_core::Attrs,
+    force_new: &[String],
+) -> Vec<AttrChange> {
     let mut keys: BTreeSet<&String> = before.keys().collect();
     keys.extend(after.keys());
     let mut out = Vec::new();
@@ -202,11 +248,20 @@ mod tests {
 
     #[test]
     fn attribute_diff_marks_forcing_attributes_and_ignores_nulls() {
-        let before = json!({"engine": "postgres", "size": "small", "gone": null}).as_object().cloned().unwrap();
-        let after = json!({"engine": "mysql", "size": "small", "new": 1}).as_object().cloned().unwrap();
+        let before = json!({"engine": "postgres", "size": "small", "gone": null})
+            .as_object()
+            .cloned()
+            .unwrap();
+        let after = json!({"engine": "mysql", "size": "small", "new": 1})
+            .as_object()
+            .cloned()
+            .unwrap();
         let c = attr_changes(&before, &after, &["engine".to_string()]);
         assert_eq!(c.len(), 2);
         assert!(c.iter().any(|a| a.name == "engine" && a.forces_replacement));
-        assert!(c.iter().any(|a| a.name == "new" && a.before.is_none() && !a.forces_replacement));
+        assert!(
+            c.iter()
+                .any(|a| a.name == "new" && a.before.is_none() && !a.forces_replacement)
+        );
     }
 }

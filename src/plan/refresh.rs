@@ -38,7 +38,10 @@ pub struct RefreshError {
 }
 
 fn hint(e: &ProviderError) -> String {
-    e.hint.as_ref().map(|h| format!("\n  hint: {h}")).unwrap_or_default()
+    e.hint
+        .as_ref()
+        .map(|h| format!("\n  hint: {h}"))
+        .unwrap_or_default()
 }
 
 /// Adopt or forget every intent left by an interrupted apply. Adopted resources are
@@ -47,12 +50,16 @@ pub async fn recover_intents(session: &mut Session) -> Result<usize, RefreshErro
     let mut recovered = 0;
     let targets: Vec<String> = session.stores.keys().cloned().collect();
     for target in targets {
-        let Some(store) = session.stores.get(&target) else { continue };
+        let Some(store) = session.stores.get(&target) else {
+            continue;
+        };
         let intents: Vec<_> = store.intents().values().cloned().collect();
         if intents.is_empty() {
             continue;
         }
-        let Some(provider) = session.providers.get(&target).cloned() else { continue };
+        let Some(provider) = session.providers.get(&target).cloned() else {
+            continue;
+        };
         for intent in intents {
             let addr = intent.request.addr.clone();
             let reporter = session.reporter.clone();
@@ -60,15 +67,28 @@ pub async fn recover_intents(session: &mut Session) -> Result<usize, RefreshErro
                 &session.policy,
                 CallKind::Read,
                 || provider.adopt(&intent.request),
-                &|n, e| reporter.event(Event::Retrying { addr: &addr, attempt: n, error: &e.message }),
+                &|n, e| {
+                    reporter.event(Event::Retrying {
+                        addr: &addr,
+                        attempt: n,
+                        error: &e.message,
+                    })
+                },
             )
             .await
-            .map_err(|error| RefreshError { addr: addr.clone(), target: target.clone(), error })?;
-            let store = session.stores.get_mut(&target).ok_or_else(|| RefreshError {
+            .map_err(|error| RefreshError {
                 addr: addr.clone(),
                 target: target.clone(),
-                error: ProviderError::fatal("state store vanished"),
+                error,
             })?;
+            let store = session
+                .stores
+                .get_mut(&target)
+                .ok_or_else(|| RefreshError {
+                    addr: addr.clone(),
+                    target: target.clone(),
+                    error: ProviderError::fatal("state store vanished"),
+                })?;
             let result = match found {
                 Some(obs) => {
                     recovered += 1;
@@ -90,7 +110,11 @@ pub async fn recover_intents(session: &mut Session) -> Result<usize, RefreshErro
                 }
                 None => store.clear_intent(&addr),
             };
-            result.map_err(|e| RefreshError { addr: addr.clone(), target: target.clone(), error: ProviderError::fatal(e.to_string()) })?;
+            result.map_err(|e| RefreshError {
+                addr: addr.clone(),
+                target: target.clone(),
+                error: ProviderError::fatal(e.to_string()),
+            })?;
         }
     }
     Ok(recovered)
@@ -113,7 +137,10 @@ pub async fn refresh(session: &Session, read_live: bool) -> Result<Live, Refresh
     if todo.is_empty() {
         return Ok(live);
     }
-    session.reporter.event(Event::PhaseStarted { name: "refresh", total: todo.len() });
+    session.reporter.event(Event::PhaseStarted {
+        name: "refresh",
+        total: todo.len(),
+    });
     let limit = Arc::new(Semaphore::new(session.parallelism.max(1)));
     let mut tasks = JoinSet::new();
     for (target, prior) in todo {
@@ -130,9 +157,18 @@ pub async fn refresh(session: &Session, read_live: bool) -> Result<Live, Refresh
         tasks.spawn(async move {
             let _permit = limit.acquire_owned().await;
             let addr = prior.addr.clone();
-            let r = with_retry(&policy, CallKind::Read, || provider.read(&prior), &|n, e| {
-                reporter.event(Event::Retrying { addr: &addr, attempt: n, error: &e.message })
-            })
+            let r = with_retry(
+                &policy,
+                CallKind::Read,
+                || provider.read(&prior),
+                &|n, e| {
+                    reporter.event(Event::Retrying {
+                        addr: &addr,
+                        attempt: n,
+                        error: &e.message,
+                    })
+                },
+            )
             .await;
             reporter.event(Event::PhaseProgress { name: "refresh" });
             (target, prior, r)
@@ -140,7 +176,9 @@ pub async fn refresh(session: &Session, read_live: bool) -> Result<Live, Refresh
     }
     let mut first_error = None;
     while let Some(joined) = tasks.join_next().await {
-        let Ok((target, prior, r)) = joined else { continue };
+        let Ok((target, prior, r)) = joined else {
+            continue;
+        };
         match r {
             Ok(Some(obs)) => {
                 if obs.inputs != prior.inputs {
@@ -160,12 +198,18 @@ pub async fn refresh(session: &Session, read_live: bool) -> Result<Live, Refresh
             }
             Err(error) => {
                 if first_error.is_none() {
-                    first_error = Some(RefreshError { addr: prior.addr.clone(), target, error });
+                    first_error = Some(RefreshError {
+                        addr: prior.addr.clone(),
+                        target,
+                        error,
+                    });
                 }
             }
         }
     }
-    session.reporter.event(Event::PhaseFinished { name: "refresh" });
+    session
+        .reporter
+        .event(Event::PhaseFinished { name: "refresh" });
     match first_error {
         Some(e) => Err(e),
         None => Ok(live),

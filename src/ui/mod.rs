@@ -143,7 +143,12 @@ pub struct QuietReporter;
 
 impl Reporter for QuietReporter {
     fn event(&self, e: Event<'_>) {
-        if let Event::OpFailed { addr, action, error } = e {
+        if let Event::OpFailed {
+            addr,
+            action,
+            error,
+        } = e
+        {
             eprintln!("{addr}: {} failed: {error}", action.progressive());
         }
     }
@@ -158,10 +163,26 @@ impl Reporter for PlainReporter {
             Event::PhaseStarted { name, total } => format!("{name}: {total} resource(s)"),
             Event::PhaseProgress { .. } | Event::PhaseFinished { .. } => return,
             Event::OpStarted { addr, action } => format!("{addr}: {}...", action.progressive()),
-            Event::OpFinished { addr, action, elapsed } => format!("{addr}: {} after {}", action.past(), secs(elapsed)),
-            Event::OpFailed { addr, action, error } => format!("{addr}: {} FAILED: {error}", action.progressive()),
-            Event::OpSkipped { addr, action, reason } => format!("{addr}: {} skipped: {reason}", action.progressive()),
-            Event::Retrying { addr, attempt, error } => format!("{addr}: attempt {attempt} failed ({error}); retrying"),
+            Event::OpFinished {
+                addr,
+                action,
+                elapsed,
+            } => format!("{addr}: {} after {}", action.past(), secs(elapsed)),
+            Event::OpFailed {
+                addr,
+                action,
+                error,
+            } => format!("{addr}: {} FAILED: {error}", action.progressive()),
+            Event::OpSkipped {
+                addr,
+                action,
+                reason,
+            } => format!("{addr}: {} skipped: {reason}", action.progressive()),
+            Event::Retrying {
+                addr,
+                attempt,
+                error,
+            } => format!("{addr}: attempt {attempt} failed ({error}); retrying"),
             Event::Note(m) => m.to_string(),
             Event::Warn(m) => format!("warning: {m}"),
         };
@@ -176,14 +197,42 @@ pub struct JsonReporter;
 impl Reporter for JsonReporter {
     fn event(&self, e: Event<'_>) {
         let v = match e {
-            Event::PhaseStarted { name, total } => json!({"type": "phase_started", "phase": name, "total": total}),
+            Event::PhaseStarted { name, total } => {
+                json!({"type": "phase_started", "phase": name, "total": total})
+            }
             Event::PhaseProgress { .. } => return,
             Event::PhaseFinished { name } => json!({"type": "phase_finished", "phase": name}),
-            Event::OpStarted { addr, action } => json!({"type": "op_started", "addr": addr.to_string(), "action": action}),
-            Event::OpFinished { addr, action, elapsed } => json!({"type": "op_finished", "addr": addr.to_string(), "action": action, "elapsed_ms": elapsed.as_millis() as u64}),
-            Event::OpFailed { addr, action, error } => json!({"type": "op_failed", "addr": addr.to_string(), "action": action, "error": error}),
-            Event::OpSkipped { addr, action, reason } => json!({"type": "op_skipped", "addr": addr.to_string(), "action": action, "reason": reason}),
-            Event::Retrying { addr, attempt, error } => json!({"type": "retrying", "addr": addr.to_string(), "attempt": attempt, "error": error}),
+            Event::OpStarted { addr, action } => {
+                json!({"type": "op_started", "addr": addr.to_string(), "action": action})
+            }
+            Event::OpFinished {
+                addr,
+                action,
+                elapsed,
+            } => {
+                json!({"type": "op_finished", "addr": addr.to_string(), "action": action, "elapsed_ms": elapsed.as_millis() as u64})
+            }
+            Event::OpFailed {
+                addr,
+                action,
+                error,
+            } => {
+                json!({"type": "op_failed", "addr": addr.to_string(), "action": action, "error": error})
+            }
+            Event::OpSkipped {
+                addr,
+                action,
+                reason,
+            } => {
+                json!({"type": "op_skipped", "addr": addr.to_string(), "action": action, "reason": reason})
+            }
+            Event::Retrying {
+                addr,
+                attempt,
+                error,
+            } => {
+                json!({"type": "retrying", "addr": addr.to_string(), "attempt": attempt, "error": error})
+            }
             Event::Note(m) => json!({"type": "note", "message": m}),
             Event::Warn(m) => json!({"type": "warning", "message": m}),
         };
@@ -237,18 +286,18 @@ impl Reporter for ProgressReporter {
                 }
             }
             Event::PhaseProgress { .. } => {
-                if let Ok(p) = self.phase.lock() {
-                    if let Some(b) = p.as_ref() {
-                        b.inc(1)
-                    }
+                if let Ok(p) = self.phase.lock()
+                    && let Some(b) = p.as_ref()
+                {
+                    b.inc(1)
                 }
             }
             Event::PhaseFinished { .. } => {
-                if let Ok(mut p) = self.phase.lock() {
-                    if let Some(b) = p.take() {
-                        b.finish_and_clear();
-                        self.multi.remove(&b);
-                    }
+                if let Ok(mut p) = self.phase.lock()
+                    && let Some(b) = p.take()
+                {
+                    b.finish_and_clear();
+                    self.multi.remove(&b);
                 }
             }
             Event::OpStarted { addr, action } => {
@@ -263,7 +312,11 @@ impl Reporter for ProgressReporter {
                     ops.insert(addr.clone(), (sp, Instant::now()));
                 }
             }
-            Event::OpFinished { addr, action, elapsed } => {
+            Event::OpFinished {
+                addr,
+                action,
+                elapsed,
+            } => {
                 self.clear_op(addr);
                 self.println(&format!(
                     "  {} {addr}: {} after {}",
@@ -273,20 +326,46 @@ impl Reporter for ProgressReporter {
                 ));
                 self.event(Event::PhaseProgress { name: "" });
             }
-            Event::OpFailed { addr, action, error } => {
+            Event::OpFailed {
+                addr,
+                action,
+                error,
+            } => {
                 self.clear_op(addr);
-                self.println(&format!("  {} {addr}: {} failed: {error}", console::style("✗").red(), action.progressive()));
+                self.println(&format!(
+                    "  {} {addr}: {} failed: {error}",
+                    console::style("✗").red(),
+                    action.progressive()
+                ));
                 self.event(Event::PhaseProgress { name: "" });
             }
-            Event::OpSkipped { addr, action, reason } => {
-                self.println(&format!("  {} {addr}: {} skipped: {reason}", console::style("-").yellow(), action.progressive()));
+            Event::OpSkipped {
+                addr,
+                action,
+                reason,
+            } => {
+                self.println(&format!(
+                    "  {} {addr}: {} skipped: {reason}",
+                    console::style("-").yellow(),
+                    action.progressive()
+                ));
                 self.event(Event::PhaseProgress { name: "" });
             }
-            Event::Retrying { addr, attempt, error } => {
-                self.println(&format!("  {} {addr}: attempt {attempt} failed ({error}); retrying", console::style("↻").yellow()));
+            Event::Retrying {
+                addr,
+                attempt,
+                error,
+            } => {
+                self.println(&format!(
+                    "  {} {addr}: attempt {attempt} failed ({error}); retrying",
+                    console::style("↻").yellow()
+                ));
             }
             Event::Note(m) => self.println(m),
-            Event::Warn(m) => self.println(&format!("{} {m}", console::style("warning:").yellow().bold())),
+            Event::Warn(m) => self.println(&format!(
+                "{} {m}",
+                console::style("warning:").yellow().bold()
+            )),
         }
     }
 
@@ -306,11 +385,11 @@ impl Reporter for ProgressReporter {
 
 impl ProgressReporter {
     fn clear_op(&self, addr: &NativeAddr) {
-        if let Ok(mut ops) = self.ops.lock() {
-            if let Some((b, _)) = ops.remove(addr) {
-                b.finish_and_clear();
-                self.multi.remove(&b);
-            }
+        if let Ok(mut ops) = self.ops.lock()
+            && let Some((b, _)) = ops.remove(addr)
+        {
+            b.finish_and_clear();
+            self.multi.remove(&b);
         }
     }
 }

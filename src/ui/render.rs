@@ -65,7 +65,11 @@ pub fn value(v: &Value, secrets: &Secrets) -> String {
         }
         other => {
             let s = other.to_string();
-            if s.chars().count() > 72 { format!("{}...", s.chars().take(69).collect::<String>()) } else { s }
+            if s.chars().count() > 72 {
+                format!("{}...", s.chars().take(69).collect::<String>())
+            } else {
+                s
+            }
         }
     }
 }
@@ -90,20 +94,99 @@ fn render_change(out: &mut String, c: &Change, secrets: &Secrets) {
         header.push_str("  # must be replaced");
     }
     let _ = writeln!(out, "  {header}");
-    let sensitive: &[String] = c.desired.as_ref().map(|d| d.sensitive.as_slice()).unwrap_or(&[]);
+    let sensitive: &[String] = c
+        .desired
+        .as_ref()
+        .map(|d| d.sensitive.as_slice())
+        .unwrap_or(&[]);
     for a in &c.attrs {
-        let masked = |v: &Value| if sensitive.contains(&a.name) { MASK.to_string() } else { value(v, secrets) };
-        let line = match (c.action, &a.before, &a.after) {
-            (Action::Create, _, Some(after)) => format!("{} {} = {}", st.apply_to("+"), a.name, masked(after)),
-            (Action::Delete, Some(before), _) => format!("{} {} = {}", st.apply_to("-"), a.name, masked(before)),
-            (_, Some(before), Some(after)) => format!("{} {}: {} -> {}", st.apply_to("~"), a.name, masked(before), masked(after)),
-            (_, None, Some(after)) => format!("{} {} = {}", Style::new().green().apply_to("+"), a.name, masked(after)),
-            (_, Some(before), None) => format!("{} {} = {}", Style::new().red().apply_to("-"), a.name, masked(before)),
-            (_, None, None) => continue,
+        let is_secret = sensitive.contains(&a.name);
+        let forces = if a.forces_replacement {
+            format!(
+                "  {}",
+                Style::new().magenta().apply_to("# forces replacement")
+            )
+        } else {
+            String::new()
         };
-        let forces = if a.forces_replacement { format!("  {}", Style::new().magenta().apply_to("# forces replacement")) } else { String::new() };
-        let _ = writeln!(out, "        {line}{forces}");
+        // Maps are shown key by key, so one changed key does not hide in a long line.
+        if let (Some(Value::Object(b)), Some(Value::Object(af))) = (&a.before, &a.after)
+            && !is_secret
+        {
+            let _ = writeln!(out, "        {} {} {{{forces}", st.apply_to("~"), a.name);
+            let mut keys: BTreeSet<&String> = b.keys().collect();
+            keys.extend(af.keys());
+            for k in keys {
+                attr_line(
+                    out,
+                    &format!("{}.{k}", a.name),
+                    c.action,
+                    b.get(k),
+                    af.get(k),
+                    secrets,
+                    false,
+                    "    ",
+                );
+            }
+            let _ = writeln!(out, "          }}");
+            continue;
+        }
+        attr_line(
+            out,
+            &a.name,
+            c.action,
+            a.before.as_ref(),
+            a.after.as_ref(),
+            secrets,
+            is_secret,
+            "",
+        );
+        if !forces.is_empty() {
+            out.pop();
+            let _ = writeln!(out, "{forces}");
+        }
     }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn attr_line(
+    out: &mut String,
+    name: &str,
+    action: Action,
+    before: Option<&Value>,
+    after: Option<&Value>,
+    secrets: &Secrets,
+    is_secret: bool,
+    indent: &str,
+) {
+    let before = before.filter(|v| !v.is_null());
+    let after = after.filter(|v| !v.is_null());
+    let show = |v: &Value| {
+        if is_secret {
+            MASK.to_string()
+        } else {
+            value(v, secrets)
+        }
+    };
+    let green = Style::new().green();
+    let red = Style::new().red();
+    let yellow = Style::new().yellow();
+    let line = match (before, after) {
+        (Some(b), Some(a)) if b == a => return,
+        (Some(b), Some(a)) => format!(
+            "{} {name}: {} -> {}",
+            yellow.apply_to("~"),
+            show(b),
+            show(a)
+        ),
+        (None, Some(a)) => format!("{} {name} = {}", green.apply_to("+"), show(a)),
+        (Some(b), None) if action == Action::Delete => {
+            format!("{} {name} = {}", red.apply_to("-"), show(b))
+        }
+        (Some(b), None) => format!("{} {name} = {} -> null", red.apply_to("-"), show(b)),
+        (None, None) => return,
+    };
+    let _ = writeln!(out, "        {indent}{line}");
 }
 
 /// The human rendering of a plan.
@@ -118,12 +201,23 @@ pub fn plan(plan: &Plan, secrets: &Secrets) -> String {
         );
         return out;
     }
-    let _ = writeln!(out, "overcast will perform the following actions on stack `{}`:\n", plan.stack);
+    let _ = writeln!(
+        out,
+        "overcast will perform the following actions on stack `{}`:\n",
+        plan.stack
+    );
     let mut current_resource: Option<&str> = None;
     for c in plan.changes.iter().filter(|c| c.action != Action::NoOp) {
         if current_resource != Some(c.addr.resource.as_str()) {
             current_resource = Some(c.addr.resource.as_str());
-            let _ = writeln!(out, "{}", Style::new().bold().apply_to(format!("# {} ({} on {})", c.addr.resource, c.kind, c.target)));
+            let _ = writeln!(
+                out,
+                "{}",
+                Style::new().bold().apply_to(format!(
+                    "# {} ({} on {})",
+                    c.addr.resource, c.kind, c.target
+                ))
+            );
         }
         render_change(&mut out, c, secrets);
     }
@@ -134,7 +228,11 @@ pub fn plan(plan: &Plan, secrets: &Secrets) -> String {
         s.add,
         s.change,
         s.destroy,
-        if s.unchanged > 0 { format!(" ({} unchanged)", s.unchanged) } else { String::new() }
+        if s.unchanged > 0 {
+            format!(" ({} unchanged)", s.unchanged)
+        } else {
+            String::new()
+        }
     );
     out
 }
@@ -150,12 +248,23 @@ pub fn report(r: &ApplyReport, verb: &str) -> String {
         let _ = writeln!(
             out,
             "{} {added} added, {changed} changed, {destroyed} destroyed.",
-            Style::new().green().bold().apply_to(format!("{verb} complete!"))
+            Style::new()
+                .green()
+                .bold()
+                .apply_to(format!("{verb} complete!"))
         );
         return out;
     }
-    let title = if r.interrupted { format!("{verb} interrupted.") } else { format!("{verb} failed.") };
-    let _ = writeln!(out, "{} {added} added, {changed} changed, {destroyed} destroyed.", Style::new().red().bold().apply_to(title));
+    let title = if r.interrupted {
+        format!("{verb} interrupted.")
+    } else {
+        format!("{verb} failed.")
+    };
+    let _ = writeln!(
+        out,
+        "{} {added} added, {changed} changed, {destroyed} destroyed.",
+        Style::new().red().bold().apply_to(title)
+    );
     if !r.failed.is_empty() {
         let _ = writeln!(out, "\nFailed ({}):", r.failed.len());
         for (a, act, e) in &r.failed {
@@ -174,7 +283,10 @@ pub fn report(r: &ApplyReport, verb: &str) -> String {
             let _ = writeln!(out, "  {a}: {}", act.progressive());
         }
     }
-    let _ = writeln!(out, "\nState records exactly what exists. Fix the cause and run `overcast apply` again to converge.");
+    let _ = writeln!(
+        out,
+        "\nState records exactly what exists. Fix the cause and run `overcast apply` again to converge."
+    );
     out
 }
 

@@ -6,7 +6,9 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// An abstract machine size.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Size {
     /// 2 shared vCPU, 0.5 GiB.
@@ -25,7 +27,14 @@ pub enum Size {
 
 impl Size {
     /// Every size, smallest first.
-    pub const ALL: [Size; 6] = [Size::Nano, Size::Micro, Size::Small, Size::Medium, Size::Large, Size::Xlarge];
+    pub const ALL: [Size; 6] = [
+        Size::Nano,
+        Size::Micro,
+        Size::Small,
+        Size::Medium,
+        Size::Large,
+        Size::Xlarge,
+    ];
 
     /// Virtual CPUs.
     pub fn vcpus(self) -> u32 {
@@ -61,6 +70,8 @@ impl Size {
 
     /// The smallest size with at least this many CPUs and this much memory.
     pub fn at_least(vcpus: u32, memory_mib: u32) -> Option<Size> {
-        Size::ALL.into_iter().find(|s| s.vcpus() >= vcpus && s.memory_mib() >= memory_mib)
+        Size::ALL
+            .into_iter()
+            .find(|s| s.vcpus() >= vcpus && s.memory_mib() >= memory_mib)
     }
 }

@@ -50,7 +50,11 @@ pub struct ProviderError {
 impl ProviderError {
     /// An error of the given class.
     pub fn new(class: ErrorClass, message: impl Into<String>) -> Self {
-        ProviderError { class, message: message.into(), hint: None }
+        ProviderError {
+            class,
+            message: message.into(),
+            hint: None,
+        }
     }
     /// A retryable error (throttling, transient failures).
     pub fn retryable(message: impl Into<String>) -> Self {
@@ -85,9 +89,9 @@ impl From<std::io::Error> for ProviderError {
             std::io::ErrorKind::NotFound => ErrorClass::NotFound,
             std::io::ErrorKind::AlreadyExists => ErrorClass::Conflict,
             std::io::ErrorKind::PermissionDenied => ErrorClass::Auth,
-            std::io::ErrorKind::Interrupted | std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => {
-                ErrorClass::Retryable
-            }
+            std::io::ErrorKind::Interrupted
+            | std::io::ErrorKind::TimedOut
+            | std::io::ErrorKind::WouldBlock => ErrorClass::Retryable,
             _ => ErrorClass::Fatal,
         };
         ProviderError::new(class, e.to_string())

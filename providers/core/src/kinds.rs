@@ -15,7 +15,9 @@ use serde::{Deserialize, Serialize};
 use crate::catalog::Size;
 
 /// One of the six abstract kinds of resource.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
     /// Virtual machines or processes.
@@ -44,10 +46,18 @@ pub struct OutputAttr {
 }
 
 const fn attr(name: &'static str, doc: &'static str) -> OutputAttr {
-    OutputAttr { name, sensitive: false, doc }
+    OutputAttr {
+        name,
+        sensitive: false,
+        doc,
+    }
 }
 const fn secret(name: &'static str, doc: &'static str) -> OutputAttr {
-    OutputAttr { name, sensitive: true, doc }
+    OutputAttr {
+        name,
+        sensitive: true,
+        doc,
+    }
 }
 
 const COMPUTE_OUT: &[OutputAttr] = &[
@@ -55,7 +65,10 @@ const COMPUTE_OUT: &[OutputAttr] = &[
     attr("name", "name of the resource"),
     attr("address", "address (IP or host) of the first instance"),
     attr("addresses", "addresses of all instances, comma separated"),
-    attr("url", "http URL of the first instance's first port, if it declares ports"),
+    attr(
+        "url",
+        "http URL of the first instance's first port, if it declares ports",
+    ),
 ];
 const STORAGE_OUT: &[OutputAttr] = &[
     attr("id", "provider id of the bucket"),
@@ -67,10 +80,16 @@ const DATABASE_OUT: &[OutputAttr] = &[
     attr("name", "database name"),
     attr("endpoint", "host (or file path) to connect to"),
     attr("port", "port to connect to (empty for file databases)"),
-    attr("engine", "engine actually deployed (postgres, mysql, sqlite)"),
+    attr(
+        "engine",
+        "engine actually deployed (postgres, mysql, sqlite)",
+    ),
     attr("username", "administrator user name"),
     secret("password", "generated administrator password"),
-    secret("connection_string", "URL with credentials, ready for a client"),
+    secret(
+        "connection_string",
+        "URL with credentials, ready for a client",
+    ),
 ];
 const QUEUE_OUT: &[OutputAttr] = &[
     attr("id", "provider id of the queue"),
@@ -90,7 +109,14 @@ const CDN_OUT: &[OutputAttr] = &[
 
 impl Kind {
     /// Every kind, in documentation order.
-    pub const ALL: [Kind; 6] = [Kind::Compute, Kind::Storage, Kind::Database, Kind::Queue, Kind::Function, Kind::Cdn];
+    pub const ALL: [Kind; 6] = [
+        Kind::Compute,
+        Kind::Storage,
+        Kind::Database,
+        Kind::Queue,
+        Kind::Function,
+        Kind::Cdn,
+    ];
 
     /// The kind's name as written in a spec.
     pub fn as_str(self) -> &'static str {
@@ -136,7 +162,10 @@ pub struct UnknownKind(pub String);
 impl FromStr for Kind {
     type Err = UnknownKind;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Kind::ALL.into_iter().find(|k| k.as_str() == s).ok_or_else(|| UnknownKind(s.to_string()))
+        Kind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| UnknownKind(s.to_string()))
     }
 }
 
@@ -176,16 +205,21 @@ impl<'de> Deserialize<'de> for Seconds {
         impl serde::de::Visitor<'_> for V {
             type Value = Seconds;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a duration: whole seconds or a number with s, m, h or d (e.g. 30s, 5m, 4d)")
+                f.write_str(
+                    "a duration: whole seconds or a number with s, m, h or d (e.g. 30s, 5m, 4d)",
+                )
             }
             fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Seconds, E> {
                 Ok(Seconds(v))
             }
             fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Seconds, E> {
-                u64::try_from(v).map(Seconds).map_err(|_| E::custom("a duration cannot be negative"))
+                u64::try_from(v)
+                    .map(Seconds)
+                    .map_err(|_| E::custom("a duration cannot be negative"))
             }
             fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Seconds, E> {
-                Seconds::parse(v).ok_or_else(|| E::invalid_value(serde::de::Unexpected::Str(v), &self))
+                Seconds::parse(v)
+                    .ok_or_else(|| E::invalid_value(serde::de::Unexpected::Str(v), &self))
             }
         }
         d.deserialize_any(V)
@@ -462,8 +496,14 @@ fn index_html() -> String {
 }
 
 /// Runtimes a function may declare.
-pub const FUNCTION_RUNTIMES: &[&str] =
-    &["python3.11", "python3.12", "python3.13", "nodejs18", "nodejs20", "nodejs22"];
+pub const FUNCTION_RUNTIMES: &[&str] = &[
+    "python3.11",
+    "python3.12",
+    "python3.13",
+    "nodejs18",
+    "nodejs20",
+    "nodejs22",
+];
 
 /// The typed properties of one resource.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -531,10 +571,13 @@ mod tests {
     #[test]
     fn properties_fill_defaults_and_reject_unknown_fields() {
         let p = Properties::from_value(Kind::Queue, serde_json::json!({"fifo": true})).unwrap();
-        let Properties::Queue(q) = p else { panic!("queue expected") };
+        let Properties::Queue(q) = p else {
+            panic!("queue expected")
+        };
         assert!(q.ordered);
         assert_eq!(q.visibility_timeout, Seconds(30));
-        let err = Properties::from_value(Kind::Storage, serde_json::json!({"versionning": true})).unwrap_err();
+        let err = Properties::from_value(Kind::Storage, serde_json::json!({"versionning": true}))
+            .unwrap_err();
         assert!(err.to_string().contains("versionning"), "{err}");
     }
 }

@@ -24,7 +24,10 @@ pub struct NativeAddr {
 impl NativeAddr {
     /// Build an address.
     pub fn new(resource: impl Into<String>, local: impl Into<String>) -> Self {
-        NativeAddr { resource: resource.into(), local: local.into() }
+        NativeAddr {
+            resource: resource.into(),
+            local: local.into(),
+        }
     }
 }
 

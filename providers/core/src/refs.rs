@@ -50,8 +50,15 @@ impl std::fmt::Display for Ref {
         match self {
             Ref::Var(n) => write!(f, "${{var.{n}}}"),
             Ref::Resource { name, attr: None } => write!(f, "${{{name}}}"),
-            Ref::Resource { name, attr: Some(a) } => write!(f, "${{{name}.{a}}}"),
-            Ref::Native { resource, local, attr } => write!(f, "${{{resource}.{local}.{attr}}}"),
+            Ref::Resource {
+                name,
+                attr: Some(a),
+            } => write!(f, "${{{name}.{a}}}"),
+            Ref::Native {
+                resource,
+                local,
+                attr,
+            } => write!(f, "${{{resource}.{local}.{attr}}}"),
         }
     }
 }
@@ -67,7 +74,9 @@ pub struct RefError {
 }
 
 fn valid_ident(s: &str) -> bool {
-    !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
 fn valid_local(s: &str) -> bool {
@@ -77,16 +86,29 @@ fn valid_local(s: &str) -> bool {
 
 fn parse_ref(body: &str, span: Range<usize>) -> Result<Ref, RefError> {
     let parts: Vec<&str> = body.trim().split('.').collect();
-    let err = |m: String| RefError { message: m, span: span.clone() };
+    let err = |m: String| RefError {
+        message: m,
+        span: span.clone(),
+    };
     match parts.as_slice() {
         ["var", name] if valid_ident(name) => Ok(Ref::Var(name.to_string())),
-        ["var"] | ["var", ..] => Err(err(format!("`${{{body}}}`: a variable reference is `${{var.NAME}}`"))),
-        [name] if valid_ident(name) => Ok(Ref::Resource { name: name.to_string(), attr: None }),
-        [name, attr] if valid_ident(name) && valid_ident(attr) => {
-            Ok(Ref::Resource { name: name.to_string(), attr: Some(attr.to_string()) })
-        }
+        ["var"] | ["var", ..] => Err(err(format!(
+            "`${{{body}}}`: a variable reference is `${{var.NAME}}`"
+        ))),
+        [name] if valid_ident(name) => Ok(Ref::Resource {
+            name: name.to_string(),
+            attr: None,
+        }),
+        [name, attr] if valid_ident(name) && valid_ident(attr) => Ok(Ref::Resource {
+            name: name.to_string(),
+            attr: Some(attr.to_string()),
+        }),
         [res, local, attr] if valid_ident(res) && valid_local(local) && valid_ident(attr) => {
-            Ok(Ref::Native { resource: res.to_string(), local: local.to_string(), attr: attr.to_string() })
+            Ok(Ref::Native {
+                resource: res.to_string(),
+                local: local.to_string(),
+                attr: attr.to_string(),
+            })
         }
         _ => Err(err(format!(
             "`${{{body}}}` is not a reference: expected `${{var.NAME}}`, `${{RESOURCE}}` or `${{RESOURCE.ATTRIBUTE}}`"
@@ -108,7 +130,10 @@ pub fn find_refs(s: &str) -> Result<Vec<(Range<usize>, Ref)>, RefError> {
         if bytes[i] == b'$' && bytes[i + 1] == b'{' {
             let start = i;
             let Some(rel_end) = s[i + 2..].find('}') else {
-                return Err(RefError { message: "unclosed `${`: add the closing `}`".to_string(), span: start..s.len() });
+                return Err(RefError {
+                    message: "unclosed `${`: add the closing `}`".to_string(),
+                    span: start..s.len(),
+                });
             };
             let end = i + 2 + rel_end + 1;
             let r = parse_ref(&s[i + 2..end - 1], start..end)?;
@@ -160,7 +185,11 @@ where
 {
     Ok(match v {
         Value::String(s) => resolve_str(s, lookup)?,
-        Value::Array(a) => Value::Array(a.iter().map(|x| resolve(x, lookup)).collect::<Result<_, _>>()?),
+        Value::Array(a) => Value::Array(
+            a.iter()
+                .map(|x| resolve(x, lookup))
+                .collect::<Result<_, _>>()?,
+        ),
         Value::Object(o) => {
             let mut m = serde_json::Map::with_capacity(o.len());
             for (k, x) in o {
@@ -172,7 +201,10 @@ where
     })
 }
 
-fn resolve_str<E: From<RefError>>(s: &str, lookup: &mut dyn FnMut(&Ref) -> Result<Lookup, E>) -> Result<Value, E> {
+fn resolve_str<E: From<RefError>>(
+    s: &str,
+    lookup: &mut dyn FnMut(&Ref) -> Result<Lookup, E>,
+) -> Result<Value, E> {
     let refs = find_refs(s)?;
     if refs.is_empty() {
         return Ok(Value::String(s.replace("$${", "${")));
@@ -206,12 +238,34 @@ mod tests {
 
     #[test]
     fn finds_all_reference_forms() {
-        let refs: Vec<Ref> =
-            find_refs("${var.x}-${db}-${db.endpoint}-${api.role.arn}").unwrap().into_iter().map(|r| r.1).collect();
+        let refs: Vec<Ref> = find_refs("${var.x}-${db}-${db.endpoint}-${api.role.arn}")
+            .unwrap()
+            .into_iter()
+            .map(|r| r.1)
+            .collect();
         assert_eq!(refs[0], Ref::Var("x".into()));
-        assert_eq!(refs[1], Ref::Resource { name: "db".into(), attr: None });
-        assert_eq!(refs[2], Ref::Resource { name: "db".into(), attr: Some("endpoint".into()) });
-        assert_eq!(refs[3], Ref::Native { resource: "api".into(), local: "role".into(), attr: "arn".into() });
+        assert_eq!(
+            refs[1],
+            Ref::Resource {
+                name: "db".into(),
+                attr: None
+            }
+        );
+        assert_eq!(
+            refs[2],
+            Ref::Resource {
+                name: "db".into(),
+                attr: Some("endpoint".into())
+            }
+        );
+        assert_eq!(
+            refs[3],
+            Ref::Native {
+                resource: "api".into(),
+                local: "role".into(),
+                attr: "arn".into()
+            }
+        );
     }
 
     #[test]
@@ -231,9 +285,20 @@ mod tests {
                 _ => Lookup::Unknown,
             })
         };
-        assert_eq!(resolve(&json!("${var.p}"), &mut lookup).unwrap(), json!(5432));
-        assert_eq!(resolve(&json!("port=${var.p}"), &mut lookup).unwrap(), json!("port=5432"));
-        assert!(is_unknown(&resolve(&json!({"a": ["x${db.url}"]}), &mut lookup).unwrap()));
-        assert_eq!(resolve(&json!("$${keep}"), &mut lookup).unwrap(), json!("${keep}"));
+        assert_eq!(
+            resolve(&json!("${var.p}"), &mut lookup).unwrap(),
+            json!(5432)
+        );
+        assert_eq!(
+            resolve(&json!("port=${var.p}"), &mut lookup).unwrap(),
+            json!("port=5432")
+        );
+        assert!(is_unknown(
+            &resolve(&json!({"a": ["x${db.url}"]}), &mut lookup).unwrap()
+        ));
+        assert_eq!(
+            resolve(&json!("$${keep}"), &mut lookup).unwrap(),
+            json!("${keep}")
+        );
     }
 }

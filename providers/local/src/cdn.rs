@@ -1,4 +1,4 @@
-//! `local_cdn`: a caching HTTP server on 127.0.0.1:<free port> in front of the origin,
+//! `local_cdn`: a caching HTTP server on `127.0.0.1:<free port>` in front of the origin,
 //! run by [`crate::run_cdn_server`] as a detached process (`<helper> __local-cdn-serve
 //! <native dir>/cdn.json`) that outlives overcast; see [`crate::cdn_server`].
 //!

@@ -5,7 +5,7 @@
 //!
 //! The cluster (`<native dir>/data`) is made by `initdb` with the generated password
 //! (scram-sha-256 over TCP; trust on the unix socket, whose directory `<native dir>/run`
-//! is owner-only), listens on 127.0.0.1:<free port>, and holds the database. It is
+//! is owner-only), listens on `127.0.0.1:<free port>`, and holds the database. It is
 //! initialized, started, given its database and stopped inside the temp directory, then
 //! renamed into place and started again, so an interrupted create leaves nothing or a
 //! complete cluster. `read` reports `running` (drift when it was stopped), an update

@@ -558,3 +558,59 @@ fn outputs_are_left_out_until_created() {
     let h = Harness::new(json!({}));
     assert!(h.provider.outputs(Kind::Compute, &[]).is_empty());
 }
+
+/// Runs only where PostgreSQL can (its binaries installed, not root); skipped otherwise.
+#[tokio::test]
+async fn postgres_cluster_when_opted_in_and_available() {
+    let mut h = Harness::new(json!({"postgres": true}));
+    if !h.provider.uses_postgres() {
+        eprintln!("skipped: PostgreSQL is not usable here (not installed, or running as root)");
+        return;
+    }
+    let props = json!({"engine": "postgres", "database_name": "shop", "username": "admin"});
+    let mut s = h.apply("db", Kind::Database, props.clone()).await.remove(0);
+    assert_eq!(s.type_name, "local_postgres");
+    let out = h.outputs["db"].clone();
+    assert_eq!(out["engine"], "postgres");
+    let cs = out["connection_string"]
+        .as_str()
+        .expect("connection string");
+    assert!(cs.starts_with("postgresql://admin:"));
+    let port = out["port"].as_u64().expect("port");
+    // A client opens the connection string (password auth over TCP on 127.0.0.1).
+    let psql = std::process::Command::new("psql")
+        .args([cs, "-Atc", "select current_database()"])
+        .output();
+    if let Ok(o) = psql {
+        assert_eq!(
+            String::from_utf8_lossy(&o.stdout).trim(),
+            "shop",
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    let desired = h.expand("db", Kind::Database, props)[0].inputs.clone();
+    assert!(drift(&desired, &h.read(&s).await.expect("exists").inputs).is_empty());
+    let data = std::path::PathBuf::from(&s.id).join("data");
+    let stop = std::process::Command::new("pg_ctl")
+        .arg("-D")
+        .arg(&data)
+        .args(["-m", "fast", "-w", "stop"])
+        .status();
+    assert!(stop.is_ok_and(|s| s.success()));
+    assert_eq!(
+        drift(&desired, &h.read(&s).await.expect("exists").inputs),
+        ["running"]
+    );
+    h.update(&mut s, &desired).await;
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", port as u16)).is_ok(),
+        "restarted on its port"
+    );
+    h.delete(&s).await;
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", port as u16)).is_err(),
+        "stopped"
+    );
+    assert!(h.files_left().is_empty(), "{:?}", h.files_left());
+}

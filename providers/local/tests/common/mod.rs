@@ -185,15 +185,13 @@ impl Drop for Harness {
                 let path = e.path();
                 if path.is_dir() {
                     walk(&path);
-                } else if path.extension().is_some_and(|x| x == "pid") {
-                    if let Some(pid) = std::fs::read_to_string(&path)
+                } else if path.extension().is_some_and(|x| x == "pid")
+                    && let Some(pid) = std::fs::read_to_string(&path)
                         .ok()
                         .and_then(|s| s.trim().parse::<i32>().ok())
-                    {
-                        if pid > 1 {
-                            unsafe { libc::kill(-pid, libc::SIGKILL) };
-                        }
-                    }
+                    && pid > 1
+                {
+                    unsafe { libc::kill(-pid, libc::SIGKILL) };
                 }
             }
         }

@@ -1,0 +1,304 @@
+//! The engine end to end on the local cloud: the binary, a real stack in a temp dir,
+//! and checks through the local cloud's own artifacts (files, processes, HTTP).
+
+mod common;
+
+use std::time::Duration;
+
+use common::{TestStack, alive, http_get, wait_until};
+
+#[test]
+fn quickstart_apply_noop_update_replace_destroy() {
+    let s = TestStack::example("quickstart");
+    let r = s.ok(&["apply", "--auto-approve"]);
+    assert!(
+        r.stdout()
+            .contains("Apply complete! 6 added, 0 changed, 0 destroyed."),
+        "{}",
+        r.all()
+    );
+    assert!(
+        r.stdout().contains("site_url = \"http://127.0.0.1:"),
+        "{}",
+        r.all()
+    );
+
+    // Outputs are real: the CDN serves the site from the bucket, and caches it.
+    let url = s.ok(&["output", "site_url"]).stdout().trim().to_string();
+    let (status, head, body) = http_get(&url).expect("cdn answers");
+    assert_eq!(status, 200, "{head}");
+    assert!(body.contains("<html"), "{body}");
+    let (_, head2, _) = http_get(&url).expect("cdn answers again");
+    assert!(
+        head2.contains("X-Cache: HIT"),
+        "second GET should hit the cache: {head2}"
+    );
+    let api = s.ok(&["output", "api_url"]).stdout().trim().to_string();
+    assert!(
+        wait_until(Duration::from_secs(20), || http_get(&api)
+            .is_ok_and(|r| r.0 == 200)),
+        "api process answers"
+    );
+    let inv = s.ok(&["invoke", "hello", "--payload", r#"{"name":"test"}"#]);
+    assert!(inv.stdout().contains("Hello, test"), "{}", inv.all());
+
+    // Nothing changed: a plan says so with exit code 0.
+    let r = s.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(r.code(), Some(0), "{}", r.all());
+    assert!(r.stdout().contains("No changes."), "{}", r.all());
+
+    // An in-place change and a forcing change.
+    s.edit("visibility_timeout: 30s", "visibility_timeout: 45s");
+    s.edit("engine: postgres", "engine: mysql");
+    let r = s.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(r.code(), Some(2), "{}", r.all());
+    let out = r.stdout();
+    assert!(out.contains("~ jobs.queue"), "{out}");
+    assert!(out.contains("visibility_timeout: 30 -> 45"), "{out}");
+    assert!(out.contains("-/+ db.db"), "{out}");
+    assert!(out.contains("# forces replacement"), "{out}");
+    let r = s.ok(&["apply", "--auto-approve"]);
+    assert!(r.stdout().contains("Apply complete!"), "{}", r.all());
+    assert_eq!(s.run(&["plan", "--detailed-exitcode"]).code(), Some(0));
+
+    // Destroy: nothing left but state, and no process.
+    let pids = s.recorded_pids();
+    assert!(!pids.is_empty(), "compute and cdn record their pids");
+    let r = s.ok(&["destroy", "--auto-approve"]);
+    assert!(
+        r.stdout()
+            .contains("Destroy complete! 0 added, 0 changed, 8 destroyed.")
+            || r.stdout().contains("destroyed."),
+        "{}",
+        r.all()
+    );
+    assert_eq!(s.local_artifacts("local"), Vec::<String>::new());
+    assert!(s.state_addrs().is_empty());
+    assert!(
+        wait_until(Duration::from_secs(10), || pids.iter().all(|p| !alive(*p))),
+        "processes stopped: {pids:?}"
+    );
+}
+
+/// A stack of no-op resources in a chain and a fan-out, slow enough to interrupt.
+fn chain_stack(latency_ms: u64, extra_target_settings: &str) -> String {
+    let mut y = format!(
+        "stack: chain\ntargets:\n  local:\n    provider: local\n    noop: true\n    latency_ms: {latency_ms}\n{extra_target_settings}resources:\n"
+    );
+    y.push_str("  q0:\n    kind: queue\n");
+    for i in 1..6 {
+        y.push_str(&format!(
+            "  q{i}:\n    kind: queue\n    depends_on: [q{}]\n",
+            i - 1
+        ));
+    }
+    for i in 0..4 {
+        y.push_str(&format!(
+            "  fan{i}:\n    kind: storage\n    depends_on: [q0]\n"
+        ));
+    }
+    y
+}
+
+const CHAIN_ADDRS: usize = 10;
+
+fn assert_converged(s: &TestStack) {
+    let r = s.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(
+        r.code(),
+        Some(0),
+        "after recovery, the stack is converged:\n{}",
+        r.all()
+    );
+    let addrs = s.state_addrs();
+    assert_eq!(addrs.len(), CHAIN_ADDRS, "{addrs:?}");
+    // Every artifact on disk is in state and vice versa: no orphan, no duplicate.
+    let artifacts = s.local_artifacts("local");
+    assert_eq!(artifacts.len(), CHAIN_ADDRS, "{artifacts:?}");
+}
+
+#[test]
+fn kill_9_right_after_a_create_is_recovered_without_duplicates_or_orphans() {
+    // The worst instant: the provider created the resource, state does not know yet.
+    for victim in ["q0.queue", "q3.queue", "fan2.bucket", "q5.queue"] {
+        let s = TestStack::yaml(&chain_stack(0, ""));
+        let r = s
+            .command(&["apply", "--auto-approve", "--parallelism", "2"])
+            .env("OVERCAST_TEST_CRASH_BEFORE_RECORD", victim)
+            .output()
+            .expect("run");
+        assert_eq!(r.status.code(), None, "killed by a signal for {victim}");
+        let listed = s.ok(&["state", "list"]).stdout();
+        assert!(
+            listed.contains("pending"),
+            "the intent of {victim} is in state:\n{listed}"
+        );
+        let r = s.ok(&["apply", "--auto-approve"]);
+        assert!(
+            r.stderr().contains("adopting") || r.stdout().contains("adopting"),
+            "{}",
+            r.all()
+        );
+        assert_converged(&s);
+    }
+}
+
+#[test]
+fn kill_9_at_several_points_of_an_apply_then_resume_converges() {
+    for after_ops in [1usize, 4, 7] {
+        let s = TestStack::yaml(&chain_stack(150, ""));
+        let mut child = s
+            .command(&["apply", "--auto-approve", "--parallelism", "3"])
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        let stderr = child.stderr.take().expect("stderr");
+        let mut seen = 0;
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stderr).lines() {
+            let line = line.expect("line");
+            if line.contains(": created after") {
+                seen += 1;
+                if seen == after_ops {
+                    child.kill().expect("kill -9");
+                    break;
+                }
+            }
+        }
+        let _ = child.wait();
+        let r = s.ok(&["apply", "--auto-approve"]);
+        assert!(r.stdout().contains("Apply complete!"), "{}", r.all());
+        assert_converged(&s);
+    }
+}
+
+#[test]
+fn a_second_concurrent_apply_is_refused_and_state_stays_intact() {
+    let s = TestStack::yaml(&chain_stack(300, ""));
+    let mut first = s
+        .command(&["apply", "--auto-approve", "--parallelism", "1"])
+        .spawn()
+        .expect("spawn");
+    let lock = s.path().join(".overcast/state/chain.local.lock");
+    assert!(
+        wait_until(Duration::from_secs(20), || lock.exists()),
+        "first apply holds the lock"
+    );
+    let second = s.run(&["apply", "--auto-approve"]);
+    assert_eq!(second.code(), Some(1), "{}", second.all());
+    let err = second.stderr();
+    assert!(err.contains("locked"), "{err}");
+    assert!(
+        err.contains(&format!("pid {}", first.id())),
+        "the message names the holder: {err}"
+    );
+    assert!(err.contains("overcast state unlock"), "{err}");
+    assert!(first.wait().expect("wait").success());
+    assert_converged(&s);
+}
+
+#[test]
+fn a_failed_branch_skips_only_its_dependents_and_state_records_what_exists() {
+    let s = TestStack::yaml(&chain_stack(0, "    fail_resources: [q2]\n"));
+    let r = s.run(&["apply", "--auto-approve"]);
+    assert_eq!(r.code(), Some(1), "{}", r.all());
+    let out = r.stdout();
+    assert!(out.contains("Apply failed."), "{out}");
+    assert!(out.contains("q2.queue: creating failed"), "{out}");
+    for skipped in ["q3.queue", "q4.queue", "q5.queue"] {
+        assert!(
+            out.contains(&format!(
+                "{skipped}: creating skipped: depends on `q2.queue`"
+            )),
+            "{out}"
+        );
+    }
+    let addrs = s.state_addrs();
+    let expected = [
+        "fan0.bucket",
+        "fan1.bucket",
+        "fan2.bucket",
+        "fan3.bucket",
+        "q0.queue",
+        "q1.queue",
+    ];
+    assert_eq!(addrs, expected, "state holds exactly what was created");
+    assert_eq!(s.local_artifacts("local").len(), expected.len());
+}
+
+#[test]
+fn retryable_errors_are_retried_until_the_apply_converges() {
+    let s = TestStack::yaml(&chain_stack(0, "    error_rate: 0.4\n    seed: 11\n"));
+    let r = s.ok(&["apply", "--auto-approve"]);
+    assert!(
+        r.stderr().contains("retrying"),
+        "faults were injected and retried:\n{}",
+        r.all()
+    );
+    s.edit("    error_rate: 0.4\n", "");
+    assert_converged(&s);
+}
+
+#[test]
+fn a_saved_plan_applies_exactly_and_is_refused_once_state_changed() {
+    let s = TestStack::yaml(&chain_stack(0, ""));
+    s.ok(&["plan", "--out", "first.plan"]);
+    s.ok(&["plan", "--out", "second.plan"]);
+    let r = s.ok(&["apply", "first.plan"]);
+    assert!(
+        r.stdout().contains("Apply complete! 10 added"),
+        "{}",
+        r.all()
+    );
+    let r = s.run(&["apply", "second.plan"]);
+    assert_eq!(r.code(), Some(1));
+    assert!(
+        r.stderr().contains("changed since the plan was made"),
+        "{}",
+        r.all()
+    );
+    // A spec edited after planning is refused too.
+    s.ok(&["plan", "--destroy", "--out", "destroy.plan"]);
+    s.edit("  fan0:", "  fan9:\n    kind: queue\n  fan0:");
+    let r = s.run(&["apply", "destroy.plan"]);
+    assert!(r.stderr().contains("changed since the plan"), "{}", r.all());
+}
+
+#[test]
+fn protected_resources_refuse_destroy_unless_overridden() {
+    let s =
+        TestStack::yaml("stack: p\nresources:\n  keep:\n    kind: storage\n    protect: true\n");
+    s.ok(&["apply", "--auto-approve"]);
+    let r = s.run(&["destroy", "--auto-approve"]);
+    assert_eq!(r.code(), Some(1), "{}", r.all());
+    assert!(
+        r.stderr().contains("protected") && r.stderr().contains("keep.bucket"),
+        "{}",
+        r.all()
+    );
+    assert_eq!(s.state_addrs(), ["keep.bucket"]);
+    // Removing the resource from the spec does not lift the protection recorded in state.
+    std::fs::write(s.path().join("overcast.yaml"), "stack: p\nresources: {}\n").expect("write");
+    let r = s.run(&["apply", "--auto-approve"]);
+    assert_eq!(r.code(), Some(1), "{}", r.all());
+    s.ok(&["destroy", "--auto-approve", "--override-protect"]);
+    assert!(s.state_addrs().is_empty());
+}
+
+#[test]
+fn json_mode_emits_ndjson_events_and_a_result() {
+    let s = TestStack::yaml(&chain_stack(0, ""));
+    let r = s.ok(&["apply", "--auto-approve", "--json"]);
+    let mut types = Vec::new();
+    for line in r.stdout().lines() {
+        let v: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON: {line}: {e}"));
+        types.push(v["type"].as_str().unwrap_or_default().to_string());
+    }
+    assert!(types.iter().any(|t| t == "plan"), "{types:?}");
+    assert_eq!(
+        types.iter().filter(|t| *t == "op_finished").count(),
+        CHAIN_ADDRS
+    );
+    assert_eq!(types.last().map(String::as_str), Some("result"));
+}
