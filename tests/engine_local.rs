@@ -302,3 +302,47 @@ fn json_mode_emits_ndjson_events_and_a_result() {
     );
     assert_eq!(types.last().map(String::as_str), Some("result"));
 }
+
+#[test]
+fn ctrl_c_lets_in_flight_operations_finish_saves_state_and_exits_130() {
+    let s = TestStack::yaml(&chain_stack(300, ""));
+    let mut child = s
+        .command(&["apply", "--auto-approve", "--parallelism", "1"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let stderr = child.stderr.take().expect("stderr");
+    use std::io::BufRead;
+    let mut lines = std::io::BufReader::new(stderr).lines();
+    for line in lines.by_ref() {
+        if line.expect("line").contains(": created after") {
+            // SAFETY: kill(2) has no memory-safety preconditions.
+            unsafe {
+                libc::kill(child.id() as i32, libc::SIGINT);
+            }
+            break;
+        }
+    }
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let out = child.wait_with_output().expect("wait");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{stdout}\n{}",
+        rest.join("\n")
+    );
+    assert!(
+        rest.iter().any(|l| l.contains("interrupted")),
+        "{}",
+        rest.join("\n")
+    );
+    assert!(stdout.contains("Not started"), "{stdout}");
+    // What finished is in state, nothing half-done is lost, and a new apply converges.
+    let created = s.state_addrs().len();
+    assert!((1..CHAIN_ADDRS).contains(&created), "{created}");
+    assert_eq!(s.local_artifacts("local").len(), created);
+    s.ok(&["apply", "--auto-approve"]);
+    assert_converged(&s);
+}
