@@ -346,3 +346,57 @@ fn ctrl_c_lets_in_flight_operations_finish_saves_state_and_exits_130() {
     s.ok(&["apply", "--auto-approve"]);
     assert_converged(&s);
 }
+
+#[test]
+fn generated_secrets_are_masked_everywhere_but_an_explicit_output_request() {
+    let s = TestStack::yaml(
+        "stack: sec\nresources:\n  db:\n    kind: database\n    size: micro\n  fn:\n    kind: function\n    runtime: python3.11\n    handler: app.handler\n    source: code\n    env:\n      DB_PASSWORD: ${db.password}\noutputs:\n  pw: ${db.password}\n",
+    );
+    std::fs::create_dir(s.path().join("code")).expect("mkdir");
+    std::fs::write(
+        s.path().join("code/app.py"),
+        "def handler(event, context):\n    return {}\n",
+    )
+    .expect("write");
+    let applied = s.ok(&["apply", "--auto-approve"]);
+    let password = s.ok(&["output", "pw"]).stdout().trim().to_string();
+    assert!(password.len() >= 12, "a generated password: {password:?}");
+    assert!(!applied.stdout().contains(&password), "{}", applied.all());
+    assert!(
+        applied.stdout().contains("pw = (sensitive)"),
+        "{}",
+        applied.all()
+    );
+
+    // Change the function so the plan shows its env, then check every rendering.
+    std::fs::write(
+        s.path().join("code/app.py"),
+        "def handler(event, context):\n    return {'v': 2}\n",
+    )
+    .expect("write");
+    for args in [
+        &["plan"][..],
+        &["plan", "--json"],
+        &["state", "show", "fn.function"],
+        &["state", "show", "db.db"],
+        &["output"],
+        &["output", "--json"],
+    ] {
+        let r = s.ok(args);
+        assert!(
+            !r.stdout().contains(&password),
+            "overcast {args:?} leaked the password:\n{}",
+            r.all()
+        );
+        assert!(
+            !r.stderr().contains(&password),
+            "overcast {args:?} leaked the password:\n{}",
+            r.all()
+        );
+    }
+    assert!(
+        s.ok(&["state", "show", "fn.function"])
+            .stdout()
+            .contains("(sensitive)")
+    );
+}

@@ -109,13 +109,7 @@ pub fn secrets(session: &Session) -> Secrets {
         s.add(&v.value);
     }
     let states = session.all_states();
-    for st in states.values() {
-        for name in &st.sensitive {
-            if let Some(v) = st.outputs.get(name) {
-                s.add(v);
-            }
-        }
-    }
+    s.add_recorded(states.values());
     let pending = Default::default();
     let known = known(session, &states, &pending);
     for (name, (kind, _)) in &session.resource_info {

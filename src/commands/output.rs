@@ -45,7 +45,18 @@ pub fn render_outputs(outputs: &serde_json::Map<String, Value>) -> String {
 pub async fn run(ctx: &Ctx, name: Option<&str>) -> anyhow::Result<i32> {
     let stack = load_stack(&ctx.global)?;
     let work_dir = crate::engine::work_dir(&stack);
-    let store = StateStore::open_read_only(&work_dir, &stack.name, &stack.default_target)?;
+    // Apply records outputs in the default target's state, or in the first target's when
+    // the default target holds no state (see `Session::outputs_target`).
+    let targets = crate::state::list_targets(&work_dir, &stack.name);
+    let target = if targets.contains(&stack.default_target) {
+        stack.default_target.clone()
+    } else {
+        targets
+            .first()
+            .cloned()
+            .unwrap_or_else(|| stack.default_target.clone())
+    };
+    let store = StateStore::open_read_only(&work_dir, &stack.name, &target)?;
     let outputs = store.outputs().clone();
     match name {
         Some(n) => {

@@ -60,8 +60,14 @@ pub async fn make_plan(
 
 /// Print a plan in the current output mode.
 pub fn show_plan(ctx: &Ctx, session: &Session, plan: &Plan) {
-    ctx.say(&render::plan(plan, &secrets(session)));
-    ctx.emit_json(&json!({"type": "plan", "summary": plan.summary(), "plan": plan}));
+    let secrets = secrets(session);
+    ctx.say(&render::plan(plan, &secrets));
+    if ctx.mode == crate::ui::OutputMode::Json {
+        let plan_json = serde_json::to_value(plan).unwrap_or_default();
+        ctx.emit_json(
+            &json!({"type": "plan", "summary": plan.summary(), "plan": secrets.mask(&plan_json)}),
+        );
+    }
 }
 
 /// `overcast plan`

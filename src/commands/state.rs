@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use super::{Ctx, load_stack};
 use crate::cli::StateCommand;
 use crate::state::{self, StateStore};
-use crate::ui::render::MASK;
+use crate::ui::render::{MASK, Secrets};
 
 /// `overcast state ...`
 pub async fn run(ctx: &Ctx, cmd: &StateCommand) -> anyhow::Result<i32> {
@@ -42,10 +42,24 @@ pub async fn run(ctx: &Ctx, cmd: &StateCommand) -> anyhow::Result<i32> {
         }
         StateCommand::Show { addr } => {
             let wanted: NativeAddr = addr.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
-            for t in &targets {
-                let store = StateStore::open_read_only(&work_dir, &stack.name, t)?;
+            let stores: Vec<(String, StateStore)> = targets
+                .iter()
+                .map(|t| {
+                    StateStore::open_read_only(&work_dir, &stack.name, t).map(|s| (t.clone(), s))
+                })
+                .collect::<Result<_, _>>()?;
+            // Secrets are masked by value, so an input that embeds one (a connection
+            // string in a function's env) is masked too.
+            let mut secrets = Secrets::default();
+            for (_, store) in &stores {
+                secrets.add_recorded(store.resources().values());
+            }
+            for v in stack.variables.values().filter(|v| v.sensitive) {
+                secrets.add(&v.value);
+            }
+            for (t, store) in &stores {
                 if let Some(st) = store.resources().get(&wanted) {
-                    let mut v = serde_json::to_value(st)?;
+                    let mut v = secrets.mask(&serde_json::to_value(st)?);
                     if let Some(outs) = v.get_mut("outputs").and_then(Value::as_object_mut) {
                         for name in &st.sensitive {
                             if let Some(x) = outs.get_mut(name) {

@@ -136,7 +136,8 @@ pub fn diff(session: &Session, live: &Live, opts: DiffOptions) -> Result<Vec<Cha
                         && live.drifted.contains(&addr)
                         && change.reason.is_none()
                     {
-                        change.reason = Some("changed outside overcast".into());
+                        change.reason =
+                            Some("the live resource differs from the last apply".into());
                     }
                     if change.action == Action::Replace
                         && (d.protect || prior.protect)

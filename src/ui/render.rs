@@ -35,6 +35,33 @@ impl Secrets {
         }
     }
 
+    /// Remember the sensitive outputs recorded on native resources.
+    pub fn add_recorded<'a>(
+        &mut self,
+        states: impl IntoIterator<Item = &'a overcast_core::NativeState>,
+    ) {
+        for st in states {
+            for name in &st.sensitive {
+                if let Some(v) = st.outputs.get(name) {
+                    self.add(v);
+                }
+            }
+        }
+    }
+
+    /// A copy of a JSON document with every value that contains a secret replaced by
+    /// [`MASK`] (for `--json` output and `state show`).
+    pub fn mask(&self, v: &Value) -> Value {
+        match v {
+            Value::Array(a) => Value::Array(a.iter().map(|x| self.mask(x)).collect()),
+            Value::Object(o) => {
+                Value::Object(o.iter().map(|(k, x)| (k.clone(), self.mask(x))).collect())
+            }
+            other if self.contains(other) => Value::String(MASK.to_string()),
+            other => other.clone(),
+        }
+    }
+
     /// Whether the value contains a secret.
     pub fn contains(&self, v: &Value) -> bool {
         match v {
