@@ -21,6 +21,7 @@ pub async fn make_plan(
     read_live: bool,
     override_protect: bool,
 ) -> anyhow::Result<Plan> {
+    preflight(session).await?;
     recover_intents(session).await?;
     session.close()?;
     let live = refresh(session, read_live).await?;
@@ -56,6 +57,20 @@ pub async fn make_plan(
             .collect(),
         changes,
     })
+}
+
+/// Check every involved target's credentials and reachability before reading or changing
+/// anything, so a missing credential is one clear error up front.
+pub async fn preflight(session: &Session) -> anyhow::Result<()> {
+    for target in session.stores.keys() {
+        if let Some(p) = session.providers.get(target) {
+            p.preflight().await.map_err(|e| {
+                let hint = e.hint.as_ref().map(|h| format!("\n  hint: {h}")).unwrap_or_default();
+                anyhow::anyhow!("target `{target}` ({}) is not usable: {}{hint}", p.name(), e.message)
+            })?;
+        }
+    }
+    Ok(())
 }
 
 /// Print a plan in the current output mode.
