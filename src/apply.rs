@@ -120,6 +120,10 @@ pub async fn apply(session: &mut Session, plan: &Plan) -> anyhow::Result<ApplyRe
     });
 
     let mut current = session.all_states();
+    // Write-ahead intents: every create of this apply is recorded durably, in one write per
+    // target, before any provider call. From then on results need no fsync of their own: a
+    // result lost with a power cut is re-derived by adopting the resource its intent names.
+    write_ahead_intents(session, &changes, &current)?;
     let mut indeg: HashMap<NativeAddr, usize> = graph
         .nodes()
         .map(|n| (n.clone(), graph.deps_of(n).count()))
@@ -139,12 +143,11 @@ pub async fn apply(session: &mut Session, plan: &Plan) -> anyhow::Result<ApplyRe
     let ctrl_c = tokio::signal::ctrl_c();
     tokio::pin!(ctrl_c);
 
-    // State changes not yet written, and finished operations not yet reported. The results
-    // of one round are written in the same journal batch as the intents of the nodes they
-    // made ready (one fsync per step of a chain instead of two), and a node is spawned only
-    // after that write: nothing ever depends on a result that is not durable.
+    // State changes not yet written, and finished operations not yet reported. A round's
+    // results are written before the nodes they made ready are spawned.
     let mut batch: BTreeMap<String, Vec<StateChange>> = BTreeMap::new();
     let mut unreported: Vec<Done> = Vec::new();
+    let mut last_sync = Instant::now();
     loop {
         let mut burst: Vec<(NativeAddr, Action, Task)> = Vec::new();
         while stop_reason.is_none() && running.len() + burst.len() < parallelism {
@@ -156,15 +159,7 @@ pub async fn apply(session: &mut Session, plan: &Plan) -> anyhow::Result<ApplyRe
                 continue;
             };
             match prepare(session, change, &current, &reporter) {
-                Ok(p) => {
-                    if let Some((target, intent)) = p.intent {
-                        batch
-                            .entry(target)
-                            .or_default()
-                            .push(StateChange::Intent(intent));
-                    }
-                    burst.push((addr, change.action, p.task));
-                }
+                Ok(task) => burst.push((addr, change.action, task)),
                 Err(msg) => {
                     reporter.event(Event::OpFailed {
                         addr: &addr,
@@ -183,7 +178,7 @@ pub async fn apply(session: &mut Session, plan: &Plan) -> anyhow::Result<ApplyRe
                 }
             }
         }
-        let written = match write_batch(session, std::mem::take(&mut batch)) {
+        let written = match write_batch(session, std::mem::take(&mut batch), &mut last_sync) {
             Ok(()) => true,
             Err(e) => {
                 // Nothing of the burst may start without its intent on disk.
@@ -283,6 +278,26 @@ pub async fn apply(session: &mut Session, plan: &Plan) -> anyhow::Result<ApplyRe
         }
     }
     reporter.event(Event::PhaseFinished { name: "apply" });
+    let started: BTreeSet<&NativeAddr> = report
+        .succeeded
+        .iter()
+        .map(|x| &x.0)
+        .chain(report.failed.iter().map(|x| &x.0))
+        .collect();
+    let mut never_started: BTreeMap<String, Vec<StateChange>> = BTreeMap::new();
+    for (addr, c) in &changes {
+        if matches!(c.action, Action::Create | Action::Replace) && !started.contains(addr) {
+            never_started
+                .entry(c.target.clone())
+                .or_default()
+                .push(StateChange::ClearIntent(addr.clone()));
+        }
+    }
+    let settled =
+        write_batch(session, never_started, &mut last_sync).and_then(|()| sync_all(session));
+    if let Err(e) = settled {
+        stop_reason.get_or_insert_with(|| format!("could not write state: {e:#}"));
+    }
     if let Some(reason) = stop_reason {
         if reason != "interrupted" {
             reporter.event(Event::Warn(&format!("apply stopped: {reason}")));
@@ -328,20 +343,75 @@ fn skip_dependents(
 
 type Task = std::pin::Pin<Box<dyn std::future::Future<Output = Done> + Send>>;
 
-/// A node ready to run: its provider call, and the intent to record first (creates).
-struct Prepared {
-    task: Task,
-    intent: Option<(String, Intent)>,
+/// Record the intent of every create and replace of the plan, durably, before any of them
+/// starts. Inputs are resolved as far as they are known now; adoption after a crash finds
+/// resources by their owner tags and address, not by these inputs.
+fn write_ahead_intents(
+    session: &mut Session,
+    changes: &BTreeMap<NativeAddr, &Change>,
+    current: &BTreeMap<NativeAddr, NativeState>,
+) -> anyhow::Result<()> {
+    let pending: BTreeSet<NativeAddr> = changes
+        .iter()
+        .filter(|(_, c)| matches!(c.action, Action::Create | Action::Replace | Action::Update))
+        .map(|(a, _)| a.clone())
+        .collect();
+    let known = Known {
+        states: current,
+        pending: &pending,
+        by_resource: &session.desired.by_resource,
+        resource_info: &session.resource_info,
+        providers: &session.providers,
+    };
+    let mut batch: BTreeMap<String, Vec<StateChange>> = BTreeMap::new();
+    for (addr, c) in changes {
+        let (Action::Create | Action::Replace, Some(d)) = (c.action, &c.desired) else {
+            continue;
+        };
+        let inputs = known
+            .resolve_attrs(&d.inputs)
+            .unwrap_or_else(|_| d.inputs.clone());
+        let intent = Intent {
+            request: CreateRequest {
+                addr: addr.clone(),
+                kind: c.kind,
+                type_name: d.type_name.clone(),
+                inputs,
+                owner: OwnerTags {
+                    stack: session.stack.name.clone(),
+                    target: c.target.clone(),
+                    resource: addr.to_string(),
+                },
+            },
+            depends_on: c.depends_on.clone(),
+            sensitive: d.sensitive.clone(),
+            force_new: d.force_new.clone(),
+            protect: c.protect,
+            recorded_at: crate::state::now_rfc3339(),
+        };
+        batch
+            .entry(c.target.clone())
+            .or_default()
+            .push(StateChange::Intent(intent));
+    }
+    for (target, list) in batch {
+        let store = session
+            .stores
+            .get_mut(&target)
+            .ok_or_else(|| anyhow::anyhow!("no state for target `{target}`"))?;
+        store.apply_changes(list)?;
+    }
+    Ok(())
 }
 
-/// Prepare one node: resolve its inputs against what exists now, build the intent of a
-/// create, and return the provider call as a task. An error fails only this node.
+/// Prepare one node: resolve its inputs against what exists now and return the provider
+/// call as a task. An error fails only this node.
 fn prepare(
     session: &Session,
     change: &Change,
     current: &BTreeMap<NativeAddr, NativeState>,
     reporter: &Arc<dyn Reporter>,
-) -> Result<Prepared, String> {
+) -> Result<Task, String> {
     let addr = change.addr.clone();
     let action = change.action;
     let provider_for = |t: &str| -> Result<Arc<dyn Provider>, String> {
@@ -384,23 +454,6 @@ fn prepare(
             resource: addr.to_string(),
         },
     });
-    let intent = match (&request, action) {
-        (Some(req), Action::Create | Action::Replace) => {
-            let d = change.desired.as_ref();
-            Some((
-                change.target.clone(),
-                Intent {
-                    request: req.clone(),
-                    depends_on: change.depends_on.clone(),
-                    sensitive: d.map(|d| d.sensitive.clone()).unwrap_or_default(),
-                    force_new: d.map(|d| d.force_new.clone()).unwrap_or_default(),
-                    protect: change.protect,
-                    recorded_at: crate::state::now_rfc3339(),
-                },
-            ))
-        }
-        _ => None,
-    };
     let policy: RetryPolicy = session.policy;
     let prior = change.prior.clone();
     let reporter = reporter.clone();
@@ -471,7 +524,7 @@ fn prepare(
             inputs,
         }
     });
-    Ok(Prepared { task, intent })
+    Ok(task)
 }
 
 async fn delete_tolerant(
@@ -544,10 +597,16 @@ fn record(
     }
 }
 
-/// Write a batch of state changes: one journal write and one fsync per target.
+/// How long results may stay buffered (not fsynced). They survive a killed process either
+/// way; this bounds what a power cut can lose (and recovery then re-adopts it anyway).
+const SYNC_INTERVAL: Duration = Duration::from_millis(200);
+
+/// Write a batch of results: one journal write per target, fsynced at most every
+/// [`SYNC_INTERVAL`].
 fn write_batch(
     session: &mut Session,
     batch: BTreeMap<String, Vec<StateChange>>,
+    last_sync: &mut Instant,
 ) -> anyhow::Result<()> {
     for (target, list) in batch {
         if list.is_empty() {
@@ -557,7 +616,20 @@ fn write_batch(
             .stores
             .get_mut(&target)
             .ok_or_else(|| anyhow::anyhow!("no state for target `{target}`"))?;
-        store.apply_changes(list)?;
+        store.apply_changes_buffered(list)?;
+    }
+    if last_sync.elapsed() >= SYNC_INTERVAL {
+        sync_all(session)?;
+        *last_sync = Instant::now();
+    }
+    Ok(())
+}
+
+fn sync_all(session: &mut Session) -> anyhow::Result<()> {
+    for store in session.stores.values_mut() {
+        if store.is_writable() {
+            store.sync()?;
+        }
     }
     Ok(())
 }

@@ -187,12 +187,14 @@ impl Journal {
         &self.path
     }
 
-    /// Append `changes` made on top of snapshot serial `base`, one line each, in one write
-    /// and one fsync.
+    /// Append `changes` made on top of snapshot serial `base`, one line each, in one write,
+    /// followed by an fsync when `sync` (otherwise the record survives a killed process,
+    /// since the kernel holds it, but not a power loss until [`Journal::sync`]).
     pub fn append<'a>(
         &mut self,
         base: u64,
         changes: impl IntoIterator<Item = &'a Change>,
+        sync: bool,
     ) -> Result<(), StateError> {
         let mut buf = std::mem::take(&mut self.buf);
         buf.clear();
@@ -203,7 +205,7 @@ impl Journal {
             .into_iter()
             .try_for_each(|c| encode(&mut buf, base, c))
             .map_err(|e| StateError::io("encode a record for", &self.path, e))
-            .and_then(|()| self.write_record(&buf));
+            .and_then(|()| self.write_record(&buf, sync));
         if buf.capacity() > MAX_KEPT_BUFFER {
             // A large batch should not pin its buffer for the life of the store.
             buf = Vec::new();
@@ -212,7 +214,17 @@ impl Journal {
         result
     }
 
-    fn write_record(&mut self, buf: &[u8]) -> Result<(), StateError> {
+    /// Make every record appended so far durable.
+    pub fn sync(&mut self) -> Result<(), StateError> {
+        match &mut self.file {
+            Some(f) => f
+                .sync_data()
+                .map_err(|e| StateError::io("sync", &self.path, e)),
+            None => Ok(()),
+        }
+    }
+
+    fn write_record(&mut self, buf: &[u8], sync: bool) -> Result<(), StateError> {
         debug_assert!(self.writable, "appending to a read-only journal");
         let path = &self.path;
         let file = match &mut self.file {
@@ -235,7 +247,9 @@ impl Journal {
                 .map_err(|e| StateError::io("truncate", path, e))?;
             self.repair = Repair::None;
         }
-        let written = file.write_all(buf).and_then(|()| file.sync_data());
+        let written = file
+            .write_all(buf)
+            .and_then(|()| if sync { file.sync_data() } else { Ok(()) });
         if let Err(e) = written {
             // Part of the record may be in the file: cut it away before the next append
             // so it can never become a corrupt line in the middle.

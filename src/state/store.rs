@@ -180,7 +180,7 @@ impl StateStore {
         if !self.changes(&change) {
             return Ok(());
         }
-        self.journal.append(self.view.serial, [&change])?;
+        self.journal.append(self.view.serial, [&change], true)?;
         self.dirty |= self.apply(change);
         Ok(())
     }
@@ -191,6 +191,31 @@ impl StateStore {
     pub fn apply_changes(
         &mut self,
         changes: impl IntoIterator<Item = Change>,
+    ) -> Result<(), StateError> {
+        self.apply_changes_with(changes, true)
+    }
+
+    /// Like [`StateStore::apply_changes`], but without the fsync: the records survive a
+    /// killed process (the kernel holds them) and become durable at the next
+    /// [`StateStore::sync`], durable append or compaction. For records that recovery can
+    /// re-derive (results of operations whose intents are already durable).
+    pub fn apply_changes_buffered(
+        &mut self,
+        changes: impl IntoIterator<Item = Change>,
+    ) -> Result<(), StateError> {
+        self.apply_changes_with(changes, false)
+    }
+
+    /// Make every buffered record durable.
+    pub fn sync(&mut self) -> Result<(), StateError> {
+        self.check_writable()?;
+        self.journal.sync()
+    }
+
+    fn apply_changes_with(
+        &mut self,
+        changes: impl IntoIterator<Item = Change>,
+        sync: bool,
     ) -> Result<(), StateError> {
         self.check_writable()?;
         // A change is skipped when it would change nothing, judged against the view; once
@@ -235,7 +260,7 @@ impl StateStore {
         if kept.is_empty() {
             return Ok(());
         }
-        self.journal.append(self.view.serial, &kept)?;
+        self.journal.append(self.view.serial, &kept, sync)?;
         for change in kept {
             self.dirty |= self.apply(change);
         }

@@ -110,10 +110,22 @@ impl TestStack {
     pub fn local_artifacts(&self, target: &str) -> Vec<String> {
         let root = self.path().join(".overcast/local").join(target);
         let mut out = Vec::new();
+        // Noop mode: one flat `noop/<kind>.<resource>.<local>.json` file per native.
+        if let Ok(files) = std::fs::read_dir(root.join("noop")) {
+            for f in files.flatten() {
+                let name = f.file_name().to_string_lossy().to_string();
+                if let Some(stem) = name.strip_suffix(".json") {
+                    out.push(stem.replacen('.', "/", 2));
+                }
+            }
+        }
         let Ok(kinds) = std::fs::read_dir(&root) else {
             return out;
         };
         for kind in kinds.flatten() {
+            if kind.file_name() == "noop" {
+                continue;
+            }
             let Ok(resources) = std::fs::read_dir(kind.path()) else {
                 continue;
             };
@@ -122,14 +134,8 @@ impl TestStack {
                     continue;
                 };
                 for local in locals.flatten() {
-                    let mut name = local.file_name().to_string_lossy().to_string();
-                    // Noop-mode natives are one `<local>.noop.json` file each.
-                    if let Some(stem) = name.strip_suffix(".noop.json") {
-                        name = stem.to_string();
-                    } else if !local.path().is_dir() {
-                        continue;
-                    }
-                    if !name.starts_with('.') {
+                    let name = local.file_name().to_string_lossy().to_string();
+                    if local.path().is_dir() && !name.starts_with('.') {
                         out.push(format!(
                             "{}/{}/{}",
                             kind.file_name().to_string_lossy(),

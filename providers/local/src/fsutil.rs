@@ -52,11 +52,24 @@ pub(crate) fn remove_stale_siblings(path: &Path) {
 /// Write `bytes` to `path` atomically: readers see the old content or the new, never a
 /// torn file, whatever instant the process dies at.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    write_atomic_with(path, bytes, true)
+}
+
+/// [`write_atomic`] without the fsync: still never torn for a killed process (rename is
+/// atomic), but not durable across a power cut. For `noop` mode, whose files stand for
+/// nothing real and whose point is to cost the engine's benchmarks nothing.
+pub(crate) fn write_atomic_unsynced(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    write_atomic_with(path, bytes, false)
+}
+
+fn write_atomic_with(path: &Path, bytes: &[u8], sync: bool) -> io::Result<()> {
     let tmp = temp_sibling(path, "tmp");
     let res = (|| {
         let mut f = fs::File::create(&tmp)?;
         f.write_all(bytes)?;
-        f.sync_all()?;
+        if sync {
+            f.sync_all()?;
+        }
         fs::rename(&tmp, path)
     })();
     if res.is_err() {

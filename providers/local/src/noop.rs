@@ -54,13 +54,12 @@ pub(crate) fn create(
         inputs: req.inputs.clone(),
         outputs: outputs(kind, file, req),
     };
-    fsutil::write_json(
-        file,
-        &NoopFile {
-            owner: req.owner.clone(),
-            record: record.clone(),
-        },
-    )?;
+    let bytes = serde_json::to_vec(&NoopFile {
+        owner: req.owner.clone(),
+        record: record.clone(),
+    })
+    .map_err(|e| ProviderError::fatal(format!("encoding {}: {e}", file.display())))?;
+    fsutil::write_atomic_unsynced(file, &bytes)?;
     Ok(record.observed(file))
 }
 
@@ -85,7 +84,9 @@ pub(crate) fn update(file: &Path, inputs: &Attrs) -> Result<Observed, ProviderEr
     let mut f = read_file(file)?
         .ok_or_else(|| ProviderError::not_found(format!("{} is gone", file.display())))?;
     f.record.inputs = inputs.clone();
-    fsutil::write_json(file, &f)?;
+    let bytes = serde_json::to_vec(&f)
+        .map_err(|e| ProviderError::fatal(format!("encoding {}: {e}", file.display())))?;
+    fsutil::write_atomic_unsynced(file, &bytes)?;
     Ok(f.record.observed(file))
 }
 

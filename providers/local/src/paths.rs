@@ -4,7 +4,9 @@
 //!
 //! Layout under the stack's work dir:
 //! `local/<target>/<kind>/<resource>/<local>/` (e.g. `.overcast/local/dev/storage/site/bucket/`),
-//! and `.../<local>.noop.json` in `noop` mode.
+//! and, in `noop` mode, one flat directory `local/<target>/noop/<kind>.<resource>.<local>.json`
+//! (no directory per resource: creating directories costs a journaled metadata write each,
+//! which would dominate the engine benchmarks that noop mode exists for).
 
 use std::path::{Path, PathBuf};
 
@@ -56,11 +58,15 @@ impl Layout {
     }
 
     /// The single JSON file of one native in `noop` mode.
+    /// Resource and local segments never contain `.` (see [`segment`]), so the name is
+    /// unambiguous.
     pub(crate) fn noop_file(&self, kind: Kind, addr: &NativeAddr) -> PathBuf {
-        self.root
-            .join(kind.as_str())
-            .join(segment(&addr.resource))
-            .join(format!("{}.noop.json", segment(&addr.local)))
+        self.root.join("noop").join(format!(
+            "{}.{}.{}.json",
+            kind.as_str(),
+            segment(&addr.resource),
+            segment(&addr.local)
+        ))
     }
 }
 
@@ -76,7 +82,7 @@ mod tests {
         let p = l.noop_file(Kind::Storage, &NativeAddr::new("site", "bucket"));
         assert_eq!(
             p,
-            PathBuf::from("/w/local/dev/storage/site/bucket.noop.json")
+            PathBuf::from("/w/local/dev/noop/storage.site.bucket.json")
         );
         assert_eq!(segment("../x"), "---x");
     }
