@@ -110,14 +110,28 @@ impl TestStack {
     pub fn local_artifacts(&self, target: &str) -> Vec<String> {
         let root = self.path().join(".overcast/local").join(target);
         let mut out = Vec::new();
-        // Noop mode: one flat `noop/<kind>.<resource>.<local>.json` file per native.
-        if let Ok(files) = std::fs::read_dir(root.join("noop")) {
-            for f in files.flatten() {
-                let name = f.file_name().to_string_lossy().to_string();
-                if let Some(stem) = name.strip_suffix(".json") {
-                    out.push(stem.replacen('.', "/", 2));
+        // Noop mode: the natives live in an append-only ledger; replay it.
+        if let Ok(text) = std::fs::read_to_string(root.join("noop.ledger")) {
+            let mut live = std::collections::BTreeSet::new();
+            for line in text
+                .lines()
+                .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            {
+                let Some(key) = line["key"].as_str() else {
+                    continue;
+                };
+                let name = Path::new(key)
+                    .file_name()
+                    .map(|n| n.to_string_lossy().to_string())
+                    .unwrap_or_default();
+                let id = name.trim_end_matches(".json").replacen('.', "/", 2);
+                if line.get("entry").is_some() {
+                    live.insert(id);
+                } else {
+                    live.remove(&id);
                 }
             }
+            out.extend(live);
         }
         let Ok(kinds) = std::fs::read_dir(&root) else {
             return out;

@@ -55,13 +55,6 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     write_atomic_with(path, bytes, true)
 }
 
-/// [`write_atomic`] without the fsync: still never torn for a killed process (rename is
-/// atomic), but not durable across a power cut. For `noop` mode, whose files stand for
-/// nothing real and whose point is to cost the engine's benchmarks nothing.
-pub(crate) fn write_atomic_unsynced(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    write_atomic_with(path, bytes, false)
-}
-
 fn write_atomic_with(path: &Path, bytes: &[u8], sync: bool) -> io::Result<()> {
     let tmp = temp_sibling(path, "tmp");
     let res = (|| {

@@ -4,9 +4,8 @@
 //!
 //! Layout under the stack's work dir:
 //! `local/<target>/<kind>/<resource>/<local>/` (e.g. `.overcast/local/dev/storage/site/bucket/`),
-//! and, in `noop` mode, one flat directory `local/<target>/noop/<kind>.<resource>.<local>.json`
-//! (no directory per resource: creating directories costs a journaled metadata write each,
-//! which would dominate the engine benchmarks that noop mode exists for).
+//! In `noop` mode nothing is materialized per native: `noop_file` is only the key (and the
+//! id) of the native's line in the target's ledger (see `noop.rs`).
 
 use std::path::{Path, PathBuf};
 
@@ -57,7 +56,7 @@ impl Layout {
             .join(segment(&addr.local))
     }
 
-    /// The single JSON file of one native in `noop` mode.
+    /// The key and id of one native in `noop` mode (no such file is written).
     /// Resource and local segments never contain `.` (see [`segment`]), so the name is
     /// unambiguous.
     pub(crate) fn noop_file(&self, kind: Kind, addr: &NativeAddr) -> PathBuf {

@@ -37,6 +37,8 @@ struct Inner {
     settings: Settings,
     faults: Faults,
     postgres: Option<PgBins>,
+    /// The ledger of `noop` mode.
+    noop: noop::NoopStore,
 }
 
 /// What [`LocalProvider::drain_queue`] did.
@@ -83,6 +85,7 @@ impl LocalProvider {
         Ok(LocalProvider {
             inner: Arc::new(Inner {
                 stack: ctx.stack,
+                noop: noop::NoopStore::new(&root),
                 layout: Layout::new(root),
                 spec_dir: absolute(&ctx.spec_dir)?,
                 faults: Faults::new(&settings),
@@ -180,7 +183,7 @@ impl Inner {
         type_name: &str,
     ) -> Result<Option<Observed>, ProviderError> {
         if self.settings.noop {
-            return noop::read(&self.layout.noop_file(kind, addr));
+            return noop::read(&self.noop, &self.layout.noop_file(kind, addr));
         }
         let dir = self.dir(kind, addr);
         if self.foreign(&dir)? {
@@ -206,7 +209,12 @@ impl Inner {
 
     fn create(&self, req: &CreateRequest) -> Result<Observed, ProviderError> {
         if self.settings.noop {
-            return noop::create(req.kind, &self.layout.noop_file(req.kind, &req.addr), req);
+            return noop::create(
+                &self.noop,
+                req.kind,
+                &self.layout.noop_file(req.kind, &req.addr),
+                req,
+            );
         }
         let dir = self.dir(req.kind, &req.addr);
         let rec = match req.type_name.as_str() {
@@ -224,7 +232,11 @@ impl Inner {
 
     fn update(&self, prior: &NativeState, inputs: &Attrs) -> Result<Observed, ProviderError> {
         if self.settings.noop {
-            return noop::update(&self.layout.noop_file(prior.kind, &prior.addr), inputs);
+            return noop::update(
+                &self.noop,
+                &self.layout.noop_file(prior.kind, &prior.addr),
+                inputs,
+            );
         }
         let dir = self.dir(prior.kind, &prior.addr);
         let rec: Record = record::read_record(&dir)?
@@ -252,10 +264,7 @@ impl Inner {
 
     fn delete(&self, prior: &NativeState) -> Result<(), ProviderError> {
         if self.settings.noop {
-            let file = self.layout.noop_file(prior.kind, &prior.addr);
-            noop::delete(&file)?;
-            fsutil::prune_empty_parents(&file, self.layout.root());
-            return Ok(());
+            return noop::delete(&self.noop, &self.layout.noop_file(prior.kind, &prior.addr));
         }
         let dir = self.dir(prior.kind, &prior.addr);
         if !dir.exists() {
@@ -282,7 +291,11 @@ impl Inner {
 
     fn adopt(&self, req: &CreateRequest) -> Result<Option<Observed>, ProviderError> {
         if self.settings.noop {
-            return noop::adopt(&self.layout.noop_file(req.kind, &req.addr), &req.owner);
+            return noop::adopt(
+                &self.noop,
+                &self.layout.noop_file(req.kind, &req.addr),
+                &req.owner,
+            );
         }
         let dir = self.dir(req.kind, &req.addr);
         if record::read_owner(&dir)?.as_ref() != Some(&req.owner) {
