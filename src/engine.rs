@@ -85,14 +85,33 @@ pub fn build_providers(stack: &Stack) -> Result<BTreeMap<String, Arc<dyn Provide
                     message: e.to_string(),
                 }
             })?),
+            #[cfg(feature = "aws")]
+            "aws" => Arc::new(overcast_aws::AwsProvider::new(ctx).map_err(|e| {
+                EngineError::ProviderSetup {
+                    target: name.clone(),
+                    message: e.to_string(),
+                }
+            })?),
+            #[cfg(not(feature = "aws"))]
+            "aws" => {
+                return Err(EngineError::ProviderUnavailable {
+                    target: name.clone(),
+                    provider: "aws".to_string(),
+                    location: target.location.to_string(),
+                    why: "which this build of overcast leaves out: rebuild with the `aws` cargo \
+                          feature (on by default; `cargo build --features aws`)"
+                        .to_string(),
+                });
+            }
             other => {
                 return Err(EngineError::ProviderUnavailable {
                     target: name.clone(),
                     provider: other.to_string(),
                     location: target.location.to_string(),
                     why: format!(
-                        "which this build of overcast does not include yet; only `local` is available. \
-                         Put the resources on a `local` target, or build overcast with the `{other}` feature once it exists"
+                        "which overcast does not implement yet (available: local{}). \
+                         Put these resources on a target of an available provider",
+                        if cfg!(feature = "aws") { ", aws" } else { "" }
                     ),
                 });
             }

@@ -1,0 +1,188 @@
+//! Target settings and the SDK clients, built once per provider on first use.
+//!
+//! `AwsProvider::new` is synchronous (the engine builds providers before any runtime work),
+//! so the SDK configuration, whose credential chain and region lookup are async, is loaded
+//! lazily the first time a call needs a client.
+
+use std::time::Duration;
+
+use aws_config::BehaviorVersion;
+use aws_config::meta::region::RegionProviderChain;
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{Region, SdkConfig};
+use overcast_core::ProviderError;
+use serde_json::{Map, Value};
+
+/// The settings of an `aws` target that this provider understands.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Settings {
+    /// Region (`region:`); when absent, the standard chain (AWS_REGION, profile) decides.
+    pub region: Option<String>,
+    /// Endpoint of every service (`endpoint_url:`), for emulators; AWS_ENDPOINT_URL is
+    /// honoured by the SDK itself when this is absent.
+    pub endpoint_url: Option<String>,
+    /// Named profile (`profile:`) of the shared config files.
+    pub profile: Option<String>,
+}
+
+impl Settings {
+    /// Read the target's settings. Unknown keys are refused so a typo is not silently ignored.
+    pub fn from_map(settings: &Map<String, Value>) -> Result<Settings, ProviderError> {
+        let mut out = Settings::default();
+        for (k, v) in settings {
+            let text = || {
+                v.as_str()
+                    .map(str::to_string)
+                    .filter(|s| !s.is_empty())
+                    .ok_or_else(|| {
+                        ProviderError::invalid(format!(
+                            "aws target setting `{k}` must be a non-empty string, got {v}"
+                        ))
+                    })
+            };
+            // An empty endpoint or profile means "not set", so a spec can pass them through
+            // a variable whose default is "".
+            let optional = || match v {
+                Value::Null => Ok(None),
+                Value::String(s) if s.is_empty() => Ok(None),
+                _ => text().map(Some),
+            };
+            match k.as_str() {
+                "region" => out.region = Some(text()?),
+                "endpoint_url" => out.endpoint_url = optional()?,
+                "profile" => out.profile = optional()?,
+                other => {
+                    return Err(ProviderError::invalid(format!(
+                        "unknown aws target setting `{other}`"
+                    ))
+                    .with_hint("aws targets accept `region`, `endpoint_url` and `profile`"));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The endpoint in use: the setting, else AWS_ENDPOINT_URL (also read by the SDK).
+    pub fn effective_endpoint(&self) -> Option<String> {
+        self.endpoint_url.clone().or_else(|| {
+            std::env::var("AWS_ENDPOINT_URL")
+                .ok()
+                .filter(|s| !s.is_empty())
+        })
+    }
+}
+
+/// Every SDK client the provider uses, sharing one configuration.
+#[derive(Debug, Clone)]
+pub struct Clients {
+    /// The loaded shared configuration (region, credentials, endpoint).
+    pub sdk: SdkConfig,
+    /// Region in use.
+    pub region: String,
+    /// Endpoint override (emulator), if any: URLs of buckets are built on it.
+    pub endpoint: Option<String>,
+    /// Directory of the spec: function sources and storage content are relative to it
+    /// (kept relative in inputs so state does not depend on where the checkout lives).
+    pub spec_dir: std::path::PathBuf,
+    /// S3.
+    pub s3: aws_sdk_s3::Client,
+    /// SQS.
+    pub sqs: aws_sdk_sqs::Client,
+    /// EC2.
+    pub ec2: aws_sdk_ec2::Client,
+    /// RDS.
+    pub rds: aws_sdk_rds::Client,
+    /// Lambda.
+    pub lambda: aws_sdk_lambda::Client,
+    /// IAM.
+    pub iam: aws_sdk_iam::Client,
+    /// CloudFront.
+    pub cloudfront: aws_sdk_cloudfront::Client,
+    /// EventBridge (schedule triggers).
+    pub events: aws_sdk_eventbridge::Client,
+    /// STS (preflight).
+    pub sts: aws_sdk_sts::Client,
+    /// Resource Groups Tagging API (discovery).
+    pub tagging: aws_sdk_resourcegroupstagging::Client,
+}
+
+/// Load the shared configuration and build the clients.
+pub async fn load(
+    settings: &Settings,
+    spec_dir: &std::path::Path,
+) -> Result<Clients, ProviderError> {
+    let region_chain = RegionProviderChain::first_try(settings.region.clone().map(Region::new))
+        .or_default_provider();
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .region(region_chain)
+        // The engine's retry layer is the only one (src/retry.rs): a second layer in the SDK
+        // would multiply attempts and hide throttling from the engine's backoff.
+        .retry_config(RetryConfig::disabled())
+        // The engine times out whole calls; only bound the connect so a dead endpoint fails fast.
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(10))
+                .build(),
+        );
+    if let Some(url) = &settings.endpoint_url {
+        loader = loader.endpoint_url(url);
+    }
+    if let Some(p) = &settings.profile {
+        loader = loader.profile_name(p);
+    }
+    let sdk = loader.load().await;
+    from_sdk_config(settings, spec_dir, sdk)
+}
+
+/// Build the clients on an already loaded configuration (for embedders that resolve
+/// credentials their own way). The endpoint and region must already be set in it.
+pub fn from_sdk_config(
+    settings: &Settings,
+    spec_dir: &std::path::Path,
+    sdk: SdkConfig,
+) -> Result<Clients, ProviderError> {
+    let region = sdk.region().map(|r| r.to_string()).ok_or_else(|| {
+        ProviderError::invalid("no AWS region: set `region` on the aws target, or AWS_REGION")
+            .with_hint("e.g. `targets: { prod: { provider: aws, region: eu-west-1 } }`")
+    })?;
+    // Emulators serve S3 on one host: path-style addressing (`host/bucket`) is required.
+    let path_style = settings.effective_endpoint().is_some();
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&sdk)
+            .force_path_style(path_style)
+            .build(),
+    );
+    Ok(Clients {
+        region,
+        endpoint: settings.effective_endpoint(),
+        spec_dir: spec_dir.to_path_buf(),
+        s3,
+        sqs: aws_sdk_sqs::Client::new(&sdk),
+        ec2: aws_sdk_ec2::Client::new(&sdk),
+        rds: aws_sdk_rds::Client::new(&sdk),
+        lambda: aws_sdk_lambda::Client::new(&sdk),
+        iam: aws_sdk_iam::Client::new(&sdk),
+        cloudfront: aws_sdk_cloudfront::Client::new(&sdk),
+        sts: aws_sdk_sts::Client::new(&sdk),
+        events: aws_sdk_eventbridge::Client::new(&sdk),
+        tagging: aws_sdk_resourcegroupstagging::Client::new(&sdk),
+        sdk,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn settings_accept_known_keys_and_refuse_typos() {
+        let m = json!({"region": "eu-west-1", "endpoint_url": "http://127.0.0.1:5000"});
+        let s = Settings::from_map(m.as_object().expect("object")).expect("valid");
+        assert_eq!(s.region.as_deref(), Some("eu-west-1"));
+        let bad = json!({"regoin": "x"});
+        let e = Settings::from_map(bad.as_object().expect("object")).unwrap_err();
+        assert!(e.message.contains("regoin"), "{e}");
+    }
+}

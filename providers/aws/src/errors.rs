@@ -1,0 +1,263 @@
+//! SDK errors to the engine's classified [`ProviderError`]. The classification drives the
+//! engine's single retry layer, so it errs on "retryable" only for what AWS documents as
+//! transient: throttling, 5xx, timeouts, dropped connections and resources still settling.
+
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_runtime_api::http::Response;
+use aws_smithy_types::error::display::DisplayErrorContext;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use overcast_core::{ErrorClass, ProviderError};
+
+/// Error codes AWS uses for throttling and transient failures.
+const RETRYABLE: &[&str] = &[
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "RequestLimitExceeded",
+    "RequestThrottled",
+    "RequestThrottledException",
+    "TooManyRequestsException",
+    "SlowDown",
+    "ServiceUnavailable",
+    "ServiceUnavailableException",
+    "InternalError",
+    "InternalFailure",
+    "InternalServerError",
+    "RequestTimeout",
+    "RequestTimeoutException",
+    "PriorRequestNotComplete",
+    "OperationAborted",
+    "IncorrectInstanceState",
+    "InvalidDBInstanceState",
+    // A security group still referenced by a terminating instance, a role still attached...
+    "DependencyViolation",
+    "DeleteConflict",
+    // CloudFront: the distribution is still being disabled.
+    "DistributionNotDisabled",
+    "OriginAccessControlInUse",
+    // Lambda: an update of the function is still in progress.
+    "ResourceInUseException",
+    // SQS: a queue of the same name was deleted less than 60 s ago.
+    "AWS.SimpleQueueService.QueueDeletedRecently",
+    "QueueDeletedRecently",
+];
+
+const AUTH: &[&str] = &[
+    "UnrecognizedClientException",
+    "InvalidClientTokenId",
+    "SignatureDoesNotMatch",
+    "AccessDenied",
+    "AccessDeniedException",
+    "AuthFailure",
+    "ExpiredToken",
+    "ExpiredTokenException",
+    "InvalidAccessKeyId",
+    "UnauthorizedOperation",
+    "MissingAuthenticationToken",
+    "InvalidToken",
+];
+
+const CONFLICT: &[&str] = &[
+    "BucketAlreadyOwnedByYou",
+    "BucketAlreadyExists",
+    "EntityAlreadyExists",
+    "QueueAlreadyExists",
+    "AWS.SimpleQueueService.QueueNameExists",
+    "QueueNameExists",
+    "DBInstanceAlreadyExists",
+    "InvalidGroup.Duplicate",
+    "InvalidPermission.Duplicate",
+    "PreconditionFailed",
+    "DistributionAlreadyExists",
+    "OriginAccessControlAlreadyExists",
+    "ResourceConflictException",
+    "BucketNotEmpty",
+];
+
+/// Classify an AWS error code (and HTTP status, when known).
+pub fn classify(code: Option<&str>, status: Option<u16>) -> ErrorClass {
+    if let Some(code) = code {
+        if RETRYABLE.contains(&code) {
+            return ErrorClass::Retryable;
+        }
+        if AUTH.contains(&code) {
+            return ErrorClass::Auth;
+        }
+        if CONFLICT.contains(&code) || code.ends_with("AlreadyExists") {
+            return ErrorClass::Conflict;
+        }
+        if code.contains("NotFound")
+            || code.starts_with("NoSuch")
+            || code.contains("NonExistent")
+            || code == "QueueDoesNotExist"
+            || code == "AWS.SimpleQueueService.NonExistentQueue"
+        {
+            return ErrorClass::NotFound;
+        }
+        if code.contains("Invalid")
+            || code.contains("Validation")
+            || code.contains("Malformed")
+            || code.starts_with("InvalidParameter")
+            || code == "MissingParameter"
+            || code == "IllegalLocationConstraintException"
+        {
+            return ErrorClass::InvalidInput;
+        }
+    }
+    match status {
+        Some(429) => ErrorClass::Retryable,
+        Some(s) if s >= 500 => ErrorClass::Retryable,
+        Some(404) => ErrorClass::NotFound,
+        Some(401 | 403) => ErrorClass::Auth,
+        Some(409) => ErrorClass::Conflict,
+        Some(400) => ErrorClass::InvalidInput,
+        _ => ErrorClass::Fatal,
+    }
+}
+
+/// Convert an SDK error of operation `op` on `what` (a name or id) to a [`ProviderError`]
+/// whose message carries the AWS error code.
+pub fn sdk<E>(op: &str, what: &str, err: SdkError<E, Response>) -> ProviderError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let (class, detail) = match &err {
+        SdkError::ServiceError(se) => {
+            let e = se.err();
+            let status = se.raw().status().as_u16();
+            let code = e.code();
+            let class = classify(code, Some(status));
+            let detail = format!(
+                "{} (HTTP {status}): {}",
+                code.unwrap_or("no error code"),
+                e.message().unwrap_or("no message")
+            );
+            (class, detail)
+        }
+        SdkError::ResponseError(re) => {
+            let status = re.raw().status().as_u16();
+            (
+                classify(None, Some(status)),
+                format!(
+                    "unreadable response (HTTP {status}): {}",
+                    DisplayErrorContext(&err)
+                ),
+            )
+        }
+        // No answer in time, or the connection failed: worth another attempt.
+        SdkError::TimeoutError(_) => (
+            ErrorClass::Retryable,
+            format!("{}", DisplayErrorContext(&err)),
+        ),
+        SdkError::DispatchFailure(df) => {
+            let text = format!("{}", DisplayErrorContext(&err));
+            // Credentials are resolved while dispatching: no credentials is not transient.
+            if text.contains("credentials") || text.contains("identity") {
+                (ErrorClass::Auth, text)
+            } else if df.is_io() || df.is_timeout() {
+                (ErrorClass::Retryable, text)
+            } else {
+                (ErrorClass::Fatal, text)
+            }
+        }
+        _ => (ErrorClass::Fatal, format!("{}", DisplayErrorContext(&err))),
+    };
+    let err = ProviderError::new(class, format!("aws {op} `{what}`: {detail}"));
+    match class {
+        ErrorClass::Auth => err.with_hint(
+            "check the AWS credentials (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, \
+             SSO or an instance role) and their permissions",
+        ),
+        _ => err,
+    }
+}
+
+/// The HTTP status of the service's answer, if there was one.
+pub fn status<E, R>(err: &SdkError<E, R>) -> Option<u16>
+where
+    R: HasStatus,
+{
+    err.raw_response().map(HasStatus::status_code)
+}
+
+/// Access to the HTTP status of a raw response (implemented for the SDK's response type).
+pub trait HasStatus {
+    /// The status code.
+    fn status_code(&self) -> u16;
+}
+
+impl HasStatus for Response {
+    fn status_code(&self) -> u16 {
+        self.status().as_u16()
+    }
+}
+
+/// The AWS error code of an SDK error, if the service answered with one.
+pub fn code<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> Option<&str> {
+    match err {
+        SdkError::ServiceError(se) => se.err().code(),
+        _ => None,
+    }
+}
+
+/// An error for a builder that refused its fields (a required field missing): a bug in
+/// the provider, reported rather than panicking.
+pub fn build(what: &str, e: impl std::fmt::Display) -> ProviderError {
+    ProviderError::fatal(format!("building the {what} request: {e}"))
+}
+
+/// An input that should have been set by `expand` is missing or has the wrong type.
+pub fn input(addr: &str, name: &str) -> ProviderError {
+    ProviderError::invalid(format!(
+        "`{addr}`: input `{name}` is missing or has the wrong type"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_map_to_engine_classes() {
+        assert_eq!(
+            classify(Some("ThrottlingException"), Some(400)),
+            ErrorClass::Retryable
+        );
+        assert_eq!(classify(Some("SlowDown"), Some(503)), ErrorClass::Retryable);
+        assert_eq!(classify(None, Some(503)), ErrorClass::Retryable);
+        assert_eq!(
+            classify(Some("NoSuchBucket"), Some(404)),
+            ErrorClass::NotFound
+        );
+        assert_eq!(
+            classify(Some("InvalidInstanceID.NotFound"), None),
+            ErrorClass::NotFound
+        );
+        assert_eq!(
+            classify(Some("AWS.SimpleQueueService.NonExistentQueue"), None),
+            ErrorClass::NotFound
+        );
+        assert_eq!(
+            classify(Some("BucketAlreadyOwnedByYou"), Some(409)),
+            ErrorClass::Conflict
+        );
+        assert_eq!(
+            classify(Some("EntityAlreadyExists"), None),
+            ErrorClass::Conflict
+        );
+        assert_eq!(
+            classify(Some("InvalidParameterValue"), Some(400)),
+            ErrorClass::InvalidInput
+        );
+        assert_eq!(
+            classify(Some("ValidationError"), Some(400)),
+            ErrorClass::InvalidInput
+        );
+        assert_eq!(
+            classify(Some("InvalidClientTokenId"), Some(403)),
+            ErrorClass::Auth
+        );
+        assert_eq!(classify(Some("Weird"), Some(403)), ErrorClass::Auth);
+        assert_eq!(classify(Some("Weird"), None), ErrorClass::Fatal);
+    }
+}

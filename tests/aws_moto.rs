@@ -1,0 +1,1113 @@
+//! The AWS provider end to end, through the `overcast` binary, against moto (an AWS
+//! emulator) started on 127.0.0.1 by these tests. Results are checked through the
+//! emulator's own API with the AWS SDK clients, not only through overcast.
+//!
+//! moto comes from `scripts/test.sh` (a venv under ~/.cache/overcast), found through
+//! OVERCAST_MOTO_SERVER. If it cannot be started the tests FAIL: a skipped provider test
+//! would prove nothing.
+#![cfg(feature = "aws")]
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use overcast_aws::sdk::{self, aws_config};
+
+// ---------------------------------------------------------------------------------------
+// moto: one server per test, on a free port, killed by PID when the guard drops (also
+// when the test panics).
+
+struct Moto {
+    child: Child,
+    endpoint: String,
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        // Child::kill signals exactly this PID.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn moto_server() -> PathBuf {
+    if let Ok(p) = std::env::var("OVERCAST_MOTO_SERVER") {
+        return PathBuf::from(p);
+    }
+    let home = std::env::var("HOME").unwrap_or_default();
+    let p = Path::new(&home).join(".cache/overcast/venv/bin/moto_server");
+    assert!(
+        p.exists(),
+        "moto is not installed: run `bash scripts/test.sh` (it installs moto[server] into \
+         ~/.cache/overcast/venv) or set OVERCAST_MOTO_SERVER to a moto_server executable"
+    );
+    p
+}
+
+fn free_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+    l.local_addr().expect("local addr").port()
+}
+
+fn start_moto() -> Moto {
+    let server = moto_server();
+    let port = free_port();
+    let child = Command::new(&server)
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+        .env("MOTO_ENABLE_AMI_VALIDATION", "true")
+        .env("MOTO_EC2_ENABLE_INSTANCE_TYPE_VALIDATION", "true")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start moto ({}): {e}", server.display()));
+    let moto = Moto {
+        child,
+        endpoint: format!("http://127.0.0.1:{port}"),
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if http_get(port, "/moto-api/").is_some() {
+            return moto;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "moto ({}) did not answer on 127.0.0.1:{port} within 60 s",
+            server.display()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// A bucket's versioning status through moto's HTTP API (the SDK cannot parse moto's
+/// GetBucketVersioning answer: its root element has another name).
+fn versioning(moto: &Moto, bucket: &str) -> String {
+    let port: u16 = moto
+        .endpoint
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .expect("port");
+    let body = http_get(port, &format!("/{bucket}?versioning")).expect("GET ?versioning");
+    body.split("<Status>")
+        .nth(1)
+        .and_then(|r| r.split("</Status>").next())
+        .unwrap_or("")
+        .to_string()
+}
+
+fn http_get(port: u16, path: &str) -> Option<String> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).ok()?;
+    out.starts_with("HTTP/1").then_some(out)
+}
+
+// ---------------------------------------------------------------------------------------
+// The binary and the stack.
+
+struct Stack {
+    dir: tempfile::TempDir,
+    endpoint: String,
+}
+
+impl Stack {
+    fn new(endpoint: &str, yaml: &str) -> Stack {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/aws");
+        std::fs::create_dir_all(dir.path().join("fn")).expect("mkdir");
+        std::fs::copy(fixtures.join("fn/main.py"), dir.path().join("fn/main.py")).expect("copy");
+        std::fs::create_dir_all(dir.path().join("www")).expect("mkdir");
+        std::fs::copy(
+            fixtures.join("www/index.html"),
+            dir.path().join("www/index.html"),
+        )
+        .expect("copy");
+        std::fs::write(dir.path().join("overcast.yaml"), yaml).expect("write spec");
+        Stack {
+            dir,
+            endpoint: endpoint.to_string(),
+        }
+    }
+
+    fn edit(&self, from: &str, to: &str) {
+        let p = self.dir.path().join("overcast.yaml");
+        let text = std::fs::read_to_string(&p).expect("read spec");
+        assert!(text.contains(from), "spec has no `{from}`");
+        std::fs::write(&p, text.replacen(from, to, 1)).expect("write spec");
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        // Empty shared config files: nothing of the machine's own AWS setup leaks in.
+        let empty = self.dir.path().join("aws-empty-config");
+        std::fs::write(&empty, "").expect("write empty config");
+        Command::new(env!("CARGO_BIN_EXE_overcast"))
+            .current_dir(self.dir.path())
+            .args(["--no-color", "--var"])
+            .arg(format!("endpoint={}", self.endpoint))
+            .args(args)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("AWS_CONFIG_FILE", &empty)
+            .env("AWS_SHARED_CREDENTIALS_FILE", &empty)
+            .env_remove("AWS_PROFILE")
+            .env_remove("AWS_ENDPOINT_URL")
+            .output()
+            .expect("run overcast")
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.status.success(), "overcast {args:?} failed:\n{text}");
+        text
+    }
+
+    /// `plan --detailed-exitcode`: (exit code, output).
+    fn plan(&self) -> (i32, String) {
+        let out = self.run(&["plan", "--detailed-exitcode"]);
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.code().unwrap_or(-1), text)
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// SDK clients straight at the emulator.
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+async fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .endpoint_url(endpoint)
+        .credentials_provider(sdk::s3::config::Credentials::new(
+            "testing", "testing", None, None, "test",
+        ))
+        .load()
+        .await
+}
+
+struct Clients {
+    s3: sdk::s3::Client,
+    sqs: sdk::sqs::Client,
+    lambda: sdk::lambda::Client,
+    iam: sdk::iam::Client,
+    ec2: sdk::ec2::Client,
+    rds: sdk::rds::Client,
+    cloudfront: sdk::cloudfront::Client,
+    tagging: sdk::tagging::Client,
+}
+
+async fn clients(endpoint: &str) -> Clients {
+    let c = sdk_config(endpoint).await;
+    Clients {
+        s3: sdk::s3::Client::from_conf(
+            sdk::s3::config::Builder::from(&c)
+                .force_path_style(true)
+                .build(),
+        ),
+        sqs: sdk::sqs::Client::new(&c),
+        lambda: sdk::lambda::Client::new(&c),
+        iam: sdk::iam::Client::new(&c),
+        ec2: sdk::ec2::Client::new(&c),
+        rds: sdk::rds::Client::new(&c),
+        cloudfront: sdk::cloudfront::Client::new(&c),
+        tagging: sdk::tagging::Client::new(&c),
+    }
+}
+
+/// ARNs of everything the Tagging API returns for the stack.
+async fn tagged(c: &Clients, stack: &str) -> Vec<String> {
+    let out = c
+        .tagging
+        .get_resources()
+        .tag_filters(
+            sdk::tagging::types::TagFilter::builder()
+                .key("overcast:stack")
+                .values(stack)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("GetResources");
+    out.resource_tag_mapping_list()
+        .iter()
+        .filter_map(|m| m.resource_arn().map(str::to_string))
+        .collect()
+}
+
+fn json_output(stack: &Stack, name: &str) -> String {
+    let out = stack.ok(&["output", name]);
+    out.trim().to_string()
+}
+
+async fn queue_attr(c: &Clients, url: &str, name: sdk::sqs::types::QueueAttributeName) -> String {
+    let out = c
+        .sqs
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(name.clone())
+        .send()
+        .await
+        .expect("GetQueueAttributes");
+    out.attributes()
+        .and_then(|a| a.get(&name))
+        .cloned()
+        .unwrap_or_default()
+}
+
+// ---------------------------------------------------------------------------------------
+
+/// Apply the six kinds, check them in the emulator, plan again (no changes), update in
+/// place, replace, see out-of-band drift, destroy and check nothing tagged remains.
+#[test]
+fn six_kinds_apply_update_replace_drift_destroy() {
+    let moto = start_moto();
+    let rt = rt();
+    let c = rt.block_on(clients(&moto.endpoint));
+    let yaml = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/aws/stack.yaml"),
+    )
+    .expect("fixture");
+    let stack = Stack::new(&moto.endpoint, &yaml);
+
+    stack.ok(&["apply", "--auto-approve"]);
+    let bucket = json_output(&stack, "bucket");
+    let queue_url = json_output(&stack, "queue");
+
+    rt.block_on(async {
+        // storage: versioning, class rule + lifecycle rule, public access block, tags.
+        assert_eq!(versioning(&moto, &bucket), "Enabled");
+        let lc =
+            c.s3.get_bucket_lifecycle_configuration()
+                .bucket(&bucket)
+                .send()
+                .await
+                .expect("lifecycle");
+        let ids: Vec<&str> = lc.rules().iter().filter_map(|r| r.id()).collect();
+        assert!(
+            ids.contains(&"overcast-class") && ids.contains(&"overcast-rule-0"),
+            "{ids:?}"
+        );
+        let pab =
+            c.s3.get_public_access_block()
+                .bucket(&bucket)
+                .send()
+                .await
+                .expect("pab");
+        assert_eq!(
+            pab.public_access_block_configuration()
+                .and_then(|p| p.block_public_policy()),
+            Some(true)
+        );
+        let tags =
+            c.s3.get_bucket_tagging()
+                .bucket(&bucket)
+                .send()
+                .await
+                .expect("tags");
+        assert!(
+            tags.tag_set()
+                .iter()
+                .any(|t| t.key() == "overcast:resource" && t.value() == "site.bucket")
+        );
+        // cdn: the bucket policy lets exactly the distribution read it.
+        let policy =
+            c.s3.get_bucket_policy()
+                .bucket(&bucket)
+                .send()
+                .await
+                .expect("policy");
+        // schedule trigger: an EventBridge rule targeting the nightly function.
+        let events = sdk::events::Client::new(&sdk_config(&moto.endpoint).await);
+        let rules = events.list_rules().send().await.expect("rules");
+        let rule = rules
+            .rules()
+            .iter()
+            .find(|r| r.name().is_some_and(|n| n.contains("nightly")))
+            .expect("the nightly rule");
+        assert_eq!(rule.schedule_expression(), Some("rate(1 day)"));
+        let targets = events
+            .list_targets_by_rule()
+            .rule(rule.name().unwrap_or_default())
+            .send()
+            .await
+            .expect("targets");
+        assert!(targets.targets()[0].arn().contains("nightly"));
+        // storage content: the directory's file is an object, with its hash.
+        let obj =
+            c.s3.head_object()
+                .bucket(&bucket)
+                .key("index.html")
+                .send()
+                .await
+                .expect("object");
+        assert!(
+            obj.metadata()
+                .is_some_and(|m| m.contains_key("overcast-sha256"))
+        );
+        assert!(
+            policy
+                .policy()
+                .unwrap_or_default()
+                .contains("cloudfront.amazonaws.com")
+        );
+
+        // queue: attributes and redrive to the dead-letter queue.
+        use sdk::sqs::types::QueueAttributeName as Q;
+        assert_eq!(queue_attr(&c, &queue_url, Q::VisibilityTimeout).await, "45");
+        assert_eq!(
+            queue_attr(&c, &queue_url, Q::MessageRetentionPeriod).await,
+            "172800"
+        );
+        let redrive = queue_attr(&c, &queue_url, Q::RedrivePolicy).await;
+        assert!(
+            redrive.contains("dlq") && redrive.contains('3'),
+            "{redrive}"
+        );
+
+        // function: configuration, role, trigger, url.
+        let fns = c.lambda.list_functions().send().await.expect("functions");
+        let worker = fns
+            .functions()
+            .iter()
+            .find(|f| f.function_name().is_some_and(|n| n.contains("worker")))
+            .expect("worker function");
+        assert_eq!(worker.memory_size(), Some(256));
+        assert_eq!(worker.runtime().map(|r| r.as_str()), Some("python3.12"));
+        let role_name = worker
+            .role()
+            .and_then(|r| r.rsplit('/').next())
+            .expect("role");
+        let attached = c
+            .iam
+            .list_attached_role_policies()
+            .role_name(role_name)
+            .send()
+            .await
+            .expect("role policies");
+        assert!(
+            attached
+                .attached_policies()
+                .iter()
+                .any(|p| p.policy_name() == Some("AWSLambdaSQSQueueExecutionRole"))
+        );
+        let maps = c
+            .lambda
+            .list_event_source_mappings()
+            .function_name(worker.function_name().unwrap_or_default())
+            .send()
+            .await
+            .expect("mappings");
+        assert_eq!(maps.event_source_mappings().len(), 1);
+
+        // compute: running instance of the asked type behind a group with port 80.
+        let inst = c
+            .ec2
+            .describe_instances()
+            .filters(
+                sdk::ec2::types::Filter::builder()
+                    .name("tag:overcast:stack")
+                    .values("awstest")
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("instances");
+        let i = inst
+            .reservations()
+            .iter()
+            .flat_map(|r| r.instances())
+            .next()
+            .expect("an instance");
+        assert_eq!(i.instance_type().map(|t| t.as_str()), Some("t3.small"));
+        let sg = i
+            .security_groups()
+            .first()
+            .and_then(|g| g.group_id())
+            .expect("sg");
+        let g = c
+            .ec2
+            .describe_security_groups()
+            .group_ids(sg)
+            .send()
+            .await
+            .expect("sg");
+        assert!(
+            g.security_groups()[0]
+                .ip_permissions()
+                .iter()
+                .any(|p| p.from_port() == Some(80))
+        );
+
+        // database: instance class, engine, replica.
+        let dbs = c.rds.describe_db_instances().send().await.expect("dbs");
+        let primary = dbs
+            .db_instances()
+            .iter()
+            .find(|d| d.read_replica_source_db_instance_identifier().is_none())
+            .expect("primary");
+        assert_eq!(primary.db_instance_class(), Some("db.t3.small"));
+        assert_eq!(primary.engine(), Some("postgres"));
+        assert_eq!(primary.backup_retention_period(), Some(7));
+        assert_eq!(dbs.db_instances().len(), 2, "primary + one read replica");
+
+        // cdn: a distribution whose origin is the bucket, through an OAC.
+        let list = c
+            .cloudfront
+            .list_distributions()
+            .send()
+            .await
+            .expect("distributions");
+        let d = &list.distribution_list().expect("list").items()[0];
+        let origin = &d.origins().expect("origins").items()[0];
+        assert!(
+            origin.domain_name().starts_with(&bucket),
+            "{}",
+            origin.domain_name()
+        );
+        // moto does not keep the origin's OriginAccessControlId: the OAC itself is checked.
+        let oacs = c
+            .cloudfront
+            .list_origin_access_controls()
+            .send()
+            .await
+            .expect("oacs");
+        assert_eq!(
+            oacs.origin_access_control_list().map(|l| l.items().len()),
+            Some(1)
+        );
+    });
+
+    // Discovery finds every tagged kind, through the provider crate's pub fn.
+    rt.block_on(async {
+        let ctx = overcast_core::ProviderContext {
+            stack: "awstest".into(),
+            target: "aws".into(),
+            settings: serde_json::json!({"region": "us-east-1", "endpoint_url": moto.endpoint})
+                .as_object()
+                .cloned()
+                .unwrap_or_default(),
+            spec_dir: PathBuf::from("."),
+            work_dir: PathBuf::from("."),
+        };
+        let sdk = sdk_config(&moto.endpoint).await;
+        let p = overcast_aws::AwsProvider::with_sdk_config(ctx, sdk).expect("provider");
+        let found = p
+            .discover(&overcast_aws::DiscoveryFilter::stack("awstest", None))
+            .await
+            .expect("discover");
+        let types: std::collections::BTreeSet<&str> =
+            found.iter().map(|r| r.resource_type.as_str()).collect();
+        for t in [
+            "s3:bucket",
+            "sqs:queue",
+            "lambda:function",
+            "ec2:instance",
+            "rds:db",
+            "iam:role",
+        ] {
+            assert!(types.contains(t), "discovery misses {t}: {types:?}");
+        }
+    });
+
+    // Nothing changed: the plan is empty (read returns inputs in the shape of expand).
+    let (code, text) = stack.plan();
+    assert_eq!(code, 0, "second plan should be empty:\n{text}");
+
+    // Update in place: queue timeout, function memory, instance size, backups, cache TTL.
+    stack.edit("visibility_timeout: 45", "visibility_timeout: 60");
+    stack.edit("memory: 256", "memory: 512");
+    stack.edit("size: small\n    ports", "size: medium\n    ports");
+    stack.edit("backup_retention_days: 7", "backup_retention_days: 3");
+    stack.edit("cache_ttl: 1h", "cache_ttl: 2h");
+    stack.edit("rate(1 day)", "rate(12 hours)");
+    let (code, text) = stack.plan();
+    assert_eq!(code, 2, "{text}");
+    assert!(
+        !text.to_lowercase().contains("replace"),
+        "in-place changes only:\n{text}"
+    );
+    stack.ok(&["apply", "--auto-approve"]);
+    rt.block_on(async {
+        use sdk::sqs::types::QueueAttributeName as Q;
+        assert_eq!(queue_attr(&c, &queue_url, Q::VisibilityTimeout).await, "60");
+        let fns = c.lambda.list_functions().send().await.expect("functions");
+        assert!(fns.functions().iter().any(|f| f.memory_size() == Some(512)));
+        let inst = c.ec2.describe_instances().send().await.expect("instances");
+        assert!(
+            inst.reservations()
+                .iter()
+                .flat_map(|r| r.instances())
+                .any(|i| i.instance_type().map(|t| t.as_str()) == Some("t3.medium"))
+        );
+        let dbs = c.rds.describe_db_instances().send().await.expect("dbs");
+        assert!(
+            dbs.db_instances()
+                .iter()
+                .any(|d| d.backup_retention_period() == Some(3))
+        );
+        let events = sdk::events::Client::new(&sdk_config(&moto.endpoint).await);
+        let rules = events.list_rules().send().await.expect("rules");
+        assert!(
+            rules
+                .rules()
+                .iter()
+                .any(|r| r.schedule_expression() == Some("rate(12 hours)")),
+            "schedule updated in place"
+        );
+    });
+    let (code, text) = stack.plan();
+    assert_eq!(
+        code, 0,
+        "after the update the plan should be empty:\n{text}"
+    );
+
+    // Replace: a standard queue cannot become FIFO.
+    stack.edit("ordered: false", "ordered: true");
+    let (code, text) = stack.plan();
+    assert_eq!(code, 2, "{text}");
+    assert!(text.to_lowercase().contains("replace"), "{text}");
+    stack.ok(&["apply", "--auto-approve"]);
+    let fifo_url = json_output(&stack, "queue");
+    assert!(fifo_url.ends_with(".fifo"), "{fifo_url}");
+    rt.block_on(async {
+        let urls = c.sqs.list_queues().send().await.expect("queues");
+        assert!(
+            !urls.queue_urls().contains(&queue_url),
+            "old queue left behind"
+        );
+    });
+    let (code, text) = stack.plan();
+    assert_eq!(
+        code, 0,
+        "after the replace the plan should be empty:\n{text}"
+    );
+
+    // Drift: change things behind overcast's back; the plan sees them, apply repairs them.
+    rt.block_on(async {
+        use sdk::sqs::types::QueueAttributeName as Q;
+        c.sqs
+            .set_queue_attributes()
+            .queue_url(&fifo_url)
+            .attributes(Q::VisibilityTimeout, "99")
+            .send()
+            .await
+            .expect("drift queue");
+        c.s3.put_bucket_versioning()
+            .bucket(&bucket)
+            .versioning_configuration(
+                sdk::s3::types::VersioningConfiguration::builder()
+                    .status(sdk::s3::types::BucketVersioningStatus::Suspended)
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("drift bucket");
+        c.s3.delete_object()
+            .bucket(&bucket)
+            .key("index.html")
+            .send()
+            .await
+            .expect("drift content");
+    });
+    let (code, text) = stack.plan();
+    assert_eq!(code, 2, "drift should show:\n{text}");
+    assert!(
+        text.contains("visibility_timeout")
+            && text.contains("versioning")
+            && text.contains("content_in_sync"),
+        "{text}"
+    );
+    stack.ok(&["apply", "--auto-approve"]);
+    let (code, text) = stack.plan();
+    assert_eq!(code, 0, "apply should repair the drift:\n{text}");
+    rt.block_on(async {
+        let o =
+            c.s3.head_object()
+                .bucket(&bucket)
+                .key("index.html")
+                .send()
+                .await;
+        assert!(o.is_ok(), "the content was uploaded again: {o:?}");
+    });
+
+    // Destroy: nothing tagged for the stack remains, roles included.
+    stack.ok(&["destroy", "--auto-approve"]);
+    rt.block_on(async {
+        let left = tagged(&c, "awstest").await;
+        // moto keeps terminated instances listed for a while, as AWS does.
+        let live: Vec<&String> = left.iter().filter(|a| !a.contains(":instance/")).collect();
+        assert!(live.is_empty(), "left behind: {live:?}");
+        let roles = c.iam.list_roles().send().await.expect("roles");
+        assert!(
+            !roles
+                .roles()
+                .iter()
+                .any(|r| r.role_name().starts_with("oc-awstest-")),
+            "roles left behind"
+        );
+        let inst = c.ec2.describe_instances().send().await.expect("instances");
+        assert!(inst
+            .reservations()
+            .iter()
+            .flat_map(|r| r.instances())
+            .all(|i| i.state().and_then(|s| s.name()).map(|n| n.as_str()) == Some("terminated")));
+        assert!(
+            c.s3.list_buckets()
+                .send()
+                .await
+                .expect("buckets")
+                .buckets()
+                .is_empty()
+        );
+        let dists = c
+            .cloudfront
+            .list_distributions()
+            .send()
+            .await
+            .expect("distributions");
+        assert!(
+            dists
+                .distribution_list()
+                .is_none_or(|l| l.items().is_empty())
+        );
+    });
+}
+
+/// No credentials anywhere: one clear error before any change, naming what was tried.
+#[test]
+fn missing_credentials_fail_preflight_clearly() {
+    let yaml = "stack: nocreds\ntargets:\n  aws:\n    provider: aws\n    region: us-east-1\n    endpoint_url: ${var.endpoint}\nvariables:\n  endpoint: { type: string }\nresources:\n  q:\n    kind: queue\n";
+    // Nothing listens on this port: preflight must fail on credentials before any call.
+    let stack = Stack::new(&format!("http://127.0.0.1:{}", free_port()), yaml);
+    let out = Command::new(env!("CARGO_BIN_EXE_overcast"))
+        .current_dir(stack.dir.path())
+        .args(["--no-color", "--var"])
+        .arg(format!("endpoint={}", stack.endpoint))
+        .args(["plan"])
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env_remove("AWS_SESSION_TOKEN")
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_WEB_IDENTITY_TOKEN_FILE")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", "/nonexistent")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+        .output()
+        .expect("run overcast");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!out.status.success(), "{text}");
+    assert!(text.contains("credentials"), "{text}");
+    assert!(
+        text.contains("AWS_ACCESS_KEY_ID"),
+        "the error names what was tried:\n{text}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// A fault-injecting proxy in front of moto: the first `n` requests get a throttling
+// answer in the protocol of the service (S3: 503 SlowDown, JSON protocols: 400
+// ThrottlingException, query protocols: 400 Throttling), or a bare 503.
+
+fn read_request(s: &mut TcpStream) -> Option<Vec<u8>> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 8192];
+    let header_end = loop {
+        let n = s.read(&mut chunk).ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(p) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break p + 4;
+        }
+    };
+    let head = String::from_utf8_lossy(&buf[..header_end]).to_ascii_lowercase();
+    let len: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0);
+    while buf.len() < header_end + len {
+        let n = s.read(&mut chunk).ok()?;
+        if n == 0 {
+            break;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    Some(buf)
+}
+
+/// Set `Connection: close` on a request or response head (one exchange per connection).
+fn close_connection(msg: &[u8]) -> Vec<u8> {
+    let Some(end) = msg.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return msg.to_vec();
+    };
+    let head = String::from_utf8_lossy(&msg[..end]);
+    let mut lines: Vec<&str> = head
+        .split("\r\n")
+        .filter(|l| !l.to_ascii_lowercase().starts_with("connection:"))
+        .collect();
+    lines.push("Connection: close");
+    let mut out = lines.join("\r\n").into_bytes();
+    out.extend_from_slice(&msg[end..]);
+    out
+}
+
+fn fault(req: &[u8], n: usize) -> Vec<u8> {
+    let text = String::from_utf8_lossy(req).to_ascii_lowercase();
+    let (status, ctype, body) = if n % 4 == 3 {
+        (
+            "503 Service Unavailable",
+            "text/plain",
+            "overloaded".to_string(),
+        )
+    } else if text.contains("x-amz-target:") {
+        (
+            "400 Bad Request",
+            "application/x-amz-json-1.0",
+            r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#.to_string(),
+        )
+    } else if text.contains("action=") {
+        (
+            "400 Bad Request",
+            "text/xml",
+            "<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>1</RequestId></ErrorResponse>".to_string(),
+        )
+    } else {
+        (
+            "503 Slow Down",
+            "application/xml",
+            "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>".to_string(),
+        )
+    };
+    format!(
+        "HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+struct Proxy {
+    endpoint: String,
+    injected: Arc<AtomicUsize>,
+}
+
+fn start_proxy(upstream_port: u16, faults: usize) -> Proxy {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind proxy");
+    let port = listener.local_addr().expect("addr").port();
+    let seen = Arc::new(AtomicUsize::new(0));
+    let injected = Arc::new(AtomicUsize::new(0));
+    let (seen2, injected2) = (seen.clone(), injected.clone());
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut client) = conn else { continue };
+            let (seen, injected) = (seen2.clone(), injected2.clone());
+            std::thread::spawn(move || {
+                let Some(req) = read_request(&mut client) else {
+                    return;
+                };
+                // The engine calls preflight (STS GetCallerIdentity) once, outside its
+                // retry layer: faults are injected into the resource operations only.
+                let preflight = String::from_utf8_lossy(&req).contains("Action=GetCallerIdentity");
+                let n = if preflight {
+                    usize::MAX
+                } else {
+                    seen.fetch_add(1, Ordering::SeqCst)
+                };
+                if n < faults {
+                    injected.fetch_add(1, Ordering::SeqCst);
+                    let _ = client.write_all(&fault(&req, n));
+                    return;
+                }
+                let Ok(mut up) = TcpStream::connect(("127.0.0.1", upstream_port)) else {
+                    return;
+                };
+                if up.write_all(&close_connection(&req)).is_err() {
+                    return;
+                }
+                let mut resp = Vec::new();
+                let _ = up.read_to_end(&mut resp);
+                let _ = client.write_all(&close_connection(&resp));
+            });
+        }
+    });
+    Proxy {
+        endpoint: format!("http://127.0.0.1:{port}"),
+        injected,
+    }
+}
+
+/// Throttling and 5xx answers are retried by the engine (the SDK's own retries are off)
+/// and the apply converges.
+#[test]
+fn throttling_and_5xx_are_retried_until_the_apply_converges() {
+    let moto = start_moto();
+    let port: u16 = moto
+        .endpoint
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .expect("moto port");
+    let proxy = start_proxy(port, 12);
+    let yaml = "stack: flaky\ntargets:\n  aws:\n    provider: aws\n    region: us-east-1\n    endpoint_url: ${var.endpoint}\nvariables:\n  endpoint: { type: string }\nresources:\n  files:\n    kind: storage\n    versioning: true\n  jobs:\n    kind: queue\n    visibility_timeout: 40\noutputs:\n  bucket: ${files.name}\n  queue: ${jobs.url}\n";
+    let stack = Stack::new(&proxy.endpoint, yaml);
+    stack.ok(&["apply", "--auto-approve"]);
+    assert_eq!(
+        proxy.injected.load(Ordering::SeqCst),
+        12,
+        "every fault was served"
+    );
+    let bucket = json_output(&stack, "bucket");
+    let rt = rt();
+    rt.block_on(async {
+        let c = clients(&moto.endpoint).await;
+        assert_eq!(versioning(&moto, &bucket), "Enabled");
+        let urls = c.sqs.list_queues().send().await.expect("queues");
+        assert_eq!(
+            urls.queue_urls().len(),
+            1,
+            "exactly one queue: no duplicate from a retry"
+        );
+        let buckets = c.s3.list_buckets().send().await.expect("buckets");
+        assert_eq!(buckets.buckets().len(), 1);
+    });
+    let (code, text) = stack.plan();
+    assert_eq!(code, 0, "{text}");
+}
+
+// ---------------------------------------------------------------------------------------
+// ministack: unlike moto it refuses to delete an enabled distribution
+// (DistributionNotDisabled) and checks If-Match, as CloudFront does.
+
+fn start_ministack() -> Moto {
+    let server = std::env::var("OVERCAST_MINISTACK")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| {
+            let home = std::env::var("HOME").unwrap_or_default();
+            Path::new(&home).join(".cache/overcast/venv-ministack/bin/ministack")
+        });
+    assert!(
+        server.exists(),
+        "ministack is not installed: run `bash scripts/test.sh` (it installs it into \
+         ~/.cache/overcast/venv-ministack) or set OVERCAST_MINISTACK"
+    );
+    let port = free_port();
+    let child = Command::new(&server)
+        .env("GATEWAY_PORT", port.to_string())
+        .env("BIND_HOST", "127.0.0.1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start ministack ({}): {e}", server.display()));
+    let server_guard = Moto {
+        child,
+        endpoint: format!("http://127.0.0.1:{port}"),
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "ministack did not listen on 127.0.0.1:{port} within 60 s"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    server_guard
+}
+
+/// A cdn in front of a bucket on an emulator that enforces CloudFront's rules: the
+/// distribution is created with the origin access control, and destroy disables it, waits
+/// until it is deployed, then deletes it with the right ETag.
+#[test]
+fn cdn_lifecycle_against_ministack_disables_before_delete() {
+    let ms = start_ministack();
+    let yaml = "stack: edge\ntargets:\n  aws:\n    provider: aws\n    region: us-east-1\n    endpoint_url: ${var.endpoint}\nvariables:\n  endpoint: { type: string }\nresources:\n  site:\n    kind: storage\n  cdn:\n    kind: cdn\n    origin: ${site}\n    cache_ttl: 10m\noutputs:\n  url: ${cdn.url}\n";
+    let stack = Stack::new(&ms.endpoint, yaml);
+    stack.ok(&["apply", "--auto-approve"]);
+    let rt = rt();
+    let c = rt.block_on(clients(&ms.endpoint));
+    rt.block_on(async {
+        let list = c
+            .cloudfront
+            .list_distributions()
+            .send()
+            .await
+            .expect("distributions");
+        let items = list
+            .distribution_list()
+            .map(|l| l.items().to_vec())
+            .unwrap_or_default();
+        assert_eq!(items.len(), 1);
+        let origin = &items[0].origins().expect("origins").items()[0];
+        assert!(
+            origin
+                .origin_access_control_id()
+                .is_some_and(|id| !id.is_empty())
+        );
+        assert_eq!(
+            items[0].default_cache_behavior().and_then(|b| {
+                #[allow(deprecated)]
+                b.default_ttl()
+            }),
+            Some(600)
+        );
+    });
+    let (code, text) = stack.plan();
+    assert_eq!(code, 0, "{text}");
+    // An in-place change goes through UpdateDistribution with If-Match.
+    stack.edit("cache_ttl: 10m", "cache_ttl: 20m");
+    stack.ok(&["apply", "--auto-approve"]);
+    stack.ok(&["destroy", "--auto-approve"]);
+    rt.block_on(async {
+        let list = c
+            .cloudfront
+            .list_distributions()
+            .send()
+            .await
+            .expect("distributions");
+        assert!(
+            list.distribution_list()
+                .is_none_or(|l| l.items().is_empty()),
+            "distribution left"
+        );
+        let oacs = c
+            .cloudfront
+            .list_origin_access_controls()
+            .send()
+            .await
+            .expect("oacs");
+        assert!(
+            oacs.origin_access_control_list()
+                .is_none_or(|l| l.items().is_empty()),
+            "OAC left"
+        );
+        assert!(
+            c.s3.list_buckets()
+                .send()
+                .await
+                .expect("buckets")
+                .buckets()
+                .is_empty()
+        );
+    });
+}
+
+// ---------------------------------------------------------------------------------------
+// adopt: after an interrupted create (created, not recorded), the provider finds the
+// resource by its owner tags or deterministic name, and only if it carries the owner tags.
+
+#[test]
+fn adopt_finds_what_an_interrupted_create_left_and_only_that() {
+    use overcast_core::native::CreateRequest;
+    use overcast_core::{AbstractResource, Kind, NativeAddr, OwnerTags, Provider};
+
+    let moto = start_moto();
+    let rt = rt();
+    rt.block_on(async {
+        let ctx = overcast_core::ProviderContext {
+            stack: "adopt".into(),
+            target: "aws".into(),
+            settings: serde_json::json!({"region": "us-east-1", "endpoint_url": moto.endpoint})
+                .as_object()
+                .cloned()
+                .unwrap_or_default(),
+            spec_dir: PathBuf::from("."),
+            work_dir: PathBuf::from("."),
+        };
+        let p = overcast_aws::AwsProvider::with_sdk_config(ctx, sdk_config(&moto.endpoint).await)
+            .expect("provider");
+        let resources = [
+            (
+                "files",
+                Kind::Storage,
+                serde_json::json!({"versioning": true}),
+            ),
+            ("jobs", Kind::Queue, serde_json::json!({})),
+            (
+                "web",
+                Kind::Compute,
+                serde_json::json!({"image": "amazon-linux-2", "size": "nano", "ports": [22]}),
+            ),
+            ("db", Kind::Database, serde_json::json!({"engine": "mysql"})),
+        ];
+        let mut sg_id = String::new();
+        for (name, kind, props) in resources {
+            let res = AbstractResource {
+                name: name.into(),
+                properties: overcast_core::kinds::Properties::from_value(kind, props)
+                    .expect("props"),
+                referenced_kinds: Default::default(),
+            };
+            for spec in p.expand(&res).expect("expand") {
+                let mut inputs = spec.inputs.clone();
+                if let Some(v) = inputs.get_mut("security_group_id") {
+                    *v = serde_json::json!(sg_id);
+                }
+                let addr = NativeAddr::new(name, spec.local.clone());
+                let owner = OwnerTags {
+                    stack: "adopt".into(),
+                    target: "aws".into(),
+                    resource: addr.to_string(),
+                };
+                let req = CreateRequest {
+                    addr: addr.clone(),
+                    kind,
+                    type_name: spec.type_name.clone(),
+                    inputs,
+                    owner,
+                };
+                assert!(
+                    p.adopt(&req).await.expect("adopt before").is_none(),
+                    "{addr}: nothing yet"
+                );
+                let created = p.create(&req).await.expect("create");
+                if spec.local == "sg" {
+                    sg_id = created.id.clone();
+                }
+                // The create's result was lost: adopt finds the same resource.
+                let adopted = p
+                    .adopt(&req)
+                    .await
+                    .expect("adopt")
+                    .unwrap_or_else(|| panic!("{addr} not adopted"));
+                assert_eq!(adopted.id, created.id, "{addr}");
+                // Someone else's request (other owner tags) does not take it over.
+                let mut foreign = req.clone();
+                foreign.owner.stack = "someone-else".into();
+                assert!(
+                    p.adopt(&foreign).await.expect("adopt foreign").is_none(),
+                    "{addr} adopted by a foreign owner"
+                );
+            }
+        }
+    });
+}
