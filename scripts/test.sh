@@ -38,12 +38,12 @@ install_emulators() {
   if [ ! -x "$venv/bin/moto_server" ]; then
     make_venv "$venv"
     echo "test.sh: installing moto[server] into $venv" >&2
-    "$venv/bin/python" -m pip install -q --disable-pip-version-check 'moto[server]' >&2
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check 'moto[server]==5.2.5' >&2
   fi
   if [ ! -x "$mvenv/bin/ministack" ]; then
     make_venv "$mvenv"
     echo "test.sh: installing ministack into $mvenv" >&2
-    "$mvenv/bin/python" -m pip install -q --disable-pip-version-check ministack >&2
+    "$mvenv/bin/python" -m pip install -q --disable-pip-version-check 'ministack==1.5.33' >&2
   fi
   export OVERCAST_MOTO_SERVER="$venv/bin/moto_server" OVERCAST_MINISTACK="$mvenv/bin/ministack"
 }
