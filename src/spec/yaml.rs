@@ -152,6 +152,9 @@ enum Frame {
         pos: Pos,
         anchor: usize,
         entries: Vec<(Key, Node)>,
+        /// Index of each key in `entries`: finding duplicates must not be quadratic in
+        /// the size of a mapping (a stack can declare tens of thousands of resources).
+        seen: std::collections::HashMap<String, usize>,
         key: Option<Option<Key>>,
     },
 }
@@ -283,6 +286,7 @@ pub(crate) fn parse(text: &str) -> Parsed {
                     pos: pos_of(&span),
                     anchor,
                     entries: Vec::new(),
+                    seen: std::collections::HashMap::new(),
                     key: None,
                 });
                 b.check_depth(&span);
@@ -394,7 +398,9 @@ impl Builder {
                 }
             }
             Some(Frame::Seq { items, .. }) => items.push(node),
-            Some(Frame::Map { entries, key, .. }) => match key.take() {
+            Some(Frame::Map {
+                entries, seen, key, ..
+            }) => match key.take() {
                 None => {
                     // This node is a key. Only scalars make sense as keys in a spec.
                     let name = match &node.value {
@@ -419,7 +425,10 @@ impl Builder {
                 }
                 Some(None) => {} // value of an invalid key: dropped, already reported
                 Some(Some(k)) => {
-                    if let Some((first, _)) = entries.iter().find(|(e, _)| e.name == k.name) {
+                    if let Some(first) = seen
+                        .get(&k.name)
+                        .and_then(|i| entries.get(*i).map(|e| &e.0))
+                    {
                         self.errors.push(YamlError {
                             pos: k.pos,
                             message: format!("duplicate key `{}`", k.name),
@@ -429,6 +438,7 @@ impl Builder {
                             )),
                         });
                     } else {
+                        seen.insert(k.name.clone(), entries.len());
                         entries.push((k, node));
                     }
                 }
