@@ -151,6 +151,13 @@ pub fn diff(session: &Session, live: &Live, opts: DiffOptions) -> Result<Vec<Cha
             if matches!(change.action, Action::Create | Action::Replace) {
                 pending.insert(addr.clone());
             }
+            if change.action == Action::NoOp {
+                // Nothing will run for it: don't carry copies of its spec and state (a
+                // 100,000-resource no-op plan would hold both twice over).
+                change.desired = None;
+                change.prior = None;
+                change.depends_on = Vec::new();
+            }
             changes.push(change);
         }
     }

@@ -10,7 +10,6 @@ use overcast_core::kinds::{
     CdnProps, ComputeProps, DatabaseProps, FunctionProps, Properties, QueueProps, StorageProps,
     TriggerType,
 };
-use overcast_core::refs::{Ref, find_refs};
 use overcast_core::{AbstractResource, Attrs, Kind, NativeSpec, ProviderError};
 use serde_json::{Value, json};
 
@@ -90,13 +89,8 @@ fn attrs(v: Value) -> Attrs {
 
 /// If `s` is exactly `${name}` for a referenced resource, its name and kind.
 fn whole_ref<'a>(s: &str, kinds: &'a BTreeMap<String, Kind>) -> Option<(&'a String, Kind)> {
-    let refs = find_refs(s).ok()?;
-    match refs.as_slice() {
-        [(span, Ref::Resource { name, attr: None })] if *span == (0..s.len()) => {
-            kinds.get_key_value(name).map(|(n, k)| (n, *k))
-        }
-        _ => None,
-    }
+    let name = overcast_core::refs::whole_resource_ref(s)?;
+    kinds.get_key_value(name).map(|(n, k)| (n, *k))
 }
 
 /// What `expand` needs to know about the target.

@@ -146,6 +146,21 @@ pub fn find_refs(s: &str) -> Result<Vec<(Range<usize>, Ref)>, RefError> {
     Ok(out)
 }
 
+/// If `s` is exactly one whole-resource reference (`${name}`), the resource's name.
+/// Providers use it to see what a property such as a CDN origin or a trigger source points
+/// at, and the spec validator to require it.
+pub fn whole_resource_ref(s: &str) -> Option<&str> {
+    let refs = find_refs(s).ok()?;
+    match refs.as_slice() {
+        [(span, Ref::Resource { name, attr: None })] if *span == (0..s.len()) => {
+            // The name is the text between `${` and `}`, trimmed as the parser trims it.
+            let inner = s.get(2..s.len() - 1)?.trim();
+            (inner == name).then_some(inner)
+        }
+        _ => None,
+    }
+}
+
 /// Call `f` on every reference in every string inside `v`.
 pub fn visit_refs(v: &Value, f: &mut dyn FnMut(&Ref)) -> Result<(), RefError> {
     match v {
@@ -266,6 +281,14 @@ mod tests {
                 attr: "arn".into()
             }
         );
+    }
+
+    #[test]
+    fn recognizes_whole_resource_references_only() {
+        assert_eq!(whole_resource_ref("${site}"), Some("site"));
+        assert_eq!(whole_resource_ref("${site.url}"), None);
+        assert_eq!(whole_resource_ref("x${site}"), None);
+        assert_eq!(whole_resource_ref("site"), None);
     }
 
     #[test]
