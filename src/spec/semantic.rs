@@ -4,7 +4,6 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use overcast_core::kinds::{FUNCTION_RUNTIMES, Kind, Properties, TriggerType};
-use overcast_core::refs::{Ref, find_refs};
 
 use super::diag::{Diags, join};
 use super::error::{did_you_mean, one_of};
@@ -61,10 +60,7 @@ impl Ctx<'_> {
 
 /// The resource named by a string that is exactly `${name}`, or `None`.
 fn whole_ref(s: &str) -> Option<String> {
-    match find_refs(s).ok()?.as_slice() {
-        [(span, Ref::Resource { name, attr: None })] if *span == (0..s.len()) => Some(name.clone()),
-        _ => None,
-    }
+    overcast_core::refs::whole_resource_ref(s).map(str::to_string)
 }
 
 /// Check `${name}` points at a resource of one of `allowed` kinds. Missing resources are

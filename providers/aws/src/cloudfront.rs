@@ -196,14 +196,7 @@ pub async fn create(
 pub async fn read(c: &Clients, id: &str, prior: &Attrs) -> Result<Option<Observed>, ProviderError> {
     match c.cloudfront.get_distribution().id(id).send().await {
         Ok(out) => Ok(out.distribution().map(|d| observed(d, Some(prior)))),
-        Err(e) => {
-            let err = errors::sdk("GetDistribution", id, e);
-            if err.class == ErrorClass::NotFound {
-                Ok(None)
-            } else {
-                Err(err)
-            }
-        }
+        Err(e) => errors::gone_as(errors::sdk("GetDistribution", id, e), None),
     }
 }
 
@@ -288,14 +281,7 @@ pub async fn delete(c: &Clients, id: &str) -> Result<(), ProviderError> {
         .await
     {
         Ok(_) => Ok(()),
-        Err(e) => {
-            let err = errors::sdk("DeleteDistribution", id, e);
-            if err.class == ErrorClass::NotFound {
-                Ok(())
-            } else {
-                Err(err)
-            }
-        }
+        Err(e) => errors::gone_is_ok(errors::sdk("DeleteDistribution", id, e)),
     }
 }
 
@@ -376,14 +362,7 @@ pub async fn create_oac(c: &Clients, inputs: &Attrs) -> Result<Observed, Provide
 pub async fn read_oac(c: &Clients, id: &str) -> Result<Option<Observed>, ProviderError> {
     let out = match c.cloudfront.get_origin_access_control().id(id).send().await {
         Ok(o) => o,
-        Err(e) => {
-            let err = errors::sdk("GetOriginAccessControl", id, e);
-            return if err.class == ErrorClass::NotFound {
-                Ok(None)
-            } else {
-                Err(err)
-            };
-        }
+        Err(e) => return errors::gone_as(errors::sdk("GetOriginAccessControl", id, e), None),
     };
     let name = out
         .origin_access_control()
@@ -429,14 +408,7 @@ pub async fn adopt_oac(c: &Clients, inputs: &Attrs) -> Result<Option<Observed>, 
 pub async fn delete_oac(c: &Clients, id: &str) -> Result<(), ProviderError> {
     let etag = match c.cloudfront.get_origin_access_control().id(id).send().await {
         Ok(o) => o.e_tag().unwrap_or_default().to_string(),
-        Err(e) => {
-            let err = errors::sdk("GetOriginAccessControl", id, e);
-            return if err.class == ErrorClass::NotFound {
-                Ok(())
-            } else {
-                Err(err)
-            };
-        }
+        Err(e) => return errors::gone_as(errors::sdk("GetOriginAccessControl", id, e), ()),
     };
     match c
         .cloudfront
@@ -447,13 +419,6 @@ pub async fn delete_oac(c: &Clients, id: &str) -> Result<(), ProviderError> {
         .await
     {
         Ok(_) => Ok(()),
-        Err(e) => {
-            let err = errors::sdk("DeleteOriginAccessControl", id, e);
-            if err.class == ErrorClass::NotFound {
-                Ok(())
-            } else {
-                Err(err)
-            }
-        }
+        Err(e) => errors::gone_is_ok(errors::sdk("DeleteOriginAccessControl", id, e)),
     }
 }

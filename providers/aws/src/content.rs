@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use aws_sdk_s3::primitives::ByteStream;
-use overcast_core::{ErrorClass, ProviderError};
+use overcast_core::ProviderError;
 use sha2::{Digest, Sha256};
 
 use crate::config::Clients;
@@ -77,14 +77,10 @@ async fn remote_hash(
 ) -> Result<Option<String>, ProviderError> {
     match c.s3.head_object().bucket(bucket).key(key).send().await {
         Ok(out) => Ok(out.metadata().and_then(|m| m.get(META)).cloned()),
-        Err(e) => {
-            let err = errors::sdk("HeadObject", &format!("{bucket}/{key}"), e);
-            if err.class == ErrorClass::NotFound {
-                Ok(None)
-            } else {
-                Err(err)
-            }
-        }
+        Err(e) => errors::gone_as(
+            errors::sdk("HeadObject", &format!("{bucket}/{key}"), e),
+            None,
+        ),
     }
 }
 

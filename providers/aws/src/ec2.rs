@@ -11,7 +11,7 @@ use aws_sdk_ec2::types::{
 };
 use base64::Engine;
 use overcast_core::native::Observed;
-use overcast_core::{Attrs, ErrorClass, OwnerTags, ProviderError};
+use overcast_core::{Attrs, OwnerTags, ProviderError};
 use serde_json::{Value, json};
 
 use crate::config::Clients;
@@ -190,14 +190,7 @@ fn sg_observed(g: &aws_sdk_ec2::types::SecurityGroup) -> Observed {
 pub async fn read_sg(c: &Clients, id: &str) -> Result<Option<Observed>, ProviderError> {
     match c.ec2.describe_security_groups().group_ids(id).send().await {
         Ok(out) => Ok(out.security_groups().first().map(sg_observed)),
-        Err(e) => {
-            let err = errors::sdk("DescribeSecurityGroups", id, e);
-            if err.class == ErrorClass::NotFound {
-                Ok(None)
-            } else {
-                Err(err)
-            }
-        }
+        Err(e) => errors::gone_as(errors::sdk("DescribeSecurityGroups", id, e), None),
     }
 }
 
@@ -234,14 +227,7 @@ pub async fn adopt_sg(
 pub async fn delete_sg(c: &Clients, id: &str) -> Result<(), ProviderError> {
     match c.ec2.delete_security_group().group_id(id).send().await {
         Ok(_) => Ok(()),
-        Err(e) => {
-            let err = errors::sdk("DeleteSecurityGroup", id, e);
-            if err.class == ErrorClass::NotFound {
-                Ok(())
-            } else {
-                Err(err)
-            }
-        }
+        Err(e) => errors::gone_is_ok(errors::sdk("DeleteSecurityGroup", id, e)),
     }
 }
 
@@ -331,14 +317,7 @@ async fn describe(
             .flat_map(|r| r.instances())
             .next()
             .cloned()),
-        Err(e) => {
-            let err = errors::sdk("DescribeInstances", id, e);
-            if err.class == ErrorClass::NotFound {
-                Ok(None)
-            } else {
-                Err(err)
-            }
-        }
+        Err(e) => errors::gone_as(errors::sdk("DescribeInstances", id, e), None),
     }
 }
 
@@ -564,12 +543,7 @@ pub async fn adopt_instance(
 /// Terminate and wait until terminated, so the security group can go next.
 pub async fn delete_instance(c: &Clients, id: &str) -> Result<(), ProviderError> {
     if let Err(e) = c.ec2.terminate_instances().instance_ids(id).send().await {
-        let err = errors::sdk("TerminateInstances", id, e);
-        return if err.class == ErrorClass::NotFound {
-            Ok(())
-        } else {
-            Err(err)
-        };
+        return errors::gone_is_ok(errors::sdk("TerminateInstances", id, e));
     }
     wait_for(
         &format!("instance `{id}` to terminate"),

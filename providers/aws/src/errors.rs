@@ -115,6 +115,21 @@ pub fn classify(code: Option<&str>, status: Option<u16>) -> ErrorClass {
     }
 }
 
+/// `Ok(gone)` when the error says the resource does not exist, the error otherwise: reads
+/// answer `None` for a vanished resource, deletes succeed on one (the provider contract).
+pub fn gone_as<T>(err: ProviderError, gone: T) -> Result<T, ProviderError> {
+    if err.class == overcast_core::ErrorClass::NotFound {
+        Ok(gone)
+    } else {
+        Err(err)
+    }
+}
+
+/// For deletes: a resource that is already gone is a success.
+pub fn gone_is_ok(err: ProviderError) -> Result<(), ProviderError> {
+    gone_as(err, ())
+}
+
 /// Convert an SDK error of operation `op` on `what` (a name or id) to a [`ProviderError`]
 /// whose message carries the AWS error code.
 pub fn sdk<E>(op: &str, what: &str, err: SdkError<E, Response>) -> ProviderError

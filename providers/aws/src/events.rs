@@ -107,14 +107,7 @@ pub async fn update(c: &Clients, inputs: &Attrs) -> Result<Observed, ProviderErr
 pub async fn read(c: &Clients, name: &str) -> Result<Option<Observed>, ProviderError> {
     let rule = match c.events.describe_rule().name(name).send().await {
         Ok(r) => r,
-        Err(e) => {
-            let err = errors::sdk("DescribeRule", name, e);
-            return if err.class == ErrorClass::NotFound {
-                Ok(None)
-            } else {
-                Err(err)
-            };
-        }
+        Err(e) => return errors::gone_as(errors::sdk("DescribeRule", name, e), None),
     };
     let targets = c
         .events

@@ -241,14 +241,7 @@ pub async fn read(
         .await
     {
         Ok(f) => f,
-        Err(e) => {
-            let err = lambda_err("GetFunctionConfiguration", name, e);
-            return if err.class == ErrorClass::NotFound {
-                Ok(None)
-            } else {
-                Err(err)
-            };
-        }
+        Err(e) => return errors::gone_as(lambda_err("GetFunctionConfiguration", name, e), None),
     };
     // The source may be gone from this machine (destroy from another checkout): no basis
     // to claim drift then.
@@ -293,14 +286,7 @@ pub async fn adopt(
     let name = s(inputs, "name")?;
     let f = match c.lambda.get_function().function_name(name).send().await {
         Ok(f) => f,
-        Err(e) => {
-            let err = lambda_err("GetFunction", name, e);
-            return if err.class == ErrorClass::NotFound {
-                Ok(None)
-            } else {
-                Err(err)
-            };
-        }
+        Err(e) => return errors::gone_as(lambda_err("GetFunction", name, e), None),
     };
     let owned = f.tags().is_some_and(|t| {
         crate::util::owned_by(t.iter().map(|(k, v)| (k.as_str(), v.as_str())), owner)
@@ -316,14 +302,7 @@ pub async fn adopt(
 pub async fn delete(c: &Clients, name: &str) -> Result<(), ProviderError> {
     match c.lambda.delete_function().function_name(name).send().await {
         Ok(_) => Ok(()),
-        Err(e) => {
-            let err = lambda_err("DeleteFunction", name, e);
-            if err.class == ErrorClass::NotFound {
-                Ok(())
-            } else {
-                Err(err)
-            }
-        }
+        Err(e) => errors::gone_as(lambda_err("DeleteFunction", name, e), ()),
     }
 }
 
@@ -401,14 +380,7 @@ pub async fn update_mapping(
 pub async fn read_mapping(c: &Clients, id: &str) -> Result<Option<Observed>, ProviderError> {
     let m = match c.lambda.get_event_source_mapping().uuid(id).send().await {
         Ok(m) => m,
-        Err(e) => {
-            let err = lambda_err("GetEventSourceMapping", id, e);
-            return if err.class == ErrorClass::NotFound {
-                Ok(None)
-            } else {
-                Err(err)
-            };
-        }
+        Err(e) => return errors::gone_as(lambda_err("GetEventSourceMapping", id, e), None),
     };
     let mut inputs = Attrs::new();
     inputs.insert(
@@ -440,14 +412,7 @@ pub async fn adopt_mapping(c: &Clients, inputs: &Attrs) -> Result<Option<Observe
         .await
     {
         Ok(o) => o,
-        Err(e) => {
-            let err = lambda_err("ListEventSourceMappings", f, e);
-            return if err.class == ErrorClass::NotFound {
-                Ok(None)
-            } else {
-                Err(err)
-            };
-        }
+        Err(e) => return errors::gone_as(lambda_err("ListEventSourceMappings", f, e), None),
     };
     match out.event_source_mappings().first().and_then(|m| m.uuid()) {
         Some(id) => read_mapping(c, id).await,
@@ -459,14 +424,7 @@ pub async fn adopt_mapping(c: &Clients, inputs: &Attrs) -> Result<Option<Observe
 pub async fn delete_mapping(c: &Clients, id: &str) -> Result<(), ProviderError> {
     match c.lambda.delete_event_source_mapping().uuid(id).send().await {
         Ok(_) => Ok(()),
-        Err(e) => {
-            let err = lambda_err("DeleteEventSourceMapping", id, e);
-            if err.class == ErrorClass::NotFound {
-                Ok(())
-            } else {
-                Err(err)
-            }
-        }
+        Err(e) => errors::gone_as(lambda_err("DeleteEventSourceMapping", id, e), ()),
     }
 }
 
@@ -515,14 +473,7 @@ pub async fn read_url(c: &Clients, f: &str) -> Result<Option<Observed>, Provider
         .await
     {
         Ok(o) => o,
-        Err(e) => {
-            let err = lambda_err("GetFunctionUrlConfig", f, e);
-            return if err.class == ErrorClass::NotFound {
-                Ok(None)
-            } else {
-                Err(err)
-            };
-        }
+        Err(e) => return errors::gone_as(lambda_err("GetFunctionUrlConfig", f, e), None),
     };
     let mut inputs = Attrs::new();
     inputs.insert("function_name".into(), json!(f));
@@ -559,14 +510,7 @@ pub async fn delete_url(c: &Clients, f: &str) -> Result<(), ProviderError> {
         .await
     {
         Ok(_) => Ok(()),
-        Err(e) => {
-            let err = lambda_err("DeleteFunctionUrlConfig", f, e);
-            if err.class == ErrorClass::NotFound {
-                Ok(())
-            } else {
-                Err(err)
-            }
-        }
+        Err(e) => errors::gone_as(lambda_err("DeleteFunctionUrlConfig", f, e), ()),
     }
 }
 

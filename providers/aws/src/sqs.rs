@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use aws_sdk_sqs::types::QueueAttributeName;
 use overcast_core::native::Observed;
-use overcast_core::{Attrs, ErrorClass, OwnerTags, ProviderError};
+use overcast_core::{Attrs, OwnerTags, ProviderError};
 use serde_json::{Value, json};
 
 use crate::config::Clients;
@@ -100,14 +100,7 @@ pub async fn update(c: &Clients, url: &str, inputs: &Attrs) -> Result<Observed, 
 pub async fn url_of(c: &Clients, name: &str) -> Result<Option<String>, ProviderError> {
     match c.sqs.get_queue_url().queue_name(name).send().await {
         Ok(out) => Ok(out.queue_url().map(str::to_string)),
-        Err(e) => {
-            let err = errors::sdk("GetQueueUrl", name, e);
-            if err.class == ErrorClass::NotFound {
-                Ok(None)
-            } else {
-                Err(err)
-            }
-        }
+        Err(e) => errors::gone_as(errors::sdk("GetQueueUrl", name, e), None),
     }
 }
 
@@ -122,14 +115,7 @@ pub async fn read_url(c: &Clients, url: &str) -> Result<Option<Observed>, Provid
         .await
     {
         Ok(o) => o,
-        Err(e) => {
-            let err = errors::sdk("GetQueueAttributes", url, e);
-            return if err.class == ErrorClass::NotFound {
-                Ok(None)
-            } else {
-                Err(err)
-            };
-        }
+        Err(e) => return errors::gone_as(errors::sdk("GetQueueAttributes", url, e), None),
     };
     let empty = HashMap::new();
     let a = out.attributes().unwrap_or(&empty);
@@ -201,13 +187,6 @@ pub async fn owned(c: &Clients, url: &str, owner: &OwnerTags) -> Result<bool, Pr
 pub async fn delete(c: &Clients, url: &str) -> Result<(), ProviderError> {
     match c.sqs.delete_queue().queue_url(url).send().await {
         Ok(_) => Ok(()),
-        Err(e) => {
-            let err = errors::sdk("DeleteQueue", url, e);
-            if err.class == ErrorClass::NotFound {
-                Ok(())
-            } else {
-                Err(err)
-            }
-        }
+        Err(e) => errors::gone_is_ok(errors::sdk("DeleteQueue", url, e)),
     }
 }
