@@ -123,7 +123,7 @@ pub async fn apply(session: &mut Session, plan: &Plan) -> anyhow::Result<ApplyRe
     // Write-ahead intents: every create of this apply is recorded durably, in one write per
     // target, before any provider call. From then on results need no fsync of their own: a
     // result lost with a power cut is re-derived by adopting the resource its intent names.
-    write_ahead_intents(session, &changes, &current)?;
+    let secrets = write_ahead_intents(session, &changes, &current)?;
     let mut indeg: HashMap<NativeAddr, usize> = graph
         .nodes()
         .map(|n| (n.clone(), graph.deps_of(n).count()))
@@ -158,7 +158,7 @@ pub async fn apply(session: &mut Session, plan: &Plan) -> anyhow::Result<ApplyRe
             let Some(change) = changes.get(&addr) else {
                 continue;
             };
-            match prepare(session, change, &current, &reporter) {
+            match prepare(session, change, &current, secrets.get(&addr), &reporter) {
                 Ok(task) => burst.push((addr, change.action, task)),
                 Err(msg) => {
                     reporter.event(Event::OpFailed {
@@ -345,12 +345,15 @@ type Task = std::pin::Pin<Box<dyn std::future::Future<Output = Done> + Send>>;
 
 /// Record the intent of every create and replace of the plan, durably, before any of them
 /// starts. Inputs are resolved as far as they are known now; adoption after a crash finds
-/// resources by their owner tags and address, not by these inputs.
+/// resources by their owner tags and address, not by these inputs. Secrets the providers
+/// generate for the creates go into the intents too, and are returned so the creates use
+/// exactly the recorded values.
 fn write_ahead_intents(
     session: &mut Session,
     changes: &BTreeMap<NativeAddr, &Change>,
     current: &BTreeMap<NativeAddr, NativeState>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<HashMap<NativeAddr, overcast_core::Attrs>> {
+    let mut secrets = HashMap::new();
     let pending: BTreeSet<NativeAddr> = changes
         .iter()
         .filter(|(_, c)| matches!(c.action, Action::Create | Action::Replace | Action::Update))
@@ -371,6 +374,14 @@ fn write_ahead_intents(
         let inputs = known
             .resolve_attrs(&d.inputs)
             .unwrap_or_else(|_| d.inputs.clone());
+        let generated = session
+            .providers
+            .get(&c.target)
+            .map(|p| p.generate_secrets(&d.type_name))
+            .unwrap_or_default();
+        if !generated.is_empty() {
+            secrets.insert(addr.clone(), generated.clone());
+        }
         let intent = Intent {
             request: CreateRequest {
                 addr: addr.clone(),
@@ -382,6 +393,7 @@ fn write_ahead_intents(
                     target: c.target.clone(),
                     resource: addr.to_string(),
                 },
+                secrets: generated,
             },
             depends_on: c.depends_on.clone(),
             sensitive: d.sensitive.clone(),
@@ -401,7 +413,7 @@ fn write_ahead_intents(
             .ok_or_else(|| anyhow::anyhow!("no state for target `{target}`"))?;
         store.apply_changes(list)?;
     }
-    Ok(())
+    Ok(secrets)
 }
 
 /// Prepare one node: resolve its inputs against what exists now and return the provider
@@ -410,6 +422,7 @@ fn prepare(
     session: &Session,
     change: &Change,
     current: &BTreeMap<NativeAddr, NativeState>,
+    secrets: Option<&overcast_core::Attrs>,
     reporter: &Arc<dyn Reporter>,
 ) -> Result<Task, String> {
     let addr = change.addr.clone();
@@ -453,6 +466,7 @@ fn prepare(
             target: change.target.clone(),
             resource: addr.to_string(),
         },
+        secrets: secrets.cloned().unwrap_or_default(),
     });
     let policy: RetryPolicy = session.policy;
     let prior = change.prior.clone();

@@ -17,6 +17,38 @@ pub struct Cli {
     pub command: Command,
 }
 
+impl Cli {
+    /// Parse the process's arguments. Unlike clap's own handling of a global repeatable
+    /// option, `--var` values given both before and after the command are all kept:
+    /// `overcast --var a=1 apply --var b=2` sets both (clap keeps only the command's).
+    pub fn parse_args() -> Cli {
+        let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+        let mut cli = Cli::parse_from(&args);
+        cli.global.vars = every_var(&args);
+        cli
+    }
+}
+
+/// Every `--var` value on a command line, in order, up to a `--` separator. Called after
+/// clap accepted the line, so each `--var` is known to carry a value.
+fn every_var(args: &[std::ffi::OsString]) -> Vec<String> {
+    let mut vars = Vec::new();
+    let mut it = args.iter().skip(1).map(|a| a.to_string_lossy());
+    while let Some(arg) = it.next() {
+        if arg == "--" {
+            break;
+        }
+        if arg == "--var" {
+            if let Some(v) = it.next() {
+                vars.push(v.into_owned());
+            }
+        } else if let Some(v) = arg.strip_prefix("--var=") {
+            vars.push(v.to_string());
+        }
+    }
+    vars
+}
+
 /// Options shared by every command.
 #[derive(Debug, Clone, Args)]
 pub struct Global {
@@ -190,4 +222,24 @@ pub struct InitArgs {
     /// List the templates and exit.
     #[arg(long)]
     pub list: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(line: &str) -> Cli {
+        let args: Vec<std::ffi::OsString> = line.split(' ').map(Into::into).collect();
+        let mut cli = Cli::parse_from(&args);
+        cli.global.vars = every_var(&args);
+        cli
+    }
+
+    #[test]
+    fn vars_before_and_after_the_command_are_all_kept() {
+        let cli = parse("overcast --var a=1 apply --var b=2 --var=c=3 --auto-approve");
+        assert_eq!(cli.global.vars, ["a=1", "b=2", "c=3"]);
+        let cli = parse("overcast plan");
+        assert!(cli.global.vars.is_empty());
+    }
 }

@@ -59,6 +59,13 @@ fn start_moto() -> Moto {
     let child = Command::new(&server)
         .args(["-H", "127.0.0.1", "-p", &port.to_string()])
         .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+        // One image per catalog name (tests/fixtures/aws/amis.json), owned by the accounts
+        // the catalog queries, so every `image:` of the catalog resolves as on AWS. moto's
+        // own list lacks recent releases such as Ubuntu 24.04, the default image.
+        .env(
+            "MOTO_AMIS_PATH",
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/aws/amis.json"),
+        )
         .env("MOTO_ENABLE_AMI_VALIDATION", "true")
         .env("MOTO_EC2_ENABLE_INSTANCE_TYPE_VALIDATION", "true")
         .stdout(Stdio::null())
@@ -140,6 +147,38 @@ impl Stack {
         }
     }
 
+    /// A copy of an example directory whose `targets:` block is replaced by one aws target
+    /// at the emulator: the example's resources are left exactly as they are.
+    fn example_on_aws(endpoint: &str, example: &str, local_targets: &str) -> Stack {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let src = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("examples")
+            .join(example);
+        copy_dir(&src, dir.path());
+        let spec = dir.path().join("overcast.yaml");
+        let text = std::fs::read_to_string(&spec).expect("read example spec");
+        assert!(
+            text.contains(local_targets) && text.contains("\nvariables:\n"),
+            "examples/{example} no longer has the targets block this test replaces"
+        );
+        let text = text
+            .replacen(
+                local_targets,
+                "targets:\n  aws:\n    provider: aws\n    region: us-east-1\n    endpoint_url: ${var.endpoint}\n",
+                1,
+            )
+            .replacen(
+                "\nvariables:\n",
+                "\nvariables:\n  endpoint:\n    type: string\n",
+                1,
+            );
+        std::fs::write(&spec, text).expect("write spec");
+        Stack {
+            dir,
+            endpoint: endpoint.to_string(),
+        }
+    }
+
     fn edit(&self, from: &str, to: &str) {
         let p = self.dir.path().join("overcast.yaml");
         let text = std::fs::read_to_string(&p).expect("read spec");
@@ -148,6 +187,10 @@ impl Stack {
     }
 
     fn run(&self, args: &[&str]) -> Output {
+        self.run_env(args, &[])
+    }
+
+    fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
         // Empty shared config files: nothing of the machine's own AWS setup leaks in.
         let empty = self.dir.path().join("aws-empty-config");
         std::fs::write(&empty, "").expect("write empty config");
@@ -163,6 +206,7 @@ impl Stack {
             .env("AWS_SHARED_CREDENTIALS_FILE", &empty)
             .env_remove("AWS_PROFILE")
             .env_remove("AWS_ENDPOINT_URL")
+            .envs(env.iter().copied())
             .output()
             .expect("run overcast")
     }
@@ -187,6 +231,19 @@ impl Stack {
             String::from_utf8_lossy(&out.stderr)
         );
         (out.status.code().unwrap_or(-1), text)
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read example dir") {
+        let entry = entry.expect("dir entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("file type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy example file");
+        }
     }
 }
 
@@ -257,6 +314,24 @@ async fn tagged(c: &Clients, stack: &str) -> Vec<String> {
     out.resource_tag_mapping_list()
         .iter()
         .filter_map(|m| m.resource_arn().map(str::to_string))
+        .collect()
+}
+
+/// ARNs still tagged for the stack, but for terminated instances: AWS (and moto) keep
+/// those listed for a while after they are gone.
+async fn live_leftovers(c: &Clients, stack: &str) -> Vec<String> {
+    let inst = c.ec2.describe_instances().send().await.expect("instances");
+    let terminated: Vec<String> = inst
+        .reservations()
+        .iter()
+        .flat_map(|r| r.instances())
+        .filter(|i| i.state().and_then(|s| s.name()).map(|n| n.as_str()) == Some("terminated"))
+        .filter_map(|i| i.instance_id().map(|id| format!(":instance/{id}")))
+        .collect();
+    tagged(c, stack)
+        .await
+        .into_iter()
+        .filter(|arn| !terminated.iter().any(|t| arn.ends_with(t.as_str())))
         .collect()
 }
 
@@ -659,10 +734,8 @@ fn six_kinds_apply_update_replace_drift_destroy() {
     // Destroy: nothing tagged for the stack remains, roles included.
     stack.ok(&["destroy", "--auto-approve"]);
     rt.block_on(async {
-        let left = tagged(&c, "awstest").await;
-        // moto keeps terminated instances listed for a while, as AWS does.
-        let live: Vec<&String> = left.iter().filter(|a| !a.contains(":instance/")).collect();
-        assert!(live.is_empty(), "left behind: {live:?}");
+        let left = live_leftovers(&c, "awstest").await;
+        assert!(left.is_empty(), "left behind: {left:?}");
         let roles = c.iam.list_roles().send().await.expect("roles");
         assert!(
             !roles
@@ -671,12 +744,6 @@ fn six_kinds_apply_update_replace_drift_destroy() {
                 .any(|r| r.role_name().starts_with("oc-awstest-")),
             "roles left behind"
         );
-        let inst = c.ec2.describe_instances().send().await.expect("instances");
-        assert!(inst
-            .reservations()
-            .iter()
-            .flat_map(|r| r.instances())
-            .all(|i| i.state().and_then(|s| s.name()).map(|n| n.as_str()) == Some("terminated")));
         assert!(
             c.s3.list_buckets()
                 .send()
@@ -1084,6 +1151,7 @@ fn adopt_finds_what_an_interrupted_create_left_and_only_that() {
                     type_name: spec.type_name.clone(),
                     inputs,
                     owner,
+                    secrets: p.generate_secrets(&spec.type_name),
                 };
                 assert!(
                     p.adopt(&req).await.expect("adopt before").is_none(),
@@ -1110,4 +1178,216 @@ fn adopt_finds_what_an_interrupted_create_left_and_only_that() {
             }
         }
     });
+}
+
+/// The quickstart example, unchanged but for its target, on aws against moto: all six
+/// kinds are created (checked through the emulator's API), a second plan is empty, a
+/// variable change updates the function in place, and destroy leaves nothing tagged.
+#[test]
+fn quickstart_example_runs_unchanged_on_aws() {
+    let moto = start_moto();
+    let rt = rt();
+    let c = rt.block_on(clients(&moto.endpoint));
+    let stack = Stack::example_on_aws(
+        &moto.endpoint,
+        "quickstart",
+        "targets:\n  local:\n    provider: local\n",
+    );
+
+    stack.ok(&["apply", "--auto-approve"]);
+    let function = json_output(&stack, "function");
+    let site_url = json_output(&stack, "site_url");
+    assert!(site_url.contains("cloudfront"), "{site_url}");
+
+    rt.block_on(async {
+        // storage: public, so no public access block; the site's file is an object.
+        let buckets = c.s3.list_buckets().send().await.expect("buckets");
+        let bucket = buckets
+            .buckets()
+            .iter()
+            .filter_map(|b| b.name())
+            .find(|n| n.contains("site"))
+            .expect("the site bucket")
+            .to_string();
+        c.s3.head_object()
+            .bucket(&bucket)
+            .key("index.html")
+            .send()
+            .await
+            .expect("index.html uploaded");
+        assert!(
+            c.s3.get_public_access_block()
+                .bucket(&bucket)
+                .send()
+                .await
+                .is_err(),
+            "a public bucket has no public access block"
+        );
+        // queue with its dead-letter queue.
+        let queues = c.sqs.list_queues().send().await.expect("queues");
+        let urls = queues.queue_urls();
+        assert_eq!(
+            urls.iter().filter(|u| u.contains("jobs")).count(),
+            2,
+            "{urls:?}"
+        );
+        // database.
+        let dbs = c
+            .rds
+            .describe_db_instances()
+            .send()
+            .await
+            .expect("db instances");
+        let db = dbs.db_instances().first().expect("the database");
+        assert_eq!(db.engine(), Some("postgres"));
+        assert_eq!(db.db_name(), Some("quickstart"));
+        // function, its environment resolved from the database and the queue.
+        let f = c
+            .lambda
+            .get_function_configuration()
+            .function_name(&function)
+            .send()
+            .await
+            .expect("function");
+        let env = f
+            .environment()
+            .and_then(|e| e.variables())
+            .cloned()
+            .unwrap_or_default();
+        assert_eq!(env.get("GREETING").map(String::as_str), Some("Hello"));
+        assert_eq!(
+            env.get("DB_ENDPOINT").map(String::as_str),
+            db.endpoint().and_then(|e| e.address())
+        );
+        assert!(env.get("QUEUE_URL").is_some_and(|u| u.contains("jobs")));
+        // compute: a running instance with the startup script as user data, and its group
+        // opening the declared port.
+        let reservations = c.ec2.describe_instances().send().await.expect("instances");
+        let instance = reservations
+            .reservations()
+            .iter()
+            .flat_map(|r| r.instances())
+            .find(|i| {
+                i.tags()
+                    .iter()
+                    .any(|t| t.key() == Some("overcast:stack") && t.value() == Some("quickstart"))
+            })
+            .expect("the api instance");
+        let group = instance
+            .security_groups()
+            .first()
+            .and_then(|g| g.group_id());
+        let groups = c
+            .ec2
+            .describe_security_groups()
+            .set_group_ids(group.map(|g| vec![g.to_string()]))
+            .send()
+            .await
+            .expect("groups");
+        assert!(
+            groups.security_groups()[0]
+                .ip_permissions()
+                .iter()
+                .any(|p| p.from_port() == Some(8080))
+        );
+        // cdn.
+        let dists = c
+            .cloudfront
+            .list_distributions()
+            .send()
+            .await
+            .expect("distributions");
+        assert_eq!(
+            dists
+                .distribution_list()
+                .map(|l| l.items().len())
+                .unwrap_or(0),
+            1
+        );
+    });
+
+    let (code, out) = stack.plan();
+    assert_eq!(code, 0, "a second plan must be empty:\n{out}");
+
+    let out = stack.ok(&["apply", "--auto-approve", "--var", "greeting=Hi"]);
+    assert!(out.contains("1 updated") || out.contains("update"), "{out}");
+    rt.block_on(async {
+        let f = c
+            .lambda
+            .get_function_configuration()
+            .function_name(&function)
+            .send()
+            .await
+            .expect("function");
+        let greeting = f
+            .environment()
+            .and_then(|e| e.variables())
+            .and_then(|v| v.get("GREETING").cloned());
+        assert_eq!(greeting.as_deref(), Some("Hi"));
+    });
+
+    stack.ok(&["destroy", "--auto-approve", "--var", "greeting=Hi"]);
+    let left = rt.block_on(live_leftovers(&c, "quickstart"));
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
+
+/// The master password generated for a database is recorded in the create's write-ahead
+/// intent, so a crash between the create and its recorded result loses nothing: the next
+/// plan adopts the instance with the password it was created with.
+#[test]
+fn database_adopted_after_a_crash_keeps_its_generated_password() {
+    let moto = start_moto();
+    let yaml = r#"
+stack: crashdb
+targets:
+  aws:
+    provider: aws
+    region: us-east-1
+    endpoint_url: ${var.endpoint}
+variables:
+  endpoint:
+    type: string
+resources:
+  db:
+    kind: database
+    engine: postgres
+    size: small
+outputs:
+  password: { value: "${db.password}", sensitive: true }
+"#;
+    let stack = Stack::new(&moto.endpoint, yaml);
+    let out = stack.run_env(
+        &["apply", "--auto-approve"],
+        &[("OVERCAST_TEST_CRASH_BEFORE_RECORD", "db.db")],
+    );
+    assert!(!out.status.success(), "the apply was to be killed");
+    let journal = stack.dir.path().join(".overcast/state/crashdb.aws.journal");
+    let text = std::fs::read_to_string(&journal).expect("journal");
+    let recorded = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find_map(|v| find_key(&v, "secrets").cloned())
+        .and_then(|s| {
+            s.get("password")
+                .and_then(|p| p.as_str())
+                .map(str::to_string)
+        })
+        .expect("the intent records the generated password");
+
+    // The next command adopts the instance; its state keeps the intent's password.
+    let out = stack.ok(&["apply", "--auto-approve"]);
+    assert!(out.contains("adopting"), "{out}");
+    assert_eq!(json_output(&stack, "password"), recorded);
+    stack.ok(&["destroy", "--auto-approve"]);
+}
+
+/// The first value under `key` anywhere in `v`.
+fn find_key<'a>(v: &'a serde_json::Value, key: &str) -> Option<&'a serde_json::Value> {
+    match v {
+        serde_json::Value::Object(m) => m
+            .get(key)
+            .or_else(|| m.values().find_map(|x| find_key(x, key))),
+        serde_json::Value::Array(a) => a.iter().find_map(|x| find_key(x, key)),
+        _ => None,
+    }
 }

@@ -50,6 +50,7 @@ fn intent(local: &str) -> Intent {
             target: TARGET.into(),
             resource: addr(local).to_string(),
         },
+        secrets: Default::default(),
     })
 }
 

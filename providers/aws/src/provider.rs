@@ -130,6 +130,13 @@ impl Provider for AwsProvider {
         outputs::abstract_outputs(kind, natives)
     }
 
+    fn generate_secrets(&self, type_name: &str) -> Attrs {
+        match type_name {
+            types::DB_INSTANCE => rds::generate_secrets(),
+            _ => Attrs::new(),
+        }
+    }
+
     async fn preflight(&self) -> Result<(), ProviderError> {
         let tried = "the standard AWS chain: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE \
                      and ~/.aws/{config,credentials}, web identity (AWS_WEB_IDENTITY_TOKEN_FILE), \
@@ -204,7 +211,7 @@ impl Provider for AwsProvider {
             types::SCHEDULE => events::create(c, i, o).await,
             types::SECURITY_GROUP => ec2::create_sg(c, i, o).await,
             types::INSTANCE => ec2::create_instance(c, i, o).await,
-            types::DB_INSTANCE => rds::create(c, i, o).await,
+            types::DB_INSTANCE => rds::create(c, i, o, &req.secrets).await,
             types::DB_REPLICA => rds::create_replica(c, i, o).await,
             types::OAC => cloudfront::create_oac(c, i).await,
             types::DISTRIBUTION => cloudfront::create(c, i, o).await,
@@ -292,7 +299,7 @@ impl Provider for AwsProvider {
             types::SCHEDULE => events::adopt(c, i, o).await,
             types::SECURITY_GROUP => ec2::adopt_sg(c, i, o).await,
             types::INSTANCE => ec2::adopt_instance(c, i, o).await,
-            types::DB_INSTANCE | types::DB_REPLICA => rds::adopt(c, i, o).await,
+            types::DB_INSTANCE | types::DB_REPLICA => rds::adopt(c, i, o, &req.secrets).await,
             types::OAC => cloudfront::adopt_oac(c, i).await,
             types::DISTRIBUTION => cloudfront::adopt(c, i, o).await,
             types::BUCKET_CDN_ACCESS => cdn_access_read(c, i).await,

@@ -199,4 +199,10 @@ pub struct CreateRequest {
     pub inputs: Attrs,
     /// Tags to put on the created resource.
     pub owner: OwnerTags,
+    /// Secrets the provider generated for this create before it started (see
+    /// [`crate::Provider::generate_secrets`]), such as a database master password. They
+    /// travel in the write-ahead intent, so a resource adopted after a crash keeps the
+    /// secret it was created with. Sensitive: never shown.
+    #[serde(default, skip_serializing_if = "Attrs::is_empty")]
+    pub secrets: Attrs,
 }

@@ -71,6 +71,15 @@ pub trait Provider: Send + Sync {
     /// Read a native resource's live state; `Ok(None)` when it no longer exists.
     async fn read(&self, state: &NativeState) -> Result<Option<Observed>, ProviderError>;
 
+    /// Secrets to generate for a create of `type_name` before it starts (a database's
+    /// master password, say). The engine records them in the create's write-ahead intent
+    /// and passes them in [`CreateRequest::secrets`] to both `create` and `adopt`, so a
+    /// crash between the create and its recorded result cannot lose them. Default: none.
+    fn generate_secrets(&self, type_name: &str) -> Attrs {
+        let _ = type_name;
+        Attrs::new()
+    }
+
     /// Create a native resource, tagged with `req.owner`.
     async fn create(&self, req: &CreateRequest) -> Result<Observed, ProviderError>;
 

@@ -115,6 +115,7 @@ impl Harness {
             kind,
             type_name: spec.type_name.clone(),
             inputs: self.resolve(&spec.inputs),
+            secrets: Default::default(),
         }
     }
 
