@@ -433,6 +433,33 @@ fn six_kinds_apply_update_replace_drift_destroy() {
             .await
             .expect("targets");
         assert!(targets.targets()[0].arn().contains("nightly"));
+        // storage trigger: the bucket notifies the thumbs function, which lets S3 call it.
+        let notif =
+            c.s3.get_bucket_notification_configuration()
+                .bucket(&bucket)
+                .send()
+                .await
+                .expect("notification configuration");
+        let thumbs_arn = notif
+            .lambda_function_configurations()
+            .iter()
+            .map(|l| l.lambda_function_arn().to_string())
+            .find(|a| a.contains("thumbs"))
+            .expect("a notification for the thumbs function");
+        let grant = c
+            .lambda
+            .get_policy()
+            .function_name(&thumbs_arn)
+            .send()
+            .await
+            .expect("thumbs policy");
+        assert!(
+            grant
+                .policy()
+                .unwrap_or_default()
+                .contains("s3.amazonaws.com"),
+            "{grant:?}"
+        );
         // storage content: the directory's file is an object, with its hash.
         let obj =
             c.s3.head_object()
@@ -709,13 +736,22 @@ fn six_kinds_apply_update_replace_drift_destroy() {
             .send()
             .await
             .expect("drift content");
+        c.s3.put_bucket_notification_configuration()
+            .bucket(&bucket)
+            .notification_configuration(
+                sdk::s3::types::NotificationConfiguration::builder().build(),
+            )
+            .send()
+            .await
+            .expect("drift notifications");
     });
     let (code, text) = stack.plan();
     assert_eq!(code, 2, "drift should show:\n{text}");
     assert!(
         text.contains("visibility_timeout")
             && text.contains("versioning")
-            && text.contains("content_in_sync"),
+            && text.contains("content_in_sync")
+            && text.contains("thumbs.trigger"),
         "{text}"
     );
     stack.ok(&["apply", "--auto-approve"]);
@@ -729,6 +765,13 @@ fn six_kinds_apply_update_replace_drift_destroy() {
                 .send()
                 .await;
         assert!(o.is_ok(), "the content was uploaded again: {o:?}");
+        let notif =
+            c.s3.get_bucket_notification_configuration()
+                .bucket(&bucket)
+                .send()
+                .await
+                .expect("notification configuration");
+        assert_eq!(notif.lambda_function_configurations().len(), 1);
     });
 
     // Destroy: nothing tagged for the stack remains, roles included.

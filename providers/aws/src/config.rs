@@ -105,6 +105,31 @@ pub struct Clients {
     pub sts: aws_sdk_sts::Client,
     /// Resource Groups Tagging API (discovery).
     pub tagging: aws_sdk_resourcegroupstagging::Client,
+    /// Serializes read-modify-writes of one bucket's shared documents.
+    pub bucket_locks: BucketLocks,
+}
+
+/// One async lock per bucket. A bucket's policy and notification configuration are single
+/// documents that several natives edit (one statement or one notification each) by
+/// reading, changing and writing them back; two such edits at once would lose one.
+#[derive(Debug, Clone, Default)]
+pub struct BucketLocks(
+    std::sync::Arc<
+        std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<tokio::sync::Mutex<()>>>>,
+    >,
+);
+
+impl BucketLocks {
+    /// Wait for, and hold until the guard drops, the lock of `bucket`.
+    pub async fn lock(&self, bucket: &str) -> tokio::sync::OwnedMutexGuard<()> {
+        let lock = {
+            // A poisoned map only means another task panicked while inserting; the map
+            // itself is still a valid map.
+            let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+            map.entry(bucket.to_string()).or_default().clone()
+        };
+        lock.lock_owned().await
+    }
 }
 
 /// Load the shared configuration and build the clients.
@@ -167,6 +192,7 @@ pub fn from_sdk_config(
         sts: aws_sdk_sts::Client::new(&sdk),
         events: aws_sdk_eventbridge::Client::new(&sdk),
         tagging: aws_sdk_resourcegroupstagging::Client::new(&sdk),
+        bucket_locks: BucketLocks::default(),
         sdk,
     })
 }

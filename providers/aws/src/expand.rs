@@ -45,6 +45,8 @@ pub mod types {
     pub const DISTRIBUTION: &str = "aws_cloudfront_distribution";
     /// The bucket policy statement that lets one distribution read a bucket.
     pub const BUCKET_CDN_ACCESS: &str = "aws_s3_bucket_cdn_access";
+    /// One function's entry in a bucket's notification configuration (storage trigger).
+    pub const BUCKET_NOTIFICATION: &str = "aws_s3_bucket_notification";
 
     /// Every native type this provider creates.
     pub const ALL: &[&str] = &[
@@ -62,6 +64,7 @@ pub mod types {
         OAC,
         DISTRIBUTION,
         BUCKET_CDN_ACCESS,
+        BUCKET_NOTIFICATION,
     ];
 }
 
@@ -263,15 +266,29 @@ fn function(
                 );
             }
             TriggerType::Storage => {
-                // S3 notifications could not be verified here: moto and ministack answer
-                // GetBucketNotificationConfiguration with legacy `CloudFunctionConfiguration`
-                // elements the SDK does not read, so `read` would never see the trigger.
-                return Err(ProviderError::invalid(format!(
-                    "function `{name}`: `storage` triggers are not supported on aws yet"
-                ))
-                .with_hint(
-                    "use an `http`, `queue` or `schedule` trigger, or none and invoke by hand",
-                ));
+                let bucket = match t.source.as_deref().and_then(|s| whole_ref(s, kinds)) {
+                    Some((b, Kind::Storage)) => format!("${{{b}.bucket.name}}"),
+                    _ => {
+                        return Err(ProviderError::invalid(format!(
+                            "function `{name}`: a storage trigger needs `source: ${{<storage resource>}}`"
+                        )));
+                    }
+                };
+                extra.push(
+                    NativeSpec::new(
+                        "trigger",
+                        types::BUCKET_NOTIFICATION,
+                        attrs(json!({
+                            "bucket": bucket,
+                            // The entry's id in the bucket's configuration, and the
+                            // permission's statement id: unique per stack and function.
+                            "id": ctx.name(name, "s3", 64),
+                            "function_arn": format!("${{{name}.function.arn}}"),
+                        })),
+                    )
+                    .after("function")
+                    .force_new(&["bucket", "id"]),
+                );
             }
         }
     }
@@ -562,8 +579,19 @@ mod tests {
             json!({"runtime": "python3.12", "handler": "m.h", "source": "s",
                    "trigger": {"type": "storage", "source": "${site}"}}),
             &[("site", Kind::Storage)],
+        ))
+        .expect("expand");
+        assert_eq!(stor[2].type_name, types::BUCKET_NOTIFICATION);
+        assert_eq!(stor[2].inputs["bucket"], "${site.bucket.name}");
+        assert_eq!(stor[2].inputs["function_arn"], "${thumbs.function.arn}");
+        let wrong = run(&res(
+            "thumbs",
+            Kind::Function,
+            json!({"runtime": "python3.12", "handler": "m.h", "source": "s",
+                   "trigger": {"type": "storage", "source": "${jobs}"}}),
+            &[("jobs", Kind::Queue)],
         ));
-        assert!(stor.is_err());
+        assert!(wrong.is_err());
     }
 
     #[test]

@@ -32,6 +32,7 @@ mod outputs;
 pub mod provider;
 pub mod rds;
 pub mod s3;
+pub mod s3_notify;
 pub mod sqs;
 mod util;
 

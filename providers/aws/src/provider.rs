@@ -20,7 +20,7 @@ use crate::config::{self, Clients, Settings};
 use crate::discover::{self, DiscoveredResource, DiscoveryFilter};
 use crate::expand::{self, types};
 use crate::util::s;
-use crate::{cloudfront, ec2, errors, events, iam, lambda, outputs, rds, s3, sqs};
+use crate::{cloudfront, ec2, errors, events, iam, lambda, outputs, rds, s3, s3_notify, sqs};
 
 /// The AWS provider for one target of one stack.
 #[derive(Debug, Clone)]
@@ -186,6 +186,9 @@ impl Provider for AwsProvider {
             types::EVENT_SOURCE => lambda::read_mapping(c, id).await,
             types::FUNCTION_URL => lambda::read_url(c, id).await,
             types::SCHEDULE => events::read(c, id).await,
+            types::BUCKET_NOTIFICATION => {
+                s3_notify::read(c, s(&state.inputs, "bucket")?, s(&state.inputs, "id")?).await
+            }
             types::SECURITY_GROUP => ec2::read_sg(c, id).await,
             types::INSTANCE => ec2::read_instance(c, id, &state.inputs, &state.outputs).await,
             types::DB_INSTANCE => rds::read(c, id, &state.inputs, &state.outputs).await,
@@ -209,6 +212,7 @@ impl Provider for AwsProvider {
             types::EVENT_SOURCE => lambda::create_mapping(c, i).await,
             types::FUNCTION_URL => lambda::create_url(c, i).await,
             types::SCHEDULE => events::create(c, i, o).await,
+            types::BUCKET_NOTIFICATION => s3_notify::write(c, i).await,
             types::SECURITY_GROUP => ec2::create_sg(c, i, o).await,
             types::INSTANCE => ec2::create_instance(c, i, o).await,
             types::DB_INSTANCE => rds::create(c, i, o, &req.secrets).await,
@@ -233,6 +237,7 @@ impl Provider for AwsProvider {
                 .await?
                 .ok_or_else(|| ProviderError::not_found(format!("function url of `{id}` is gone"))),
             types::SCHEDULE => events::update(c, inputs).await,
+            types::BUCKET_NOTIFICATION => s3_notify::write(c, inputs).await,
             types::SECURITY_GROUP => ec2::update_sg(c, id, &prior.inputs, inputs).await,
             types::INSTANCE => {
                 ec2::update_instance(c, id, &prior.inputs, inputs, &prior.outputs).await
@@ -259,6 +264,7 @@ impl Provider for AwsProvider {
             types::EVENT_SOURCE => lambda::delete_mapping(c, id).await,
             types::FUNCTION_URL => lambda::delete_url(c, id).await,
             types::SCHEDULE => events::delete(c, &prior.inputs).await,
+            types::BUCKET_NOTIFICATION => s3_notify::delete(c, &prior.inputs).await,
             types::SECURITY_GROUP => ec2::delete_sg(c, id).await,
             types::INSTANCE => ec2::delete_instance(c, id).await,
             types::DB_INSTANCE | types::DB_REPLICA => rds::delete(c, id).await,
@@ -297,6 +303,7 @@ impl Provider for AwsProvider {
             types::EVENT_SOURCE => lambda::adopt_mapping(c, i).await,
             types::FUNCTION_URL => lambda::read_url(c, s(i, "function_name")?).await,
             types::SCHEDULE => events::adopt(c, i, o).await,
+            types::BUCKET_NOTIFICATION => s3_notify::read(c, s(i, "bucket")?, s(i, "id")?).await,
             types::SECURITY_GROUP => ec2::adopt_sg(c, i, o).await,
             types::INSTANCE => ec2::adopt_instance(c, i, o).await,
             types::DB_INSTANCE | types::DB_REPLICA => rds::adopt(c, i, o, &req.secrets).await,

@@ -456,6 +456,7 @@ pub async fn set_statement(
     sid: &str,
     stmt: Option<Value>,
 ) -> Result<(), ProviderError> {
+    let _held = c.bucket_locks.lock(bucket).await;
     let current = match c.s3.get_bucket_policy().bucket(bucket).send().await {
         Ok(out) => out
             .policy()
