@@ -99,6 +99,8 @@ pub enum Command {
     State(StateCommand),
     /// Invoke a function resource with a JSON payload.
     Invoke(InvokeArgs),
+    /// List what a target's cloud holds, in or out of state (this stack's, or everything).
+    Discover(DiscoverArgs),
     /// Write a starting stack from a template.
     Init(InitArgs),
     /// Print the JSON Schema of the spec (for editors).
@@ -192,6 +194,23 @@ pub enum StateCommand {
         #[arg(long)]
         target: Option<String>,
     },
+}
+
+/// `overcast discover`
+#[derive(Debug, Clone, Args)]
+pub struct DiscoverArgs {
+    /// The target whose account and region to list (default: the stack's default target).
+    #[arg(long)]
+    pub target: Option<String>,
+    /// Every resource of the supported types, not only those tagged for this stack.
+    #[arg(long)]
+    pub all: bool,
+    /// Only resources with this tag: `KEY` (any value) or `KEY=VALUE` (repeatable).
+    #[arg(long = "tag", value_name = "KEY[=VALUE]")]
+    pub tags: Vec<String>,
+    /// Only resources of this type, e.g. `s3:bucket` (repeatable).
+    #[arg(long = "type", value_name = "TYPE")]
+    pub types: Vec<String>,
 }
 
 /// `overcast invoke`

@@ -61,6 +61,7 @@ fn main() -> ExitCode {
             Command::Output(a) => commands::output::run(&ctx, a.name.as_deref()).await,
             Command::State(s) => commands::state::run(&ctx, s).await,
             Command::Invoke(a) => commands::invoke::run(&ctx, &a.name, &a.payload).await,
+            Command::Discover(a) => commands::discover::run(&ctx, a).await,
             Command::Init(a) => commands::init_cli(&ctx, a),
             Command::Schema => {
                 println!(

@@ -619,6 +619,7 @@ fn six_kinds_apply_update_replace_drift_destroy() {
         };
         let sdk = sdk_config(&moto.endpoint).await;
         let p = overcast_aws::AwsProvider::with_sdk_config(ctx, sdk).expect("provider");
+        use overcast_core::Provider as _;
         let found = p
             .discover(&overcast_aws::DiscoveryFilter::stack("awstest", None))
             .await
@@ -1417,10 +1418,30 @@ outputs:
         })
         .expect("the intent records the generated password");
 
+    // Discovery sees the instance, tagged for the stack but not in its state yet.
+    let standing = |stack: &Stack| {
+        let out = stack.ok(&["discover", "--json", "--type", "rds:db"]);
+        let doc: serde_json::Value = serde_json::from_str(out.trim()).expect("discover JSON");
+        let list = doc["resources"].as_array().cloned().unwrap_or_default();
+        assert_eq!(list.len(), 1, "{doc}");
+        assert_eq!(list[0]["tags"]["overcast:resource"], "db.db", "{doc}");
+        list[0]["standing"].as_str().unwrap_or_default().to_string()
+    };
+    assert_eq!(standing(&stack), "not in state");
+
     // The next command adopts the instance; its state keeps the intent's password.
     let out = stack.ok(&["apply", "--auto-approve"]);
     assert!(out.contains("adopting"), "{out}");
     assert_eq!(json_output(&stack, "password"), recorded);
+    assert_eq!(standing(&stack), "in state");
+    let table = stack.ok(&["discover", "--all"]);
+    assert!(
+        table.contains("rds:db") && table.contains("in state"),
+        "{table}"
+    );
+    let bad = stack.run(&["discover", "--type", "rds:instance"]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("rds:db"));
     stack.ok(&["destroy", "--auto-approve"]);
 }
 

@@ -2,6 +2,7 @@
 //! helpers below (loading the spec, opening a session, confirming, computing outputs).
 
 pub mod apply;
+pub mod discover;
 pub mod init;
 pub mod invoke;
 pub mod output;

@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 
 use aws_sdk_resourcegroupstagging::types::TagFilter;
 use overcast_core::ProviderError;
+pub use overcast_core::discovery::{DiscoveredResource, DiscoveryFilter};
 
 use crate::config::Clients;
 use crate::errors;
@@ -28,60 +29,21 @@ pub const TAGGING_TYPES: &[&str] = &[
     "events:rule",
 ];
 
-/// Which resources to return.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct DiscoveryFilter {
-    /// Tags a resource must carry: `(key, Some(value))` for an exact value, `(key, None)`
-    /// for any value. Empty: every resource.
-    pub tags: Vec<(String, Option<String>)>,
-    /// Only these types (`s3:bucket`, `iam:role`, ...). Empty: every supported type.
-    pub types: Vec<String>,
-}
-
-impl DiscoveryFilter {
-    /// Resources overcast created for one stack (optionally one target).
-    pub fn stack(stack: &str, target: Option<&str>) -> Self {
-        let mut tags = vec![(
-            overcast_core::OwnerTags::STACK_KEY.to_string(),
-            Some(stack.to_string()),
-        )];
-        if let Some(t) = target {
-            tags.push((
-                overcast_core::OwnerTags::TARGET_KEY.to_string(),
-                Some(t.to_string()),
-            ));
-        }
-        DiscoveryFilter {
-            tags,
-            types: Vec::new(),
-        }
-    }
-
-    fn wants(&self, ty: &str) -> bool {
-        self.types.is_empty() || self.types.iter().any(|t| t == ty)
-    }
-
-    fn matches(&self, tags: &BTreeMap<String, String>) -> bool {
-        self.tags.iter().all(|(k, v)| match (tags.get(k), v) {
-            (Some(have), Some(want)) => have == want,
-            (Some(_), None) => true,
-            (None, _) => false,
-        })
-    }
-}
-
-/// One discovered resource.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DiscoveredResource {
-    /// Its ARN (for untagged types without one, a synthetic `service:type/id`).
-    pub arn: String,
-    /// `service:type`, e.g. `s3:bucket`, `ec2:instance`, `iam:role`.
-    pub resource_type: String,
-    /// The identifier the service's own API uses (bucket name, instance id, role name...).
-    pub id: String,
-    /// Its tags.
-    pub tags: BTreeMap<String, String>,
-}
+/// Every type discovery lists: the Tagging API's, IAM roles, and the untagged types
+/// listed only when no tag filter is given.
+pub const DISCOVERABLE_TYPES: &[&str] = &[
+    "s3:bucket",
+    "sqs:queue",
+    "ec2:instance",
+    "ec2:security-group",
+    "rds:db",
+    "lambda:function",
+    "cloudfront:distribution",
+    "events:rule",
+    "iam:role",
+    "cloudfront:origin-access-control",
+    "lambda:event-source-mapping",
+];
 
 /// `service:type` and id of an ARN (`arn:aws:ec2:r:a:instance/i-1` -> `ec2:instance`, `i-1`).
 pub fn parse_arn(arn: &str) -> (String, String) {

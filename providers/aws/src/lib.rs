@@ -4,7 +4,7 @@
 //! |---|---|
 //! | storage | `aws_s3_bucket` |
 //! | queue | `aws_sqs_queue` (+ a second one as dead-letter queue) |
-//! | function | `aws_iam_role`, `aws_lambda_function`, `aws_lambda_event_source_mapping` (queue trigger), `aws_lambda_function_url` (http trigger), `aws_eventbridge_schedule` (schedule trigger) |
+//! | function | `aws_iam_role`, `aws_lambda_function`, `aws_lambda_event_source_mapping` (queue trigger), `aws_lambda_function_url` (http trigger), `aws_eventbridge_schedule` (schedule trigger), `aws_s3_bucket_notification` (storage trigger) |
 //! | compute | `aws_security_group`, `aws_ec2_instance` × count |
 //! | database | `aws_db_instance`, `aws_db_read_replica` × read_replicas |
 //! | cdn | `aws_cloudfront_origin_access_control` + `aws_s3_bucket_cdn_access` (bucket origin), `aws_cloudfront_distribution` |
@@ -13,8 +13,8 @@
 //! `profile`. Credentials come from the standard AWS chain. Every created resource carries
 //! the tags `overcast:stack`, `overcast:target` and `overcast:resource`.
 //!
-//! Besides the [`overcast_core::Provider`] trait, [`AwsProvider::discover`] lists every
-//! resource of the supported types in a region (see [`discover`]).
+//! [`overcast_core::Provider::discover`] lists every resource of the supported types in a
+//! region (see [`discover`]); the CLI's `overcast discover` prints it.
 
 pub mod catalog;
 pub mod cloudfront;

@@ -85,17 +85,6 @@ impl AwsProvider {
             .get_or_try_init(|| config::load(&self.inner.settings, &self.inner.spec_dir))
             .await
     }
-
-    /// Discover resources of every supported native type in the target's region: all of
-    /// them, or only those whose tags match `filter`. Paginated to the end. Uses the
-    /// Resource Groups Tagging API for the types it covers and IAM's own listing for roles
-    /// (which the Tagging API does not return). See [`crate::discover`].
-    pub async fn discover(
-        &self,
-        filter: &DiscoveryFilter,
-    ) -> Result<Vec<DiscoveredResource>, ProviderError> {
-        discover::discover(self.clients().await?, filter).await
-    }
 }
 
 fn unknown_type(t: &str) -> ProviderError {
@@ -128,6 +117,23 @@ impl Provider for AwsProvider {
 
     fn outputs(&self, kind: Kind, natives: &[&NativeState]) -> Attrs {
         outputs::abstract_outputs(kind, natives)
+    }
+
+    fn discoverable_types(&self) -> Vec<String> {
+        discover::DISCOVERABLE_TYPES
+            .iter()
+            .map(|t| t.to_string())
+            .collect()
+    }
+
+    /// Every supported native type in the target's region: the Resource Groups Tagging API
+    /// for the types it covers, IAM's own listing for roles (which it does not return). See
+    /// [`crate::discover`].
+    async fn discover(
+        &self,
+        filter: &DiscoveryFilter,
+    ) -> Result<Vec<DiscoveredResource>, ProviderError> {
+        discover::discover(self.clients().await?, filter).await
     }
 
     fn generate_secrets(&self, type_name: &str) -> Attrs {

@@ -14,6 +14,7 @@
 //! ```
 
 pub mod catalog;
+pub mod discovery;
 pub mod error;
 pub mod kinds;
 pub mod native;

@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use async_trait::async_trait;
 use serde_json::Value;
 
+use crate::discovery::{DiscoveredResource, DiscoveryFilter};
 use crate::error::ProviderError;
 use crate::kinds::{Kind, Properties};
 use crate::native::{Attrs, CreateRequest, NativeSpec, NativeState, Observed};
@@ -92,6 +93,26 @@ pub trait Provider: Send + Sync {
     /// Find a resource that an interrupted apply may have created for `req` (by its owner
     /// tags or deterministic name) so it can be adopted instead of created twice.
     async fn adopt(&self, req: &CreateRequest) -> Result<Option<Observed>, ProviderError>;
+
+    /// The resource types [`Provider::discover`] can list (e.g. `s3:bucket`). Empty: the
+    /// provider cannot discover.
+    fn discoverable_types(&self) -> Vec<String> {
+        Vec::new()
+    }
+
+    /// List resources in the target's account and region, independently of state: all of
+    /// them, or those matching `filter`. Paginated to the end.
+    async fn discover(
+        &self,
+        filter: &DiscoveryFilter,
+    ) -> Result<Vec<DiscoveredResource>, ProviderError> {
+        let _ = filter;
+        Err(ProviderError::invalid(format!(
+            "provider `{}` cannot list resources that are not in state",
+            self.name()
+        ))
+        .with_hint("`overcast state list` shows what overcast recorded"))
+    }
 
     /// Invoke a function resource with a JSON payload and return its JSON result.
     async fn invoke(&self, state: &NativeState, payload: Value) -> Result<Value, ProviderError> {

@@ -1,0 +1,88 @@
+//! Discovery: what a provider finds in the cloud, independently of any state. The nuke and
+//! migrate workflows start from it, and `overcast discover` prints it.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+/// Which resources to return.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DiscoveryFilter {
+    /// Tags a resource must carry: `(key, Some(value))` for an exact value, `(key, None)`
+    /// for any value. Empty: every resource.
+    pub tags: Vec<(String, Option<String>)>,
+    /// Only these types (`s3:bucket`, `iam:role`, ...). Empty: every supported type.
+    pub types: Vec<String>,
+}
+
+impl DiscoveryFilter {
+    /// Resources overcast created for one stack (optionally one target).
+    pub fn stack(stack: &str, target: Option<&str>) -> Self {
+        let mut tags = vec![(
+            crate::OwnerTags::STACK_KEY.to_string(),
+            Some(stack.to_string()),
+        )];
+        if let Some(t) = target {
+            tags.push((
+                crate::OwnerTags::TARGET_KEY.to_string(),
+                Some(t.to_string()),
+            ));
+        }
+        DiscoveryFilter {
+            tags,
+            types: Vec::new(),
+        }
+    }
+
+    /// Whether resources of type `ty` are asked for.
+    pub fn wants(&self, ty: &str) -> bool {
+        self.types.is_empty() || self.types.iter().any(|t| t == ty)
+    }
+
+    /// Whether a resource with these tags passes the tag filter.
+    pub fn matches(&self, tags: &BTreeMap<String, String>) -> bool {
+        self.tags.iter().all(|(k, v)| match (tags.get(k), v) {
+            (Some(have), Some(want)) => have == want,
+            (Some(_), None) => true,
+            (None, _) => false,
+        })
+    }
+}
+
+/// One discovered resource.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DiscoveredResource {
+    /// Its provider-wide unique name: an ARN on AWS (for untagged types without one, a
+    /// synthetic `service:type/id`).
+    pub arn: String,
+    /// The provider's type name, e.g. `s3:bucket`, `ec2:instance`, `iam:role` on AWS.
+    pub resource_type: String,
+    /// The identifier the service's own API uses (bucket name, instance id, role name...).
+    pub id: String,
+    /// Its tags.
+    pub tags: BTreeMap<String, String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tag_filters_match_exact_values_or_any_value() {
+        let tags: BTreeMap<String, String> = [("overcast:stack", "web"), ("team", "a")]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        assert!(DiscoveryFilter::stack("web", None).matches(&tags));
+        assert!(!DiscoveryFilter::stack("api", None).matches(&tags));
+        assert!(!DiscoveryFilter::stack("web", Some("prod")).matches(&tags));
+        let any_team = DiscoveryFilter {
+            tags: vec![("team".into(), None)],
+            types: vec!["s3:bucket".into()],
+        };
+        assert!(
+            any_team.matches(&tags) && any_team.wants("s3:bucket") && !any_team.wants("sqs:queue")
+        );
+        assert!(DiscoveryFilter::default().matches(&BTreeMap::new()));
+    }
+}

@@ -1,0 +1,236 @@
+//! `overcast discover`: what a target's cloud holds, independently of state. Each resource
+//! is marked against the stack's state: `in state`, `not in state` (tagged for this stack
+//! but unknown to its state: left by a lost state file or a crashed tool), or `other` (not
+//! this stack's). Teardown and migration start from this list.
+
+use std::collections::BTreeSet;
+
+use anyhow::{Context, bail};
+use overcast_core::OwnerTags;
+use overcast_core::discovery::{DiscoveredResource, DiscoveryFilter};
+use serde_json::json;
+
+use super::{Ctx, load_stack, open_session};
+use crate::cli::DiscoverArgs;
+use crate::session::StateAccess;
+
+/// Where a discovered resource stands against the stack's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Standing {
+    InState,
+    NotInState,
+    Other,
+}
+
+impl Standing {
+    fn label(self) -> &'static str {
+        match self {
+            Standing::InState => "in state",
+            Standing::NotInState => "not in state",
+            Standing::Other => "other",
+        }
+    }
+}
+
+/// The filter the arguments ask for: this stack's resources on the target unless `--all`,
+/// narrowed by every `--tag` and `--type`.
+fn filter(
+    args: &DiscoverArgs,
+    stack: &str,
+    target: &str,
+    known_types: &[String],
+) -> anyhow::Result<DiscoveryFilter> {
+    let mut f = if args.all {
+        DiscoveryFilter::default()
+    } else {
+        DiscoveryFilter::stack(stack, Some(target))
+    };
+    for t in &args.tags {
+        let (k, v) = match t.split_once('=') {
+            Some((k, v)) => (k, Some(v.to_string())),
+            None => (t.as_str(), None),
+        };
+        if k.trim().is_empty() {
+            bail!("--tag `{t}`: the key is empty; expected KEY or KEY=VALUE");
+        }
+        f.tags.push((k.trim().to_string(), v));
+    }
+    for t in &args.types {
+        if !known_types.contains(t) {
+            bail!(
+                "--type `{t}` is not a type this target can list; types: {}",
+                known_types.join(", ")
+            );
+        }
+        f.types.push(t.clone());
+    }
+    Ok(f)
+}
+
+fn standing(r: &DiscoveredResource, stack: &str, in_state: &BTreeSet<String>) -> Standing {
+    if r.tags.get(OwnerTags::STACK_KEY).map(String::as_str) != Some(stack) {
+        return Standing::Other;
+    }
+    match r.tags.get(OwnerTags::RESOURCE_KEY) {
+        Some(addr) if in_state.contains(addr) => Standing::InState,
+        _ => Standing::NotInState,
+    }
+}
+
+/// `overcast discover`
+pub async fn run(ctx: &Ctx, args: &DiscoverArgs) -> anyhow::Result<i32> {
+    let stack = load_stack(&ctx.global)?;
+    let target = args
+        .target
+        .clone()
+        .unwrap_or_else(|| stack.default_target.clone());
+    if !stack.targets.contains_key(&target) {
+        let names: Vec<&str> = stack.targets.keys().map(String::as_str).collect();
+        bail!(
+            "no target `{target}` in {}; targets: {}",
+            stack.file.display(),
+            names.join(", ")
+        );
+    }
+    let stack_name = stack.name.clone();
+    let session = open_session(ctx, stack, StateAccess::ReadOnly)?;
+    let provider = session
+        .providers
+        .get(&target)
+        .context("no provider for the target")?;
+    let filter = filter(args, &stack_name, &target, &provider.discoverable_types())?;
+    let found = provider
+        .discover(&filter)
+        .await
+        .map_err(|e| match &e.hint {
+            Some(h) => {
+                anyhow::anyhow!("discovery on `{target}` failed: {}\n  hint: {h}", e.message)
+            }
+            None => anyhow::anyhow!("discovery on `{target}` failed: {}", e.message),
+        })?;
+    let in_state: BTreeSet<String> = session
+        .stores
+        .get(&target)
+        .map(|s| s.resources().keys().map(|a| a.to_string()).collect())
+        .unwrap_or_default();
+    let rows: Vec<(Standing, &DiscoveredResource)> = found
+        .iter()
+        .map(|r| (standing(r, &stack_name, &in_state), r))
+        .collect();
+
+    if ctx.global.json {
+        let list: Vec<_> = rows
+            .iter()
+            .map(|(s, r)| {
+                json!({"type": r.resource_type, "id": r.id, "uid": r.arn,
+                       "tags": r.tags, "standing": s.label()})
+            })
+            .collect();
+        println!("{}", json!({"target": target, "resources": list}));
+        return Ok(0);
+    }
+    if rows.is_empty() {
+        ctx.say(&format!(
+            "Nothing found on `{target}`{}.",
+            if args.all {
+                String::new()
+            } else {
+                format!(" tagged for stack `{stack_name}` (use --all to list everything)")
+            }
+        ));
+        return Ok(0);
+    }
+    let width = |f: &dyn Fn(&DiscoveredResource) -> usize| {
+        rows.iter().map(|(_, r)| f(r)).max().unwrap_or(0)
+    };
+    let (wt, wi) = (
+        width(&|r| r.resource_type.len()).max(4),
+        width(&|r| r.id.len()).max(2),
+    );
+    let mut out = format!(
+        "{:<wt$}  {:<wi$}  {:<12}  RESOURCE\n",
+        "TYPE", "ID", "STANDING"
+    );
+    for (s, r) in &rows {
+        let resource = r
+            .tags
+            .get(OwnerTags::RESOURCE_KEY)
+            .map(String::as_str)
+            .unwrap_or("-");
+        out.push_str(&format!(
+            "{:<wt$}  {:<wi$}  {:<12}  {resource}\n",
+            r.resource_type,
+            r.id,
+            s.label()
+        ));
+    }
+    let orphans = rows
+        .iter()
+        .filter(|(s, _)| *s == Standing::NotInState)
+        .count();
+    out.push_str(&format!("\n{} resource(s) on `{target}`", rows.len()));
+    if orphans > 0 {
+        out.push_str(&format!(
+            "; {orphans} tagged for `{stack_name}` but not in its state (left by a lost state or an interrupted tool)"
+        ));
+    }
+    ctx.say(&out);
+    Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    fn args(all: bool, tags: &[&str], types: &[&str]) -> DiscoverArgs {
+        DiscoverArgs {
+            target: None,
+            all,
+            tags: tags.iter().map(|s| s.to_string()).collect(),
+            types: types.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn the_filter_is_this_stack_unless_all_and_checks_types() {
+        let known = vec!["s3:bucket".to_string()];
+        let f =
+            filter(&args(false, &["team=a", "env"], &[]), "web", "aws", &known).expect("filter");
+        assert_eq!(f.tags.len(), 4);
+        assert!(f.tags.contains(&("env".into(), None)));
+        let f = filter(&args(true, &[], &["s3:bucket"]), "web", "aws", &known).expect("filter");
+        assert!(f.tags.is_empty() && f.types == ["s3:bucket"]);
+        let e =
+            filter(&args(true, &[], &["s3:bukket"]), "web", "aws", &known).expect_err("bad type");
+        assert!(e.to_string().contains("s3:bucket"), "{e}");
+        assert!(filter(&args(true, &["=x"], &[]), "web", "aws", &known).is_err());
+    }
+
+    #[test]
+    fn standing_compares_tags_with_state() {
+        let r = |stack: &str, res: &str| DiscoveredResource {
+            arn: "arn".into(),
+            resource_type: "s3:bucket".into(),
+            id: "b".into(),
+            tags: BTreeMap::from([
+                (OwnerTags::STACK_KEY.to_string(), stack.to_string()),
+                (OwnerTags::RESOURCE_KEY.to_string(), res.to_string()),
+            ]),
+        };
+        let state = BTreeSet::from(["site.bucket".to_string()]);
+        assert_eq!(
+            standing(&r("web", "site.bucket"), "web", &state),
+            Standing::InState
+        );
+        assert_eq!(
+            standing(&r("web", "old.bucket"), "web", &state),
+            Standing::NotInState
+        );
+        assert_eq!(
+            standing(&r("api", "site.bucket"), "web", &state),
+            Standing::Other
+        );
+    }
+}
