@@ -1370,6 +1370,31 @@ fn quickstart_example_runs_unchanged_on_aws() {
         assert_eq!(greeting.as_deref(), Some("Hi"));
     });
 
+    // Drift: the queue changed behind overcast's back shows in the plan and is repaired.
+    rt.block_on(async {
+        let urls = c.sqs.list_queues().send().await.expect("queues");
+        let jobs = urls
+            .queue_urls()
+            .iter()
+            .find(|u| u.contains("jobs") && !u.contains("dlq"))
+            .expect("the jobs queue")
+            .clone();
+        c.sqs
+            .set_queue_attributes()
+            .queue_url(&jobs)
+            .attributes(sdk::sqs::types::QueueAttributeName::VisibilityTimeout, "99")
+            .send()
+            .await
+            .expect("drift the queue");
+    });
+    let out = stack.run(&["plan", "--detailed-exitcode", "--var", "greeting=Hi"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "drift should show:\n{text}");
+    assert!(text.contains("visibility_timeout"), "{text}");
+    stack.ok(&["apply", "--auto-approve", "--var", "greeting=Hi"]);
+    let out = stack.run(&["plan", "--detailed-exitcode", "--var", "greeting=Hi"]);
+    assert_eq!(out.status.code(), Some(0), "apply should repair the drift");
+
     stack.ok(&["destroy", "--auto-approve", "--var", "greeting=Hi"]);
     let left = rt.block_on(live_leftovers(&c, "quickstart"));
     assert!(left.is_empty(), "left behind: {left:?}");
