@@ -810,6 +810,65 @@ fn six_kinds_apply_update_replace_drift_destroy() {
     });
 }
 
+/// Credentials from a named profile whose `credential_process` prints them (the way SSO
+/// helpers and vaults hand out credentials), chosen by the target's `profile` setting.
+#[test]
+fn credentials_come_from_a_profiles_credential_process() {
+    let moto = start_moto();
+    let yaml = "stack: proc\ntargets:\n  aws:\n    provider: aws\n    region: us-east-1\n    profile: lab\n    endpoint_url: ${var.endpoint}\nvariables:\n  endpoint: { type: string }\nresources:\n  q:\n    kind: queue\n";
+    let stack = Stack::new(&moto.endpoint, yaml);
+    let dir = stack.dir.path();
+    let marker = dir.join("process-ran");
+    let script = dir.join("creds.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\ntouch '{}'\nprintf '%s' '{{\"Version\": 1, \"AccessKeyId\": \"testing\", \"SecretAccessKey\": \"testing\"}}'\n",
+            marker.display()
+        ),
+    )
+    .expect("write script");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o700)).expect("chmod");
+    }
+    let config = dir.join("aws-config");
+    std::fs::write(
+        &config,
+        format!("[profile lab]\ncredential_process = {}\n", script.display()),
+    )
+    .expect("write config");
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_overcast"))
+            .current_dir(dir)
+            .args(["--no-color", "--var"])
+            .arg(format!("endpoint={}", moto.endpoint))
+            .args(args)
+            .env_remove("AWS_ACCESS_KEY_ID")
+            .env_remove("AWS_SECRET_ACCESS_KEY")
+            .env_remove("AWS_SESSION_TOKEN")
+            .env_remove("AWS_PROFILE")
+            .env_remove("AWS_ENDPOINT_URL")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("AWS_CONFIG_FILE", &config)
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+            .output()
+            .expect("run overcast")
+    };
+    let out = run(&["apply", "--auto-approve"]);
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        marker.exists(),
+        "the profile's credential_process was not run"
+    );
+    assert!(run(&["destroy", "--auto-approve"]).status.success());
+}
+
 /// No credentials anywhere: one clear error before any change, naming what was tried.
 #[test]
 fn missing_credentials_fail_preflight_clearly() {
