@@ -400,3 +400,64 @@ fn generated_secrets_are_masked_everywhere_but_an_explicit_output_request() {
             .contains("(sensitive)")
     );
 }
+
+/// `overcast discover` on the local cloud: what exists whatever the state says. A resource
+/// forgotten with `state rm` is listed as `not in state`, the rest as `in state`; the same
+/// for materialized natives and for the `noop` ledger.
+#[test]
+fn discover_lists_what_exists_and_marks_what_state_forgot() {
+    for noop in [false, true] {
+        let s = TestStack::yaml(&format!(
+            "stack: disco\ntargets:\n  local:\n    provider: local\n    noop: {noop}\nresources:\n  site:\n    kind: storage\n  jobs:\n    kind: queue\n"
+        ));
+        s.ok(&["apply", "--auto-approve"]);
+        s.ok(&["state", "rm", "jobs"]);
+        let r = s.ok(&["discover", "--json"]);
+        let doc: serde_json::Value =
+            serde_json::from_str(r.stdout().trim()).expect("discover JSON");
+        let mut seen: Vec<(String, String, String)> = doc["resources"]
+            .as_array()
+            .expect("resources")
+            .iter()
+            .map(|x| {
+                (
+                    x["tags"]["overcast:resource"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string(),
+                    x["type"].as_str().unwrap_or_default().to_string(),
+                    x["standing"].as_str().unwrap_or_default().to_string(),
+                )
+            })
+            .collect();
+        seen.sort();
+        assert_eq!(
+            seen,
+            [
+                (
+                    "jobs.queue".into(),
+                    "local_queue".into(),
+                    "not in state".into()
+                ),
+                (
+                    "site.bucket".into(),
+                    "local_bucket".into(),
+                    "in state".into()
+                ),
+            ],
+            "noop: {noop}: {doc}"
+        );
+        let table = s.ok(&["discover", "--type", "local_queue"]);
+        assert!(
+            table
+                .stdout()
+                .contains("1 tagged for `disco` but not in its state"),
+            "{}",
+            table.all()
+        );
+        let bad = s.run(&["discover", "--type", "s3:bucket"]);
+        assert_eq!(bad.code(), Some(1), "{}", bad.all());
+        assert!(bad.all().contains("local_bucket"), "{}", bad.all());
+        s.ok(&["destroy", "--auto-approve"]);
+    }
+}

@@ -25,6 +25,9 @@ pub(crate) mod types {
     pub(crate) const FUNCTION: &str = "local_function";
     pub(crate) const PROCESS: &str = "local_process";
     pub(crate) const CDN: &str = "local_cdn";
+
+    /// Every native type of the local cloud.
+    pub(crate) const ALL: &[&str] = &[BUCKET, QUEUE, SQLITE, POSTGRES, FUNCTION, PROCESS, CDN];
 }
 
 fn to_value<T: serde::Serialize>(v: &T) -> Value {

@@ -34,6 +34,7 @@ mod cdn;
 mod cdn_server;
 mod compute;
 mod database;
+mod discover;
 mod expand;
 mod faults;
 mod fsutil;

@@ -156,6 +156,17 @@ fn outputs(kind: Kind, file: &Path, req: &CreateRequest) -> Attrs {
     v.as_object().cloned().unwrap_or_default()
 }
 
+/// Every native in the ledger: its key (also its id), owner tags and native type.
+pub(crate) fn list(store: &NoopStore) -> Result<Vec<(String, OwnerTags, String)>, ProviderError> {
+    store.with(|ledger, _| {
+        Ok(ledger
+            .entries
+            .iter()
+            .map(|(k, f)| (k.clone(), f.owner.clone(), f.record.type_name.clone()))
+            .collect())
+    })
+}
+
 pub(crate) fn create(
     store: &NoopStore,
     kind: Kind,

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use overcast_core::discovery::{DiscoveredResource, DiscoveryFilter};
 use overcast_core::native::{CreateRequest, Observed};
 use overcast_core::{
     AbstractResource, Attrs, Kind, NativeSpec, NativeState, Provider, ProviderContext,
@@ -358,6 +359,27 @@ impl Provider for LocalProvider {
         self.inner.faults.before("adopt", &req.addr).await?;
         let (inner, req) = (Arc::clone(&self.inner), req.clone());
         blocking(move || inner.adopt(&req)).await
+    }
+
+    fn discoverable_types(&self) -> Vec<String> {
+        types::ALL.iter().map(|t| t.to_string()).collect()
+    }
+
+    /// Every native under this target's directory (or in its `noop` ledger), whatever the
+    /// state says.
+    async fn discover(
+        &self,
+        filter: &DiscoveryFilter,
+    ) -> Result<Vec<DiscoveredResource>, ProviderError> {
+        let (inner, filter) = (Arc::clone(&self.inner), filter.clone());
+        blocking(move || {
+            if inner.settings.noop {
+                crate::discover::ledger(&inner.noop, &filter)
+            } else {
+                crate::discover::materialized(inner.layout.root(), &filter)
+            }
+        })
+        .await
     }
 
     async fn invoke(&self, state: &NativeState, payload: Value) -> Result<Value, ProviderError> {
