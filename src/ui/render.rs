@@ -3,6 +3,9 @@
 
 use std::collections::BTreeSet;
 use std::fmt::Write;
+use std::sync::OnceLock;
+
+use aho_corasick::AhoCorasick;
 
 use console::Style;
 use overcast_core::refs::UNKNOWN;
@@ -15,23 +18,26 @@ use crate::plan::{Action, Change, Plan};
 pub const MASK: &str = "(sensitive)";
 
 /// The secret strings of a stack: sensitive variables and sensitive attributes. Any
-/// rendered value containing one is masked.
+/// rendered value containing one is masked. Values are searched for all secrets at once
+/// (Aho-Corasick), so masking costs the length of what is rendered, not that times the
+/// number of secrets: a stack of thousands of databases has thousands of passwords.
 #[derive(Debug, Default, Clone)]
 pub struct Secrets {
     values: BTreeSet<String>,
+    /// Built on first use after the last `add`.
+    matcher: OnceLock<Option<AhoCorasick>>,
 }
 
 impl Secrets {
     /// Remember a secret (short strings are ignored: masking `1` would mask everything).
     pub fn add(&mut self, v: &Value) {
-        match v {
-            Value::String(s) if s.len() >= 4 => {
-                self.values.insert(s.clone());
-            }
-            Value::Number(n) if n.to_string().len() >= 4 => {
-                self.values.insert(n.to_string());
-            }
-            _ => {}
+        let inserted = match v {
+            Value::String(s) if s.len() >= 4 => self.values.insert(s.clone()),
+            Value::Number(n) if n.to_string().len() >= 4 => self.values.insert(n.to_string()),
+            _ => false,
+        };
+        if inserted {
+            self.matcher = OnceLock::new();
         }
     }
 
@@ -65,11 +71,25 @@ impl Secrets {
     /// Whether the value contains a secret.
     pub fn contains(&self, v: &Value) -> bool {
         match v {
-            Value::String(s) => self.values.iter().any(|x| s.contains(x.as_str())),
+            Value::String(s) => self.in_text(s),
             Value::Number(n) => self.values.contains(&n.to_string()),
             Value::Array(a) => a.iter().any(|x| self.contains(x)),
             Value::Object(o) => o.values().any(|x| self.contains(x)),
             _ => false,
+        }
+    }
+
+    fn in_text(&self, s: &str) -> bool {
+        if self.values.is_empty() {
+            return false;
+        }
+        let matcher = self
+            .matcher
+            .get_or_init(|| AhoCorasick::new(&self.values).ok());
+        match matcher {
+            Some(m) => m.is_match(s),
+            // Only a pathologically large set fails to build: search one by one.
+            None => self.values.iter().any(|x| s.contains(x.as_str())),
         }
     }
 }
@@ -329,5 +349,19 @@ mod tests {
         assert_eq!(value(&json!("postgres://u:hunter22@h/db"), &s), MASK);
         assert_eq!(value(&json!("plain"), &s), "\"plain\"");
         assert_eq!(value(&json!(UNKNOWN), &s), "(known after apply)");
+    }
+
+    #[test]
+    fn a_secret_added_after_a_search_is_found_too() {
+        let mut s = Secrets::default();
+        assert!(!s.contains(&json!("anything")));
+        for i in 0..2000 {
+            s.add(&json!(format!("password-{i:05}")));
+        }
+        assert!(s.contains(&json!("x password-01999 y")));
+        assert!(!s.contains(&json!("password-02000")));
+        s.add(&json!("password-02000"));
+        assert!(s.contains(&json!({"url": ["a", "password-02000"]})));
+        assert!(!s.contains(&json!(12)));
     }
 }
