@@ -6,6 +6,28 @@
 //! [`graph`]; [`plan`] refreshes live state and diffs it; [`apply`] walks the plan's DAG;
 //! [`state`] is the only module that writes state files. [`ui`] renders progress and plans.
 
+/// `println!` that never panics. With stdout closed early (`overcast ... | head`) the
+/// std macro panics; a command must instead go on (an apply keeps recording its results)
+/// and only its output is lost.
+#[macro_export]
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
+/// `print!` that never panics; see [`outln!`].
+#[macro_export]
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let mut stdout = std::io::stdout().lock();
+        let _ = write!(stdout, $($arg)*);
+        let _ = stdout.flush();
+    }};
+}
+
 pub mod apply;
 pub mod cli;
 pub mod commands;

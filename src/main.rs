@@ -64,7 +64,7 @@ fn main() -> ExitCode {
             Command::Discover(a) => commands::discover::run(&ctx, a).await,
             Command::Init(a) => commands::init_cli(&ctx, a),
             Command::Schema => {
-                println!(
+                overcast::outln!(
                     "{}",
                     serde_json::to_string_pretty(&overcast::spec::json_schema())
                         .unwrap_or_default()
@@ -79,7 +79,7 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
         Err(e) => {
             if ctx.mode == OutputMode::Json {
-                println!(
+                overcast::outln!(
                     "{}",
                     serde_json::json!({"type": "error", "message": format!("{e:#}")})
                 );

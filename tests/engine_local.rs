@@ -461,3 +461,26 @@ fn discover_lists_what_exists_and_marks_what_state_forgot() {
         s.ok(&["destroy", "--auto-approve"]);
     }
 }
+
+/// A reader that goes away (`overcast --json apply | head -1`) must not abort the apply
+/// halfway: output is dropped, the work finishes and is recorded.
+#[test]
+fn a_closed_stdout_does_not_abort_an_apply() {
+    let s = TestStack::yaml(
+        "stack: pipe\ntargets:\n  local:\n    provider: local\n    noop: true\n    latency_ms: 20\nresources:\n  a:\n    kind: storage\n  b:\n    kind: queue\n    depends_on: [a]\n",
+    );
+    let mut child = s
+        .command(&["--json", "apply", "--auto-approve"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn overcast");
+    // Close the read end at once: every later write to stdout fails with EPIPE.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("wait");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(s.state_addrs(), ["a.bucket", "b.queue"]);
+    s.ok(&["destroy", "--auto-approve"]);
+}

@@ -126,7 +126,7 @@ pub async fn run(ctx: &Ctx, args: &DiscoverArgs) -> anyhow::Result<i32> {
                        "tags": r.tags, "standing": s.label()})
             })
             .collect();
-        println!("{}", json!({"target": target, "resources": list}));
+        crate::outln!("{}", json!({"target": target, "resources": list}));
         return Ok(0);
     }
     if rows.is_empty() {

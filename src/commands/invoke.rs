@@ -30,6 +30,6 @@ pub async fn run(ctx: &Ctx, name: &str, payload: &str) -> anyhow::Result<i32> {
             Some(h) => anyhow::anyhow!("invoking `{name}` failed: {}\n  hint: {h}", e.message),
             None => anyhow::anyhow!("invoking `{name}` failed: {}", e.message),
         })?;
-    println!("{}", serde_json::to_string_pretty(&result)?);
+    crate::outln!("{}", serde_json::to_string_pretty(&result)?);
     Ok(0)
 }

@@ -55,7 +55,7 @@ impl Ctx {
     /// Print one JSON document on stdout (`--json` mode only).
     pub fn emit_json(&self, v: &Value) {
         if self.mode == OutputMode::Json {
-            println!("{v}");
+            crate::outln!("{v}");
         }
     }
 }
@@ -227,7 +227,7 @@ pub fn function_resource<'a>(
 pub fn init_cli(ctx: &Ctx, args: &crate::cli::InitArgs) -> anyhow::Result<i32> {
     if args.list {
         for t in init::list_templates() {
-            println!("{:<16} {}", t.name, t.description);
+            crate::outln!("{:<16} {}", t.name, t.description);
         }
         return Ok(0);
     }

@@ -73,21 +73,21 @@ pub async fn run(ctx: &Ctx, name: Option<&str>) -> anyhow::Result<i32> {
             };
             let value = v.get("value").cloned().unwrap_or(Value::Null);
             if ctx.global.json {
-                println!("{value}");
+                crate::outln!("{value}");
             } else {
                 match value {
-                    Value::String(s) => println!("{s}"),
-                    other => println!("{other}"),
+                    Value::String(s) => crate::outln!("{s}"),
+                    other => crate::outln!("{other}"),
                 }
             }
         }
         None => {
             if ctx.global.json {
-                println!("{}", masked(&outputs));
+                crate::outln!("{}", masked(&outputs));
             } else if outputs.is_empty() {
-                println!("No outputs recorded: run `overcast apply` first.");
+                crate::outln!("No outputs recorded: run `overcast apply` first.");
             } else {
-                print!("{}", render_outputs(&outputs).trim_start());
+                crate::out!("{}", render_outputs(&outputs).trim_start());
             }
         }
     }

@@ -22,21 +22,21 @@ pub async fn run(ctx: &Ctx, cmd: &StateCommand) -> anyhow::Result<i32> {
                 for (addr, st) in store.resources() {
                     rows.push(json!({"addr": addr.to_string(), "target": t, "type": st.type_name, "id": st.id, "kind": st.kind}));
                     if !ctx.global.json {
-                        println!("{addr:<40} {:<16} {t:<10} {}", st.type_name, st.id);
+                        crate::outln!("{addr:<40} {:<16} {t:<10} {}", st.type_name, st.id);
                     }
                 }
                 for addr in store.intents().keys() {
                     if !ctx.global.json {
-                        println!(
+                        crate::outln!(
                             "{addr:<40} (pending: an interrupted create; the next plan or apply recovers it)"
                         );
                     }
                 }
             }
             if ctx.global.json {
-                println!("{}", Value::Array(rows));
+                crate::outln!("{}", Value::Array(rows));
             } else if targets.is_empty() {
-                println!("No state for stack `{}` yet.", stack.name);
+                crate::outln!("No state for stack `{}` yet.", stack.name);
             }
             Ok(0)
         }
@@ -68,7 +68,7 @@ pub async fn run(ctx: &Ctx, cmd: &StateCommand) -> anyhow::Result<i32> {
                         }
                     }
                     v["target"] = json!(t);
-                    println!("{}", serde_json::to_string_pretty(&v)?);
+                    crate::outln!("{}", serde_json::to_string_pretty(&v)?);
                     return Ok(0);
                 }
             }
@@ -96,7 +96,7 @@ pub async fn run(ctx: &Ctx, cmd: &StateCommand) -> anyhow::Result<i32> {
                     .collect();
                 for a in matching {
                     store.remove(&a).with_context(|| format!("removing {a}"))?;
-                    println!(
+                    crate::outln!(
                         "Removed {a} from the state of target `{t}` (the resource itself still exists)."
                     );
                     removed += 1;
@@ -116,7 +116,7 @@ pub async fn run(ctx: &Ctx, cmd: &StateCommand) -> anyhow::Result<i32> {
                 .clone()
                 .unwrap_or_else(|| stack.default_target.clone());
             state::force_unlock(&work_dir, &stack.name, &t, id)?;
-            println!("Released the lock `{id}` of target `{t}`.");
+            crate::outln!("Released the lock `{id}` of target `{t}`.");
             Ok(0)
         }
     }

@@ -129,7 +129,7 @@ pub fn reporter(mode: OutputMode) -> Arc<dyn Reporter> {
     match mode {
         OutputMode::Interactive => Arc::new(ProgressReporter::new()),
         OutputMode::Plain => Arc::new(PlainReporter),
-        OutputMode::Json => Arc::new(JsonReporter),
+        OutputMode::Json => Arc::new(JsonReporter::new()),
         OutputMode::Quiet => Arc::new(QuietReporter),
     }
 }
@@ -191,12 +191,32 @@ impl Reporter for PlainReporter {
     }
 }
 
-/// NDJSON events on stdout, one object per line, for CI.
-pub struct JsonReporter;
+/// NDJSON events on stdout, one object per line, for CI. Every event carries `t_ms`:
+/// milliseconds since the reporter was made (at command start, on a monotonic clock), so
+/// a phase's duration is the difference of its `phase_started` and `phase_finished`.
+pub struct JsonReporter {
+    start: std::time::Instant,
+}
+
+impl JsonReporter {
+    /// A reporter whose clock starts now.
+    pub fn new() -> Self {
+        JsonReporter {
+            start: std::time::Instant::now(),
+        }
+    }
+}
+
+impl Default for JsonReporter {
+    fn default() -> Self {
+        Self::new()
+    }
+}
 
 impl Reporter for JsonReporter {
     fn event(&self, e: Event<'_>) {
-        let v = match e {
+        let t_ms = (self.start.elapsed().as_secs_f64() * 1e6).round() / 1e3;
+        let mut v = match e {
             Event::PhaseStarted { name, total } => {
                 json!({"type": "phase_started", "phase": name, "total": total})
             }
@@ -236,6 +256,9 @@ impl Reporter for JsonReporter {
             Event::Note(m) => json!({"type": "note", "message": m}),
             Event::Warn(m) => json!({"type": "warning", "message": m}),
         };
+        if let Some(o) = v.as_object_mut() {
+            o.insert("t_ms".into(), json!(t_ms));
+        }
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "{v}");
     }
