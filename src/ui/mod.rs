@@ -149,7 +149,12 @@ impl Reporter for QuietReporter {
             error,
         } = e
         {
-            eprintln!("{addr}: {} failed: {error}", action.progressive());
+            // Not eprintln!: a closed stderr must not abort the command.
+            let _ = writeln!(
+                std::io::stderr().lock(),
+                "{addr}: {} failed: {error}",
+                action.progressive()
+            );
         }
     }
 }
