@@ -155,6 +155,10 @@ pub struct DestroyArgs {
     /// Do not ask for confirmation.
     #[arg(long, short = 'y')]
     pub auto_approve: bool,
+    /// Skip reading live state first: delete what state records (deleting a resource that
+    /// is already gone succeeds). Saves a read per resource on large teardowns.
+    #[arg(long)]
+    pub no_refresh: bool,
     /// Allow destroying protected resources.
     #[arg(long)]
     pub override_protect: bool,

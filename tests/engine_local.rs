@@ -484,3 +484,22 @@ fn a_closed_stdout_does_not_abort_an_apply() {
     assert_eq!(s.state_addrs(), ["a.bucket", "b.queue"]);
     s.ok(&["destroy", "--auto-approve"]);
 }
+
+/// `destroy --no-refresh` deletes what state records without reading it first; a resource
+/// already deleted outside overcast counts as deleted.
+#[test]
+fn destroy_without_refresh_deletes_what_state_records() {
+    let s = TestStack::yaml(
+        "stack: norefresh\ntargets:\n  local:\n    provider: local\nresources:\n  a:\n    kind: storage\n  b:\n    kind: storage\n",
+    );
+    s.ok(&["apply", "--auto-approve"]);
+    std::fs::remove_dir_all(s.path().join(".overcast/local/local/storage/a")).expect("rm a");
+    let r = s.ok(&["destroy", "--auto-approve", "--no-refresh"]);
+    assert!(r.all().contains("a.bucket"), "{}", r.all());
+    assert!(s.state_addrs().is_empty());
+    assert!(
+        s.local_artifacts("local").is_empty(),
+        "{:?}",
+        s.local_artifacts("local")
+    );
+}

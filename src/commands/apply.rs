@@ -52,7 +52,14 @@ pub async fn destroy(ctx: &Ctx, args: &DestroyArgs) -> anyhow::Result<i32> {
     let stack = load_stack(&ctx.global)?;
     let vars = parse_vars(&ctx.global.vars)?;
     let mut session = open_session(ctx, stack, StateAccess::Lock("destroy"))?;
-    let plan = make_plan(&mut session, &vars, true, true, args.override_protect).await?;
+    let plan = make_plan(
+        &mut session,
+        &vars,
+        true,
+        !args.no_refresh,
+        args.override_protect,
+    )
+    .await?;
     ctx.reporter.finish();
     show_plan(ctx, &session, &plan);
     if !plan.has_changes() {
