@@ -2,6 +2,7 @@
 //! target's provider, and the native dependency graph is built. Also the resolution of
 //! references against what is known so far (shared by plan and apply).
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -132,8 +133,6 @@ pub struct DesiredNative {
     pub target: String,
     /// What the provider expanded (inputs may hold references).
     pub spec: NativeSpec,
-    /// Natives it must come after.
-    pub deps: BTreeSet<NativeAddr>,
     /// Whether its abstract resource is protected.
     pub protect: bool,
 }
@@ -147,6 +146,16 @@ pub struct Desired {
     pub by_resource: BTreeMap<String, Vec<NativeAddr>>,
     /// Dependency graph of the natives.
     pub graph: Dag<NativeAddr>,
+}
+
+impl Desired {
+    /// The natives `addr` must come after, in address order.
+    pub fn deps_of<'a>(
+        &'a self,
+        addr: &NativeAddr,
+    ) -> impl Iterator<Item = &'a NativeAddr> + use<'a> {
+        self.graph.deps_of(addr)
+    }
 }
 
 /// Expand every resource of the stack through its target's provider.
@@ -189,7 +198,6 @@ pub fn expand(
                     kind: res.kind,
                     target: res.target.clone(),
                     spec,
-                    deps: BTreeSet::new(),
                     protect: res.protect,
                 },
             );
@@ -202,13 +210,19 @@ pub fn expand(
 
 /// Fill in dependencies: intra-expansion, resource-level, and native references.
 fn link(stack: &Stack, desired: &mut Desired) -> Result<(), EngineError> {
-    let mut all_deps: Vec<(NativeAddr, BTreeSet<NativeAddr>)> =
-        Vec::with_capacity(desired.natives.len());
-    for (addr, n) in &desired.natives {
-        let mut deps = BTreeSet::new();
+    let Desired {
+        natives,
+        by_resource,
+        graph,
+    } = desired;
+    // Every node first, in key order (walks of the graph then need no sorting).
+    for addr in natives.keys() {
+        graph.add_node(addr.clone());
+    }
+    for (addr, n) in natives.iter() {
         for local in &n.spec.depends_on {
             let dep = NativeAddr::new(addr.resource.clone(), local.clone());
-            if !desired.natives.contains_key(&dep) {
+            if !natives.contains_key(&dep) {
                 return Err(EngineError::Expand {
                     resource: addr.resource.clone(),
                     location: String::new(),
@@ -217,18 +231,13 @@ fn link(stack: &Stack, desired: &mut Desired) -> Result<(), EngineError> {
                     ),
                 });
             }
-            deps.insert(dep);
+            graph.add_edge_ref(&dep, addr);
         }
         if let Some(res) = stack.resources.get(&addr.resource) {
             for dep_res in &res.depends_on {
-                deps.extend(
-                    desired
-                        .by_resource
-                        .get(dep_res)
-                        .into_iter()
-                        .flatten()
-                        .cloned(),
-                );
+                for dep in by_resource.get(dep_res).into_iter().flatten() {
+                    graph.add_edge_ref(dep, addr);
+                }
             }
         }
         let mut bad: Option<String> = None;
@@ -238,8 +247,8 @@ fn link(stack: &Stack, desired: &mut Desired) -> Result<(), EngineError> {
                     resource, local, ..
                 } => {
                     let dep = NativeAddr::new(resource.clone(), local.clone());
-                    if desired.natives.contains_key(&dep) {
-                        deps.insert(dep);
+                    if natives.contains_key(&dep) {
+                        graph.add_edge_ref(&dep, addr);
                     } else {
                         bad = Some(format!(
                             "`{addr}` refers to `{r}`, but no native `{dep}` exists"
@@ -247,7 +256,9 @@ fn link(stack: &Stack, desired: &mut Desired) -> Result<(), EngineError> {
                     }
                 }
                 Ref::Resource { name, .. } => {
-                    deps.extend(desired.by_resource.get(name).into_iter().flatten().cloned());
+                    for dep in by_resource.get(name).into_iter().flatten() {
+                        graph.add_edge_ref(dep, addr);
+                    }
                 }
                 Ref::Var(_) => {}
             })?;
@@ -255,29 +266,30 @@ fn link(stack: &Stack, desired: &mut Desired) -> Result<(), EngineError> {
         if let Some(b) = bad {
             return Err(EngineError::Reference(b));
         }
-        deps.remove(addr);
-        all_deps.push((addr.clone(), deps));
     }
-    for (addr, deps) in all_deps {
-        desired.graph.add_node(addr.clone());
-        for d in &deps {
-            desired.graph.add_edge(d.clone(), addr.clone());
-        }
-        if let Some(n) = desired.natives.get_mut(&addr) {
-            n.deps = deps;
-        }
-    }
-    desired
-        .graph
-        .topo_order()
+    graph
+        .topo_order_refs()
         .map_err(|c| EngineError::Cycle(Dag::cycle_to_string(&c)))?;
     Ok(())
+}
+
+/// Read access to native states by address, whoever holds them (a map of owned states
+/// while applying, states borrowed from the stores while planning).
+pub trait StateView {
+    /// The state of `addr`, if it exists.
+    fn state(&self, addr: &NativeAddr) -> Option<&NativeState>;
+}
+
+impl StateView for BTreeMap<NativeAddr, NativeState> {
+    fn state(&self, addr: &NativeAddr) -> Option<&NativeState> {
+        self.get(addr)
+    }
 }
 
 /// What is known about native values while planning or applying.
 pub struct Known<'a> {
     /// Current (refreshed or just-applied) states by address.
-    pub states: &'a BTreeMap<NativeAddr, NativeState>,
+    pub states: &'a dyn StateView,
     /// Natives whose values are only known after apply.
     pub pending: &'a BTreeSet<NativeAddr>,
     /// Natives of each abstract resource.
@@ -295,7 +307,7 @@ impl Known<'_> {
         if addrs.iter().any(|a| self.pending.contains(a)) {
             return None;
         }
-        let states: Vec<&NativeState> = addrs.iter().filter_map(|a| self.states.get(a)).collect();
+        let states: Vec<&NativeState> = addrs.iter().filter_map(|a| self.states.state(a)).collect();
         if states.len() != addrs.len() {
             return None;
         }
@@ -335,7 +347,7 @@ impl Known<'_> {
                 if self.pending.contains(&addr) {
                     return Ok(Lookup::Unknown);
                 }
-                match self.states.get(&addr) {
+                match self.states.state(&addr) {
                     None => Ok(Lookup::Unknown),
                     Some(s) => Ok(Lookup::Known(
                         s.outputs
@@ -346,6 +358,16 @@ impl Known<'_> {
                     )),
                 }
             }
+        }
+    }
+
+    /// [`Known::resolve_attrs`], borrowing `inputs` when they hold no reference (most
+    /// natives of a large stack: a no-op plan then copies none of them).
+    pub fn resolve_attrs_cow<'i>(&self, inputs: &'i Attrs) -> Result<Cow<'i, Attrs>, EngineError> {
+        if inputs.values().any(may_hold_refs) {
+            self.resolve_attrs(inputs).map(Cow::Owned)
+        } else {
+            Ok(Cow::Borrowed(inputs))
         }
     }
 
@@ -361,6 +383,17 @@ impl Known<'_> {
     /// Resolve a single value (stack outputs).
     pub fn resolve_value(&self, v: &Value) -> Result<Value, EngineError> {
         refs::resolve(v, &mut |r| self.lookup(r))
+    }
+}
+
+/// Whether `v` holds a string containing `${`: a reference, or the escape `$${` that
+/// resolution rewrites. A value without one resolves to itself.
+fn may_hold_refs(v: &Value) -> bool {
+    match v {
+        Value::String(s) => s.contains("${"),
+        Value::Array(a) => a.iter().any(may_hold_refs),
+        Value::Object(o) => o.values().any(may_hold_refs),
+        _ => false,
     }
 }
 

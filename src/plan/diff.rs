@@ -53,48 +53,42 @@ pub struct DiffOptions {
 }
 
 /// Compute one change per native: every desired native and every native in state.
-pub fn diff(session: &Session, live: &Live, opts: DiffOptions) -> Result<Vec<Change>, DiffError> {
+pub fn diff(
+    session: &Session,
+    live: &Live<'_>,
+    opts: DiffOptions,
+) -> Result<Vec<Change>, DiffError> {
     let mut changes = Vec::new();
     let mut protected = Vec::new();
     let desired = &session.desired;
     if !opts.destroy {
         let order = desired
             .graph
-            .topo_order()
+            .topo_order_refs()
             .map_err(|c| EngineError::Cycle(crate::graph::Dag::cycle_to_string(&c)))?;
         let mut pending: BTreeSet<NativeAddr> = BTreeSet::new();
         for addr in order {
-            let Some(d) = desired.natives.get(&addr) else {
+            let Some(d) = desired.natives.get(addr) else {
                 continue;
             };
             let known = Known {
-                states: &live.states,
+                states: live,
                 pending: &pending,
                 by_resource: &desired.by_resource,
                 resource_info: &session.resource_info,
                 providers: &session.providers,
             };
-            let resolved = known.resolve_attrs(&d.spec.inputs)?;
-            let prior = live.states.get(&addr);
-            let prior_target = live.targets.get(&addr);
-            let mut change = Change {
-                addr: addr.clone(),
-                kind: d.kind,
-                target: d.target.clone(),
-                prior_target: None,
-                type_name: d.spec.type_name.clone(),
-                action: Action::NoOp,
-                attrs: Vec::new(),
-                desired: Some(d.spec.clone()),
-                depends_on: d.deps.iter().cloned().collect(),
-                prior: prior.cloned(),
-                protect: d.protect,
-                reason: None,
-            };
+            let resolved = known.resolve_attrs_cow(&d.spec.inputs)?;
+            let prior = live.states.get(addr).map(|s| &**s);
+            let prior_target = live.targets.get(addr).copied();
+            let mut action = Action::NoOp;
+            let attrs: Vec<AttrChange>;
+            let mut reason = None;
+            let mut moved_from = None;
             match prior {
                 None => {
-                    change.action = Action::Create;
-                    change.attrs = resolved
+                    action = Action::Create;
+                    attrs = resolved
                         .iter()
                         .map(|(k, v)| AttrChange {
                             name: k.clone(),
@@ -103,22 +97,21 @@ pub fn diff(session: &Session, live: &Live, opts: DiffOptions) -> Result<Vec<Cha
                             forces_replacement: false,
                         })
                         .collect();
-                    if live.gone.contains_key(&addr) {
-                        change.reason =
-                            Some("deleted outside overcast; it will be created again".into());
+                    if live.gone.contains_key(addr) {
+                        reason = Some("deleted outside overcast; it will be created again".into());
                     }
                 }
                 Some(prior) => {
-                    change.attrs = attr_changes(&prior.inputs, &resolved, &d.spec.force_new);
-                    let moved = prior_target.is_some_and(|t| *t != d.target);
+                    attrs = attr_changes(&prior.inputs, &resolved, &d.spec.force_new);
+                    let moved = prior_target.is_some_and(|t| t != d.target);
                     let retyped = prior.type_name != d.spec.type_name;
                     if moved || retyped {
-                        change.action = Action::Replace;
-                        change.prior_target = prior_target.cloned();
-                        change.reason = Some(if moved {
+                        action = Action::Replace;
+                        moved_from = prior_target.map(str::to_string);
+                        reason = Some(if moved {
                             format!(
                                 "moves from target `{}` to `{}`",
-                                prior_target.map(String::as_str).unwrap_or("?"),
+                                prior_target.unwrap_or("?"),
                                 d.target
                             )
                         } else {
@@ -127,52 +120,60 @@ pub fn diff(session: &Session, live: &Live, opts: DiffOptions) -> Result<Vec<Cha
                                 prior.type_name, d.spec.type_name
                             )
                         });
-                    } else if change.attrs.iter().any(|a| a.forces_replacement) {
-                        change.action = Action::Replace;
-                    } else if !change.attrs.is_empty() {
-                        change.action = Action::Update;
+                    } else if attrs.iter().any(|a| a.forces_replacement) {
+                        action = Action::Replace;
+                    } else if !attrs.is_empty() {
+                        action = Action::Update;
                     }
-                    if change.action != Action::NoOp
-                        && live.drifted.contains(&addr)
-                        && change.reason.is_none()
-                    {
-                        change.reason =
-                            Some("the live resource differs from the last apply".into());
-                    }
-                    if change.action == Action::Replace
-                        && (d.protect || prior.protect)
-                        && !opts.override_protect
-                    {
-                        let why = forcing(&change);
-                        protected.push((addr.clone(), Action::Replace, why));
+                    if action != Action::NoOp && live.drifted.contains(addr) && reason.is_none() {
+                        reason = Some("the live resource differs from the last apply".into());
                     }
                 }
             }
+            // A no-op carries no copies of its spec and state: nothing will run for it, and
+            // a 100,000-resource no-op plan would otherwise hold both twice over.
+            let noop = action == Action::NoOp;
+            let change = Change {
+                addr: addr.clone(),
+                kind: d.kind,
+                target: d.target.clone(),
+                prior_target: moved_from,
+                type_name: d.spec.type_name.clone(),
+                action,
+                attrs,
+                desired: (!noop).then(|| d.spec.clone()),
+                depends_on: if noop {
+                    Vec::new()
+                } else {
+                    desired.deps_of(addr).cloned().collect()
+                },
+                prior: if noop { None } else { prior.cloned() },
+                protect: d.protect,
+                reason,
+            };
+            if change.action == Action::Replace
+                && (d.protect || prior.is_some_and(|p| p.protect))
+                && !opts.override_protect
+            {
+                let why = forcing(&change);
+                protected.push((addr.clone(), Action::Replace, why));
+            }
             if matches!(change.action, Action::Create | Action::Replace) {
                 pending.insert(addr.clone());
-            }
-            if change.action == Action::NoOp {
-                // Nothing will run for it: don't carry copies of its spec and state (a
-                // 100,000-resource no-op plan would hold both twice over).
-                change.desired = None;
-                change.prior = None;
-                change.depends_on = Vec::new();
             }
             changes.push(change);
         }
     }
     // Everything in state that is not desired (or everything, when destroying).
     let mut to_delete: BTreeMap<&NativeAddr, (&NativeState, bool)> = BTreeMap::new();
-    for (a, s) in &live.states {
-        to_delete.insert(a, (s, false));
+    let undesired = |a: &NativeAddr| opts.destroy || !desired.natives.contains_key(a);
+    for (a, s) in live.states.iter().filter(|(a, _)| undesired(a)) {
+        to_delete.insert(*a, (&**s, false));
     }
-    for (a, s) in &live.gone {
-        to_delete.insert(a, (s, true));
+    for (a, s) in live.gone.iter().filter(|(a, _)| undesired(a)) {
+        to_delete.insert(*a, (*s, true));
     }
     for (addr, (st, gone)) in to_delete {
-        if !opts.destroy && desired.natives.contains_key(addr) {
-            continue;
-        }
         if st.protect && !opts.override_protect && !gone {
             protected.push((
                 addr.clone(),
@@ -183,7 +184,11 @@ pub fn diff(session: &Session, live: &Live, opts: DiffOptions) -> Result<Vec<Cha
         changes.push(Change {
             addr: addr.clone(),
             kind: st.kind,
-            target: live.targets.get(addr).cloned().unwrap_or_default(),
+            target: live
+                .targets
+                .get(addr)
+                .map(|t| t.to_string())
+                .unwrap_or_default(),
             prior_target: None,
             type_name: st.type_name.clone(),
             action: Action::Delete,
@@ -230,6 +235,10 @@ fn attr_changes(
     after: &overcast_core::Attrs,
     force_new: &[String],
 ) -> Vec<AttrChange> {
+    if before == after {
+        // The common case of a large no-op plan: no key set to build.
+        return Vec::new();
+    }
     let mut keys: BTreeSet<&String> = before.keys().collect();
     keys.extend(after.keys());
     let mut out = Vec::new();
