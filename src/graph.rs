@@ -143,10 +143,19 @@ impl<K: Ord + Clone + std::fmt::Display> Dag<K> {
     }
 
     /// [`Dag::topo_order`] borrowing the keys (a large graph need not clone them all).
+    pub fn topo_order_refs(&self) -> Result<Vec<&K>, Vec<K>> {
+        Ok(self
+            .topo_order_ids()?
+            .into_iter()
+            .map(|i| &self.keys[i])
+            .collect())
+    }
+
+    /// [`Dag::topo_order`] as node numbers (see [`Dag::numbered`] and [`Dag::key`]).
     ///
     /// Kahn's algorithm; nodes ready at the same time go in key order, and the dependents
     /// of a node are released in key order, so the order depends only on the graph.
-    pub fn topo_order_refs(&self) -> Result<Vec<&K>, Vec<K>> {
+    pub fn topo_order_ids(&self) -> Result<Vec<usize>, Vec<K>> {
         let n = self.keys.len();
         // The position of every node in key order (when numbers do not already follow it).
         let rank: Vec<usize> = if self.numbered_in_key_order {
@@ -168,7 +177,7 @@ impl<K: Ord + Clone + std::fmt::Display> Dag<K> {
         let mut order = Vec::with_capacity(n);
         let mut released = Vec::new();
         while let Some(k) = ready.pop_front() {
-            order.push(&self.keys[k]);
+            order.push(k);
             released.clear();
             released.extend(self.dependents[k].iter().copied());
             if !rank.is_empty() {
@@ -185,6 +194,18 @@ impl<K: Ord + Clone + std::fmt::Display> Dag<K> {
             return Ok(order);
         }
         Err(self.find_cycle(&indeg))
+    }
+
+    /// Every node with its number, in key order: lets a caller line up per-node data with
+    /// other maps sorted by the same keys in one walk, then index it by number.
+    pub fn numbered(&self) -> impl Iterator<Item = (&K, usize)> {
+        self.ids.iter().map(|(k, i)| (k, *i))
+    }
+
+    /// The key of node number `id` (numbers come from [`Dag::numbered`] and
+    /// [`Dag::topo_order_ids`]). Panics on a number the graph never gave out.
+    pub fn key(&self, id: usize) -> &K {
+        &self.keys[id]
     }
 
     /// Walk dependencies from a node left over by Kahn's algorithm (in-degree still

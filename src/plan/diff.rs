@@ -58,19 +58,29 @@ pub fn diff(
     live: &Live<'_>,
     opts: DiffOptions,
 ) -> Result<Vec<Change>, DiffError> {
-    let mut changes = Vec::new();
+    let mut changes = Vec::with_capacity(session.desired.natives.len());
     let mut protected = Vec::new();
     let desired = &session.desired;
     if !opts.destroy {
         let order = desired
             .graph
-            .topo_order_refs()
+            .topo_order_ids()
             .map_err(|c| EngineError::Cycle(crate::graph::Dag::cycle_to_string(&c)))?;
+        // The desired native and the live state of every graph node, by node number: found
+        // in one walk over the sorted maps rather than by a search of each map per native
+        // (searches of 100,000 string-keyed entries were most of a large no-op diff).
+        let nodes: Vec<&NativeAddr> = desired.graph.numbered().map(|(k, _)| k).collect();
+        let natives = by_node(&desired.graph, join_sorted(&nodes, desired.natives.iter()));
+        let found = by_node(
+            &desired.graph,
+            join_sorted(&nodes, live.states.iter().map(|(a, f)| (*a, f))),
+        );
         let mut pending: BTreeSet<NativeAddr> = BTreeSet::new();
-        for addr in order {
-            let Some(d) = desired.natives.get(addr) else {
+        for id in order {
+            let Some(d) = natives[id] else {
                 continue;
             };
+            let addr = desired.graph.key(id);
             let known = Known {
                 states: live,
                 pending: &pending,
@@ -79,8 +89,8 @@ pub fn diff(
                 providers: &session.providers,
             };
             let resolved = known.resolve_attrs_cow(&d.spec.inputs)?;
-            let prior = live.states.get(addr).map(|s| &**s);
-            let prior_target = live.targets.get(addr).copied();
+            let prior = found[id].map(|f| &*f.state);
+            let prior_target = found[id].map(|f| f.target);
             let mut action = Action::NoOp;
             let attrs: Vec<AttrChange>;
             let mut reason = None;
@@ -166,12 +176,17 @@ pub fn diff(
     }
     // Everything in state that is not desired (or everything, when destroying).
     let mut to_delete: BTreeMap<&NativeAddr, (&NativeState, bool)> = BTreeMap::new();
-    let undesired = |a: &NativeAddr| opts.destroy || !desired.natives.contains_key(a);
-    for (a, s) in live.states.iter().filter(|(a, _)| undesired(a)) {
-        to_delete.insert(*a, (&**s, false));
+    let states: Vec<&NativeAddr> = live.states.keys().copied().collect();
+    let wanted = join_sorted(&states, desired.natives.iter());
+    for ((a, f), wanted) in live.states.iter().zip(wanted) {
+        if opts.destroy || wanted.is_none() {
+            to_delete.insert(*a, (&*f.state, false));
+        }
     }
-    for (a, s) in live.gone.iter().filter(|(a, _)| undesired(a)) {
-        to_delete.insert(*a, (*s, true));
+    for (a, (_, s)) in &live.gone {
+        if opts.destroy || !desired.natives.contains_key(*a) {
+            to_delete.insert(*a, (*s, true));
+        }
     }
     for (addr, (st, gone)) in to_delete {
         if st.protect && !opts.override_protect && !gone {
@@ -184,11 +199,7 @@ pub fn diff(
         changes.push(Change {
             addr: addr.clone(),
             kind: st.kind,
-            target: live
-                .targets
-                .get(addr)
-                .map(|t| t.to_string())
-                .unwrap_or_default(),
+            target: live.target(addr).map(str::to_string).unwrap_or_default(),
             prior_target: None,
             type_name: st.type_name.clone(),
             action: Action::Delete,
@@ -216,6 +227,33 @@ pub fn diff(
     Ok(changes)
 }
 
+/// For each of `keys` (ascending), the value `map` (ascending, by the same keys) has under
+/// it: one walk over both.
+fn join_sorted<'k, 'm, K: Ord + 'm, V>(
+    keys: &[&'k K],
+    map: impl Iterator<Item = (&'m K, V)>,
+) -> Vec<Option<V>> {
+    let mut map = map.peekable();
+    keys.iter()
+        .map(|k| {
+            while map.next_if(|(m, _)| *m < *k).is_some() {}
+            map.next_if(|(m, _)| *m == *k).map(|(_, v)| v)
+        })
+        .collect()
+}
+
+/// Values listed in key order, re-indexed by graph node number.
+fn by_node<V: Copy>(
+    graph: &crate::graph::Dag<NativeAddr>,
+    in_key_order: Vec<Option<V>>,
+) -> Vec<Option<V>> {
+    let mut out = vec![None; graph.len()];
+    for ((_, id), v) in graph.numbered().zip(in_key_order) {
+        out[id] = v;
+    }
+    out
+}
+
 fn forcing(c: &Change) -> String {
     if let Some(r) = &c.reason {
         return r.clone();
@@ -229,13 +267,19 @@ fn forcing(c: &Change) -> String {
     format!("{} cannot change in place", names.join(", "))
 }
 
+/// Whether two attribute maps are equal, checked entry by entry in order first: inputs
+/// recorded from the same expansion keep its order, and comparing in step needs no hashing.
+fn same_attrs(a: &overcast_core::Attrs, b: &overcast_core::Attrs) -> bool {
+    a.len() == b.len() && (a.iter().zip(b).all(|(x, y)| x == y) || a == b)
+}
+
 /// Per-attribute differences between the live inputs and the resolved desired ones.
 fn attr_changes(
     before: &overcast_core::Attrs,
     after: &overcast_core::Attrs,
     force_new: &[String],
 ) -> Vec<AttrChange> {
-    if before == after {
+    if same_attrs(before, after) {
         // The common case of a large no-op plan: no key set to build.
         return Vec::new();
     }

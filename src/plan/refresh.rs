@@ -1,7 +1,6 @@
 //! Refresh: recover work an interrupted apply left half done (intents), then read the
 //! live state of every native in state, in parallel with bounded concurrency.
 
-use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
@@ -18,19 +17,56 @@ use crate::ui::Event;
 /// live read it is the recorded state itself, and a 100,000-resource plan copies nothing.
 #[derive(Debug, Default, Clone)]
 pub struct Live<'s> {
-    /// Natives that exist, with refreshed attributes (borrowed when nothing changed).
-    pub states: BTreeMap<&'s NativeAddr, Cow<'s, NativeState>>,
-    /// Target of each native in `states` and `gone`.
-    pub targets: BTreeMap<&'s NativeAddr, &'s str>,
-    /// Natives in state that no longer exist (deleted outside overcast).
-    pub gone: BTreeMap<&'s NativeAddr, &'s NativeState>,
+    /// Natives that exist, with their target and refreshed attributes.
+    pub states: BTreeMap<&'s NativeAddr, Found<'s>>,
+    /// Natives in state that no longer exist (deleted outside overcast), with their target.
+    pub gone: BTreeMap<&'s NativeAddr, (&'s str, &'s NativeState)>,
     /// Natives whose live inputs differ from the inputs last applied.
     pub drifted: BTreeSet<&'s NativeAddr>,
 }
 
+/// A native that exists: its target and its state.
+#[derive(Debug, Clone)]
+pub struct Found<'s> {
+    /// The target whose state holds it.
+    pub target: &'s str,
+    /// Its state.
+    pub state: LiveState<'s>,
+}
+
+/// A native's state as the refresh found it: small either way, so that the map of a large
+/// state stays small.
+#[derive(Debug, Clone)]
+pub enum LiveState<'s> {
+    /// As recorded (no live read).
+    Recorded(&'s NativeState),
+    /// As read from the provider.
+    Read(Box<NativeState>),
+}
+
+impl std::ops::Deref for LiveState<'_> {
+    type Target = NativeState;
+    fn deref(&self) -> &NativeState {
+        match self {
+            LiveState::Recorded(s) => s,
+            LiveState::Read(s) => s,
+        }
+    }
+}
+
+impl Live<'_> {
+    /// The target of a native that exists or is gone.
+    pub fn target(&self, addr: &NativeAddr) -> Option<&str> {
+        match self.states.get(addr) {
+            Some(f) => Some(f.target),
+            None => self.gone.get(addr).map(|(t, _)| *t),
+        }
+    }
+}
+
 impl StateView for Live<'_> {
     fn state(&self, addr: &NativeAddr) -> Option<&NativeState> {
-        self.states.get(addr).map(|s| &**s)
+        self.states.get(addr).map(|f| &*f.state)
     }
 }
 
@@ -140,11 +176,16 @@ pub async fn refresh(session: &Session, read_live: bool) -> Result<Live<'_>, Ref
         .iter()
         .flat_map(|(target, store)| store.resources().values().map(|st| (target.as_str(), st)))
         .collect();
-    live.targets = recorded.iter().map(|(t, st)| (&st.addr, *t)).collect();
     if !read_live {
         live.states = recorded
             .iter()
-            .map(|(_, st)| (&st.addr, Cow::Borrowed(*st)))
+            .map(|(target, st)| {
+                let found = Found {
+                    target,
+                    state: LiveState::Recorded(st),
+                };
+                (&st.addr, found)
+            })
             .collect();
         return Ok(live);
     }
@@ -209,13 +250,17 @@ pub async fn refresh(session: &Session, read_live: bool) -> Result<Live<'_>, Ref
                 st.id = obs.id;
                 st.inputs = obs.inputs;
                 st.outputs = obs.outputs;
-                live.states.insert(addr, Cow::Owned(st));
+                let found = Found {
+                    target,
+                    state: LiveState::Read(Box::new(st)),
+                };
+                live.states.insert(addr, found);
             }
             Ok(None) => {
-                live.gone.insert(addr, recorded);
+                live.gone.insert(addr, (target, recorded));
             }
             Err(error) if error.class == overcast_core::ErrorClass::NotFound => {
-                live.gone.insert(addr, recorded);
+                live.gone.insert(addr, (target, recorded));
             }
             Err(error) => {
                 if first_error.is_none() {
