@@ -3,7 +3,8 @@
 //! references against what is known so far (shared by plan and apply).
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::ops::Range;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -163,7 +164,11 @@ pub fn expand(
     stack: &Stack,
     providers: &BTreeMap<String, Arc<dyn Provider>>,
 ) -> Result<Desired, EngineError> {
-    let mut desired = Desired::default();
+    // Collected, then built into maps in one sorted pass each (cheaper than an insert per
+    // native into maps of 100,000 string-keyed entries; a repeated address keeps the last
+    // one, as inserts would).
+    let mut natives = Vec::with_capacity(stack.resources.len());
+    let mut by_resource = Vec::with_capacity(stack.resources.len());
     for (name, res) in &stack.resources {
         let provider = providers
             .get(&res.target)
@@ -191,7 +196,7 @@ pub fn expand(
         for spec in specs {
             let addr = NativeAddr::new(name.clone(), spec.local.clone());
             addrs.push(addr.clone());
-            desired.natives.insert(
+            natives.push((
                 addr.clone(),
                 DesiredNative {
                     addr,
@@ -200,29 +205,42 @@ pub fn expand(
                     spec,
                     protect: res.protect,
                 },
-            );
+            ));
         }
-        desired.by_resource.insert(name.clone(), addrs);
+        by_resource.push((name.clone(), addrs));
     }
+    let mut desired = Desired {
+        natives: natives.into_iter().collect(),
+        by_resource: by_resource.into_iter().collect(),
+        graph: Dag::new(),
+    };
     link(stack, &mut desired)?;
     Ok(desired)
 }
 
 /// Fill in dependencies: intra-expansion, resource-level, and native references.
 fn link(stack: &Stack, desired: &mut Desired) -> Result<(), EngineError> {
-    let Desired {
-        natives,
-        by_resource,
-        graph,
-    } = desired;
-    // Every node first, in key order (walks of the graph then need no sorting).
-    for addr in natives.keys() {
-        graph.add_node(addr.clone());
+    let Desired { natives, graph, .. } = desired;
+    // Nodes are numbered in address order. Addresses sort by resource first, so the natives
+    // of each resource are one run of numbers: dependencies resolve to numbers without a
+    // search of the graph per edge (a large stack has as many edges as natives).
+    *graph = Dag::with_sorted_nodes(natives.keys().cloned());
+    let mut runs: HashMap<&str, Range<usize>> = HashMap::new();
+    for (i, addr) in natives.keys().enumerate() {
+        runs.entry(addr.resource.as_str())
+            .and_modify(|r| r.end = i + 1)
+            .or_insert(i..i + 1);
     }
-    for (addr, n) in natives.iter() {
+    let run = |resource: &str| runs.get(resource).cloned().unwrap_or(0..0);
+    // The number of a native, if it exists.
+    let locals: Vec<&str> = natives.keys().map(|a| a.local.as_str()).collect();
+    let find = |resource: &str, local: &str| run(resource).find(|i| locals[*i] == local);
+    let mut edges: Vec<(usize, usize)> = Vec::new();
+    let mut res: Option<(&str, Option<&crate::spec::Resource>)> = None;
+    for (id, (addr, n)) in natives.iter().enumerate() {
         for local in &n.spec.depends_on {
-            let dep = NativeAddr::new(addr.resource.clone(), local.clone());
-            if !natives.contains_key(&dep) {
+            let Some(dep) = find(&addr.resource, local) else {
+                let dep = NativeAddr::new(addr.resource.clone(), local.clone());
                 return Err(EngineError::Expand {
                     resource: addr.resource.clone(),
                     location: String::new(),
@@ -230,36 +248,36 @@ fn link(stack: &Stack, desired: &mut Desired) -> Result<(), EngineError> {
                         "native `{addr}` depends on `{dep}`, which the expansion does not contain"
                     ),
                 });
-            }
-            graph.add_edge_ref(&dep, addr);
+            };
+            edges.push((dep, id));
         }
-        if let Some(res) = stack.resources.get(&addr.resource) {
-            for dep_res in &res.depends_on {
-                for dep in by_resource.get(dep_res).into_iter().flatten() {
-                    graph.add_edge_ref(dep, addr);
-                }
+        // One lookup per resource, not per native: its natives come one after another.
+        let this = match res {
+            Some((name, r)) if name == addr.resource => r,
+            _ => {
+                let r = stack.resources.get(&addr.resource);
+                res = Some((addr.resource.as_str(), r));
+                r
             }
+        };
+        for dep_res in this.into_iter().flat_map(|r| &r.depends_on) {
+            edges.extend(run(dep_res).map(|dep| (dep, id)));
         }
         let mut bad: Option<String> = None;
         for v in n.spec.inputs.values() {
             refs::visit_refs(v, &mut |r| match r {
                 Ref::Native {
                     resource, local, ..
-                } => {
-                    let dep = NativeAddr::new(resource.clone(), local.clone());
-                    if natives.contains_key(&dep) {
-                        graph.add_edge_ref(&dep, addr);
-                    } else {
+                } => match find(resource, local) {
+                    Some(dep) => edges.push((dep, id)),
+                    None => {
+                        let dep = NativeAddr::new(resource.clone(), local.clone());
                         bad = Some(format!(
                             "`{addr}` refers to `{r}`, but no native `{dep}` exists"
                         ));
                     }
-                }
-                Ref::Resource { name, .. } => {
-                    for dep in by_resource.get(name).into_iter().flatten() {
-                        graph.add_edge_ref(dep, addr);
-                    }
-                }
+                },
+                Ref::Resource { name, .. } => edges.extend(run(name).map(|dep| (dep, id))),
                 Ref::Var(_) => {}
             })?;
         }
@@ -267,8 +285,11 @@ fn link(stack: &Stack, desired: &mut Desired) -> Result<(), EngineError> {
             return Err(EngineError::Reference(b));
         }
     }
+    for (dep, id) in edges {
+        graph.add_edge_ids(dep, id);
+    }
     graph
-        .topo_order_refs()
+        .topo_order_ids()
         .map_err(|c| EngineError::Cycle(Dag::cycle_to_string(&c)))?;
     Ok(())
 }

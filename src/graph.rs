@@ -59,6 +59,28 @@ impl<K: Ord + Clone + std::fmt::Display> Dag<K> {
         id
     }
 
+    /// A graph of `nodes` and no edge yet, numbered in the order given. For nodes already
+    /// in ascending key order (the keys of a map), which it checks: the index is built in
+    /// one pass instead of a search per node.
+    pub fn with_sorted_nodes(nodes: impl IntoIterator<Item = K>) -> Self {
+        let keys: Vec<K> = nodes.into_iter().collect();
+        if !keys.windows(2).all(|w| w[0] < w[1]) {
+            let mut g = Dag::new();
+            for k in keys {
+                g.add_node(k);
+            }
+            return g;
+        }
+        let n = keys.len();
+        Dag {
+            ids: keys.iter().cloned().zip(0..).collect(),
+            keys,
+            deps: vec![BTreeSet::new(); n],
+            dependents: vec![BTreeSet::new(); n],
+            numbered_in_key_order: true,
+        }
+    }
+
     /// Add a node (idempotent).
     pub fn add_node(&mut self, k: K) {
         self.id(&k);
@@ -78,6 +100,16 @@ impl<K: Ord + Clone + std::fmt::Display> Dag<K> {
         let (d, n) = (self.id(dep), self.id(node));
         self.deps[n].insert(d);
         self.dependents[d].insert(n);
+    }
+
+    /// [`Dag::add_edge`] between node numbers (from [`Dag::numbered`]); numbers the graph
+    /// never gave out are ignored.
+    pub fn add_edge_ids(&mut self, dep: usize, node: usize) {
+        if dep == node || dep >= self.keys.len() || node >= self.keys.len() {
+            return;
+        }
+        self.deps[node].insert(dep);
+        self.dependents[dep].insert(node);
     }
 
     /// Whether the node exists.

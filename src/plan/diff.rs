@@ -151,13 +151,17 @@ pub fn diff(
                 type_name: d.spec.type_name.clone(),
                 action,
                 attrs,
-                desired: (!noop).then(|| d.spec.clone()),
+                desired: (!noop).then(|| Box::new(d.spec.clone())),
                 depends_on: if noop {
                     Vec::new()
                 } else {
                     desired.deps_of(addr).cloned().collect()
                 },
-                prior: if noop { None } else { prior.cloned() },
+                prior: if noop {
+                    None
+                } else {
+                    prior.cloned().map(Box::new)
+                },
                 protect: d.protect,
                 reason,
             };
@@ -215,7 +219,7 @@ pub fn diff(
                 .collect(),
             desired: None,
             depends_on: st.depends_on.clone(),
-            prior: Some(st.clone()),
+            prior: Some(Box::new(st.clone())),
             protect: st.protect,
             reason: gone
                 .then(|| "already deleted outside overcast; only removed from state".to_string()),
