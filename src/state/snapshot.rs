@@ -59,14 +59,20 @@ impl Snapshot {
 
 /// Read the snapshot at `path`, `None` if there is none.
 pub(crate) fn read(path: &Path, stack: &str, target: &str) -> Result<Option<Snapshot>, StateError> {
-    let bytes = match fs::read(path) {
+    let file = match File::open(path) {
         Ok(b) => b,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(StateError::io("read", path, e)),
     };
-    let snap: Snapshot = match serde_json::from_slice(&bytes) {
+    // Parsed as it is read rather than from the whole file in memory: a large state's
+    // file would otherwise be held, tens of megabytes, next to the state built from it.
+    let reader = io::BufReader::with_capacity(1 << 16, file);
+    let snap: Snapshot = match serde_json::from_reader(reader) {
         Ok(s) => s,
+        Err(e) if e.is_io() => return Err(StateError::io("read", path, e.into())),
         Err(e) => {
+            // Only to tell a newer format from a damaged file: read it whole again.
+            let bytes = fs::read(path).map_err(|e| StateError::io("read", path, e))?;
             // A newer format may not even parse as ours: say "upgrade", not "corrupt".
             check_version(path, probe_version(&bytes))?;
             return Err(StateError::Corrupt {
