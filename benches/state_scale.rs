@@ -21,6 +21,10 @@ use overcast::state::Change;
 use overcast::ui::{OutputMode, reporter};
 use overcast_core::NativeState;
 
+/// The allocator of the `overcast` binary (see `src/main.rs`), so that this measures it.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const MEASURE_ENV: &str = "OVERCAST_STATE_BENCH_DIR";
 /// Set to a directory: run the setup into it and stop (to profile the measured part alone).
 const SETUP_ONLY_ENV: &str = "OVERCAST_BENCH_SETUP_ONLY";
