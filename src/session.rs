@@ -67,11 +67,12 @@ impl Session {
         // Expansion (pure computation) and reading state (file reads and parsing) do not
         // depend on each other: for a large stack each takes a good part of a second, and
         // on two cores they overlap. What opening state reports or writes (warnings,
-        // compaction) waits until the expansion succeeded, as when they ran in turn.
+        // compaction) waits until the expansion succeeded, as when they ran in turn. The
+        // providers' expansion stays on the caller's thread.
         let (desired, opened) = std::thread::scope(|scope| {
-            let expanding = scope.spawn(|| engine::expand(&stack, &providers));
-            let opened = open_states(&stack, &work_dir, opts.access);
-            let desired = expanding
+            let opening = scope.spawn(|| open_states(&stack, &work_dir, opts.access));
+            let desired = engine::expand(&stack, &providers);
+            let opened = opening
                 .join()
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
             (desired, opened)
