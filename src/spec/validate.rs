@@ -195,9 +195,11 @@ pub(crate) fn validate(file: &Path, text: &str, src: &VarSources<'_>) -> Result<
 
     // Resources, first pass: names and kinds (references need every kind). The section is
     // moved out of the tree: every resource is consumed by the passes below.
-    let mut drafts: Vec<Draft> = Vec::new();
     section(&root, "resources", &mut d);
-    for (k, mut node) in take_map(&mut root, "resources") {
+    let entries = take_map(&mut root, "resources");
+    // Sized up front: growing vectors of 100,000 large entries copied them over and over.
+    let mut drafts: Vec<Draft> = Vec::with_capacity(entries.len());
+    for (k, mut node) in entries {
         let path = join("resources", &k.name);
         if !valid_name(&k.name, 62, &['_', '-']) {
             d.push(
@@ -247,7 +249,7 @@ pub(crate) fn validate(file: &Path, text: &str, src: &VarSources<'_>) -> Result<
         .collect();
 
     // Resources, second pass.
-    let mut resources = Vec::new();
+    let mut resources = Vec::with_capacity(drafts.len());
     for r in &mut drafts {
         let Some(kind) = r.kind else { continue };
         let path = join("resources", &r.key.name);
