@@ -31,7 +31,7 @@ pub(crate) struct Snapshot {
     /// Target name.
     pub target: String,
     /// Resources overcast owns, by address.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "sorted_map")]
     pub resources: BTreeMap<NativeAddr, NativeState>,
     /// Creates started but not yet recorded, by address.
     #[serde(default)]
@@ -55,6 +55,37 @@ impl Snapshot {
             outputs: Map::new(),
         }
     }
+}
+
+/// A JSON object read into a map in one sorted build: a snapshot lists its resources in
+/// order, and inserting 100,000 string-keyed entries one by one searched the map for each.
+/// A repeated key keeps its last value, as inserts would.
+fn sorted_map<'de, D, K, V>(d: D) -> Result<BTreeMap<K, V>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    K: Deserialize<'de> + Ord,
+    V: Deserialize<'de>,
+{
+    struct Entries<K, V>(std::marker::PhantomData<(K, V)>);
+    impl<'de, K: Deserialize<'de> + Ord, V: Deserialize<'de>> serde::de::Visitor<'de>
+        for Entries<K, V>
+    {
+        type Value = BTreeMap<K, V>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a map")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            mut map: A,
+        ) -> Result<Self::Value, A::Error> {
+            let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(0).min(1 << 16));
+            while let Some(entry) = map.next_entry()? {
+                entries.push(entry);
+            }
+            Ok(entries.into_iter().collect())
+        }
+    }
+    d.deserialize_map(Entries(std::marker::PhantomData))
 }
 
 /// Read the snapshot at `path`, `None` if there is none.

@@ -60,8 +60,19 @@ impl Serialize for NativeAddr {
 
 impl<'de> Deserialize<'de> for NativeAddr {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        s.parse().map_err(serde::de::Error::custom)
+        // Split from the deserializer's text directly: a large state holds several
+        // addresses per resource, and an intermediate String for each was pure garbage.
+        struct AddrVisitor;
+        impl serde::de::Visitor<'_> for AddrVisitor {
+            type Value = NativeAddr;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<NativeAddr, E> {
+                s.parse().map_err(E::custom)
+            }
+        }
+        d.deserialize_str(AddrVisitor)
     }
 }
 
