@@ -193,7 +193,8 @@ pub fn expand(
                 },
             })?;
         let mut addrs = Vec::with_capacity(specs.len());
-        for spec in specs {
+        for mut spec in specs {
+            spec.inputs = crate::attrs::exact_capacity(spec.inputs);
             let addr = NativeAddr::new(name.clone(), spec.local.clone());
             addrs.push(addr.clone());
             natives.push((

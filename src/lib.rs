@@ -7,6 +7,7 @@
 //! [`state`] is the only module that writes state files. [`ui`] renders progress and plans.
 
 pub mod apply;
+mod attrs;
 pub mod cli;
 pub mod commands;
 pub mod engine;
