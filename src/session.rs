@@ -67,12 +67,14 @@ impl Session {
         // Expansion (pure computation) and reading state (file reads and parsing) do not
         // depend on each other: for a large stack each takes a good part of a second, and
         // on two cores they overlap. What opening state reports or writes (warnings,
-        // compaction) waits until the expansion succeeded, as when they ran in turn. The
-        // providers' expansion stays on the caller's thread.
+        // compaction) waits until the expansion succeeded, as when they ran in turn. State
+        // is read on the caller's thread: it is the longer part and the larger allocation,
+        // and there it reuses the memory the spec's validation just freed (measured: a
+        // steadier peak and a shorter phase than the other way round).
         let (desired, opened) = std::thread::scope(|scope| {
-            let opening = scope.spawn(|| open_states(&stack, &work_dir, opts.access));
-            let desired = engine::expand(&stack, &providers);
-            let opened = opening
+            let expanding = scope.spawn(|| engine::expand(&stack, &providers));
+            let opened = open_states(&stack, &work_dir, opts.access);
+            let desired = expanding
                 .join()
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
             (desired, opened)
