@@ -3,11 +3,12 @@
 //! references against what is known so far (shared by plan and apply).
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use foldhash::{HashMap, HashMapExt};
 use overcast_core::kinds::Kind;
 use overcast_core::provider::{AbstractResource, Provider, ProviderContext};
 use overcast_core::refs::{self, Lookup, Ref, RefError};
@@ -226,7 +227,7 @@ fn link(stack: &Stack, desired: &mut Desired) -> Result<(), EngineError> {
     // of each resource are one run of numbers: dependencies resolve to numbers without a
     // search of the graph per edge (a large stack has as many edges as natives).
     *graph = Dag::with_sorted_nodes(natives.keys().cloned());
-    let mut runs: HashMap<&str, Range<usize>> = HashMap::new();
+    let mut runs: HashMap<&str, Range<usize>> = HashMap::with_capacity(natives.len());
     for (i, addr) in natives.keys().enumerate() {
         runs.entry(addr.resource.as_str())
             .and_modify(|r| r.end = i + 1)

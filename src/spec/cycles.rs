@@ -1,6 +1,8 @@
 //! Dependency cycles between resources.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
+
+use foldhash::{HashMap, HashMapExt};
 
 /// Every elementary cycle found by a depth-first walk, each reported once (by its set of
 /// members) and rotated to start at the member that comes first in `order` (file order).
@@ -12,7 +14,10 @@ pub(crate) fn find_cycles(order: &[&str], deps: &[Vec<&str>]) -> Vec<Vec<String>
         Gray,
         Black,
     }
-    let index: HashMap<&str, usize> = order.iter().enumerate().map(|(i, n)| (*n, i)).collect();
+    let mut index: HashMap<&str, usize> = HashMap::with_capacity(order.len());
+    for (i, n) in order.iter().enumerate() {
+        index.insert(*n, i);
+    }
     let edges: Vec<Vec<usize>> = (0..order.len())
         .map(|i| {
             deps.get(i)

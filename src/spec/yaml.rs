@@ -5,7 +5,7 @@
 //! while validation needs both (errors point at the offending key or value, and a
 //! duplicate resource name must name the line of the first one).
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 
 use serde_json::{Number, Value};
 use serde_saphyr::granit_parser::{Event, Marker, Parser, ScalarStyle, Span};
@@ -466,11 +466,11 @@ impl Builder {
                         if let Some(index) = seen {
                             index.insert(k.name.clone(), entries.len());
                         } else if entries.len() == LINEAR_KEYS {
-                            let mut index: HashMap<String, usize> = entries
-                                .iter()
-                                .enumerate()
-                                .map(|(i, (e, _))| (e.name.clone(), i))
-                                .collect();
+                            let mut index: HashMap<String, usize> =
+                                HashMap::with_capacity(LINEAR_KEYS * 2);
+                            for (i, (e, _)) in entries.iter().enumerate() {
+                                index.insert(e.name.clone(), i);
+                            }
                             index.insert(k.name.clone(), entries.len());
                             *seen = Some(index);
                         }
