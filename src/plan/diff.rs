@@ -240,8 +240,16 @@ fn join_sorted<'k, 'm, K: Ord + 'm, V>(
     let mut map = map.peekable();
     keys.iter()
         .map(|k| {
-            while map.next_if(|(m, _)| *m < *k).is_some() {}
-            map.next_if(|(m, _)| *m == *k).map(|(_, v)| v)
+            loop {
+                // One comparison per step: addresses compare as two strings.
+                match map.peek().map(|(m, _)| (*m).cmp(*k)) {
+                    Some(std::cmp::Ordering::Less) => {
+                        map.next();
+                    }
+                    Some(std::cmp::Ordering::Equal) => break map.next().map(|(_, v)| v),
+                    Some(std::cmp::Ordering::Greater) | None => break None,
+                }
+            }
         })
         .collect()
 }
@@ -310,6 +318,16 @@ fn attr_changes(
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn join_sorted_finds_every_key_in_one_walk() {
+        let keys = [&1, &3, &4, &9];
+        let map: BTreeMap<i32, &str> = [(1, "a"), (2, "b"), (4, "d"), (8, "h")].into();
+        assert_eq!(
+            join_sorted(&keys, map.iter()),
+            [Some(&"a"), None, Some(&"d"), None]
+        );
+    }
 
     #[test]
     fn attribute_diff_marks_forcing_attributes_and_ignores_nulls() {
