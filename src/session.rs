@@ -66,11 +66,11 @@ impl Session {
         let providers = engine::build_providers(&stack)?;
         // Expansion (pure computation) and reading state (file reads and parsing) do not
         // depend on each other: for a large stack each takes a good part of a second, and
-        // on two cores they overlap. What opening state reports or writes (warnings,
-        // compaction) waits until the expansion succeeded, as when they ran in turn. State
-        // is read on the caller's thread: it is the longer part and the larger allocation,
-        // and there it reuses the memory the spec's validation just freed (measured: a
-        // steadier peak and a shorter phase than the other way round).
+        // on two cores they overlap. A failed expansion is reported first, as when they
+        // ran in turn, and nothing is compacted then. State is read on the caller's
+        // thread: it is the longer part and the larger allocation, and there it reuses the
+        // memory the spec's validation just freed (measured: a steadier peak and a shorter
+        // phase than the other way round).
         let (desired, opened) = std::thread::scope(|scope| {
             let expanding = scope.spawn(|| engine::expand(&stack, &providers));
             let opened = open_states(&stack, &work_dir, opts.access);
@@ -79,16 +79,23 @@ impl Session {
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
             (desired, opened)
         });
+        let mut opened = opened;
+        if let Ok(opened) = &mut opened {
+            // Taking over a dead holder's lock is said even when the expansion failed: the
+            // lock is released on return and the next command could no longer tell.
+            for (t, _, interrupted) in opened.iter_mut() {
+                if let Some(prev) = interrupted.take() {
+                    opts.reporter.event(Event::Warn(&format!(
+                        "a previous `{}` on target `{t}` (pid {}, started {}) was interrupted; \
+                         overcast will recover what it left half done",
+                        prev.operation, prev.pid, prev.created
+                    )));
+                }
+            }
+        }
         let desired = desired?;
         let mut stores = BTreeMap::new();
-        for (t, mut store, interrupted) in opened? {
-            if let Some(prev) = interrupted {
-                opts.reporter.event(Event::Warn(&format!(
-                    "a previous `{}` on target `{t}` (pid {}, started {}) was interrupted; \
-                     overcast will recover what it left half done",
-                    prev.operation, prev.pid, prev.created
-                )));
-            }
+        for (t, mut store, _) in opened? {
             if store.is_writable() {
                 store
                     .compact()
