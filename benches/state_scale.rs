@@ -21,7 +21,13 @@ use overcast::state::Change;
 use overcast::ui::{OutputMode, reporter};
 use overcast_core::NativeState;
 
+/// The allocator of the `overcast` binary (see `src/main.rs`), so that this measures it.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const MEASURE_ENV: &str = "OVERCAST_STATE_BENCH_DIR";
+/// Set to a directory: run the setup into it and stop (to profile the measured part alone).
+const SETUP_ONLY_ENV: &str = "OVERCAST_BENCH_SETUP_ONLY";
 
 fn options() -> SessionOptions {
     SessionOptions {
@@ -63,7 +69,7 @@ fn setup(dir: &Path, n: usize) -> Result<(), Box<dyn std::error::Error>> {
                 id: format!("bench/{}", d.addr),
                 inputs: d.spec.inputs.clone(),
                 outputs: serde_json::Map::new(),
-                depends_on: d.deps.iter().cloned().collect(),
+                depends_on: session.desired.deps_of(&d.addr).cloned().collect(),
                 sensitive: Vec::new(),
                 force_new: d.spec.force_new.clone(),
                 protect: false,
@@ -73,6 +79,20 @@ fn setup(dir: &Path, n: usize) -> Result<(), Box<dyn std::error::Error>> {
     let store = session.stores.get_mut("local").ok_or("no local store")?;
     store.apply_changes(puts)?;
     store.compact()?;
+    Ok(())
+}
+
+fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let dest = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            std::fs::create_dir_all(&dest)?;
+            copy_dir(&entry.path(), &dest)?;
+        } else {
+            std::fs::copy(entry.path(), dest)?;
+        }
+    }
     Ok(())
 }
 
@@ -106,6 +126,8 @@ fn measure(dir: &Path) -> Result<(), Box<dyn std::error::Error>> {
     if changed != 0 {
         return Err(format!("expected a no-op diff, got {changed} changes").into());
     }
+    let n = live.states.len();
+    drop(live);
     // Force a snapshot write: a new outputs map makes the state dirty.
     let store = session.stores.get_mut("local").ok_or("no local store")?;
     let mut outputs = serde_json::Map::new();
@@ -116,7 +138,6 @@ fn measure(dir: &Path) -> Result<(), Box<dyn std::error::Error>> {
     store.set_outputs(outputs)?;
     store.compact()?;
     let t_save = t0.elapsed();
-    let n = live.states.len();
     println!(
         "| {n} | {:.3} s | {:.3} s | {:.3} s | {:.3} s | {:.3} s | {:.0} MiB |",
         t_parse.as_secs_f64(),
@@ -145,6 +166,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = tempfile::tempdir()?;
     eprintln!("state_scale: recording {n} resources in state (setup, not measured)...");
     setup(dir.path(), n)?;
+    if let Ok(keep) = std::env::var(SETUP_ONLY_ENV) {
+        // For profiling: keep the recorded state and stop; measure it with
+        // `OVERCAST_STATE_BENCH_DIR=<dir> <this binary>` under perf or valgrind.
+        let keep = Path::new(&keep);
+        std::fs::create_dir_all(keep)?;
+        copy_dir(dir.path(), keep)?;
+        eprintln!("state_scale: state kept in {}", keep.display());
+        return Ok(());
+    }
     let _keep: Arc<()> = Arc::new(());
     println!(
         "\n### 3. State scale: load + no-op diff (no refresh) + save (goal: < 2 s and < 500 MiB)\n"

@@ -2,10 +2,13 @@
 //! target's provider, and the native dependency graph is built. Also the resolution of
 //! references against what is known so far (shared by plan and apply).
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Range;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use foldhash::{HashMap, HashMapExt};
 use overcast_core::kinds::Kind;
 use overcast_core::provider::{AbstractResource, Provider, ProviderContext};
 use overcast_core::refs::{self, Lookup, Ref, RefError};
@@ -132,8 +135,6 @@ pub struct DesiredNative {
     pub target: String,
     /// What the provider expanded (inputs may hold references).
     pub spec: NativeSpec,
-    /// Natives it must come after.
-    pub deps: BTreeSet<NativeAddr>,
     /// Whether its abstract resource is protected.
     pub protect: bool,
 }
@@ -149,12 +150,26 @@ pub struct Desired {
     pub graph: Dag<NativeAddr>,
 }
 
+impl Desired {
+    /// The natives `addr` must come after, in address order.
+    pub fn deps_of<'a>(
+        &'a self,
+        addr: &NativeAddr,
+    ) -> impl Iterator<Item = &'a NativeAddr> + use<'a> {
+        self.graph.deps_of(addr)
+    }
+}
+
 /// Expand every resource of the stack through its target's provider.
 pub fn expand(
     stack: &Stack,
     providers: &BTreeMap<String, Arc<dyn Provider>>,
 ) -> Result<Desired, EngineError> {
-    let mut desired = Desired::default();
+    // Collected, then built into maps in one sorted pass each (cheaper than an insert per
+    // native into maps of 100,000 string-keyed entries; a repeated address keeps the last
+    // one, as inserts would).
+    let mut natives = Vec::with_capacity(stack.resources.len());
+    let mut by_resource = Vec::with_capacity(stack.resources.len());
     for (name, res) in &stack.resources {
         let provider = providers
             .get(&res.target)
@@ -179,36 +194,55 @@ pub fn expand(
                 },
             })?;
         let mut addrs = Vec::with_capacity(specs.len());
-        for spec in specs {
+        for mut spec in specs {
+            spec.inputs = crate::attrs::exact_capacity(spec.inputs);
             let addr = NativeAddr::new(name.clone(), spec.local.clone());
             addrs.push(addr.clone());
-            desired.natives.insert(
+            natives.push((
                 addr.clone(),
                 DesiredNative {
                     addr,
                     kind: res.kind,
                     target: res.target.clone(),
                     spec,
-                    deps: BTreeSet::new(),
                     protect: res.protect,
                 },
-            );
+            ));
         }
-        desired.by_resource.insert(name.clone(), addrs);
+        by_resource.push((name.clone(), addrs));
     }
+    let mut desired = Desired {
+        natives: natives.into_iter().collect(),
+        by_resource: by_resource.into_iter().collect(),
+        graph: Dag::new(),
+    };
     link(stack, &mut desired)?;
     Ok(desired)
 }
 
 /// Fill in dependencies: intra-expansion, resource-level, and native references.
 fn link(stack: &Stack, desired: &mut Desired) -> Result<(), EngineError> {
-    let mut all_deps: Vec<(NativeAddr, BTreeSet<NativeAddr>)> =
-        Vec::with_capacity(desired.natives.len());
-    for (addr, n) in &desired.natives {
-        let mut deps = BTreeSet::new();
+    let Desired { natives, graph, .. } = desired;
+    // Nodes are numbered in address order. Addresses sort by resource first, so the natives
+    // of each resource are one run of numbers: dependencies resolve to numbers without a
+    // search of the graph per edge (a large stack has as many edges as natives).
+    *graph = Dag::with_sorted_nodes(natives.keys().cloned());
+    let mut runs: HashMap<&str, Range<usize>> = HashMap::with_capacity(natives.len());
+    for (i, addr) in natives.keys().enumerate() {
+        runs.entry(addr.resource.as_str())
+            .and_modify(|r| r.end = i + 1)
+            .or_insert(i..i + 1);
+    }
+    let run = |resource: &str| runs.get(resource).cloned().unwrap_or(0..0);
+    // The number of a native, if it exists.
+    let locals: Vec<&str> = natives.keys().map(|a| a.local.as_str()).collect();
+    let find = |resource: &str, local: &str| run(resource).find(|i| locals[*i] == local);
+    let mut edges: Vec<(usize, usize)> = Vec::new();
+    let mut res: Option<(&str, Option<&crate::spec::Resource>)> = None;
+    for (id, (addr, n)) in natives.iter().enumerate() {
         for local in &n.spec.depends_on {
-            let dep = NativeAddr::new(addr.resource.clone(), local.clone());
-            if !desired.natives.contains_key(&dep) {
+            let Some(dep) = find(&addr.resource, local) else {
+                let dep = NativeAddr::new(addr.resource.clone(), local.clone());
                 return Err(EngineError::Expand {
                     resource: addr.resource.clone(),
                     location: String::new(),
@@ -216,68 +250,69 @@ fn link(stack: &Stack, desired: &mut Desired) -> Result<(), EngineError> {
                         "native `{addr}` depends on `{dep}`, which the expansion does not contain"
                     ),
                 });
-            }
-            deps.insert(dep);
+            };
+            edges.push((dep, id));
         }
-        if let Some(res) = stack.resources.get(&addr.resource) {
-            for dep_res in &res.depends_on {
-                deps.extend(
-                    desired
-                        .by_resource
-                        .get(dep_res)
-                        .into_iter()
-                        .flatten()
-                        .cloned(),
-                );
+        // One lookup per resource, not per native: its natives come one after another.
+        let this = match res {
+            Some((name, r)) if name == addr.resource => r,
+            _ => {
+                let r = stack.resources.get(&addr.resource);
+                res = Some((addr.resource.as_str(), r));
+                r
             }
+        };
+        for dep_res in this.into_iter().flat_map(|r| &r.depends_on) {
+            edges.extend(run(dep_res).map(|dep| (dep, id)));
         }
         let mut bad: Option<String> = None;
         for v in n.spec.inputs.values() {
             refs::visit_refs(v, &mut |r| match r {
                 Ref::Native {
                     resource, local, ..
-                } => {
-                    let dep = NativeAddr::new(resource.clone(), local.clone());
-                    if desired.natives.contains_key(&dep) {
-                        deps.insert(dep);
-                    } else {
+                } => match find(resource, local) {
+                    Some(dep) => edges.push((dep, id)),
+                    None => {
+                        let dep = NativeAddr::new(resource.clone(), local.clone());
                         bad = Some(format!(
                             "`{addr}` refers to `{r}`, but no native `{dep}` exists"
                         ));
                     }
-                }
-                Ref::Resource { name, .. } => {
-                    deps.extend(desired.by_resource.get(name).into_iter().flatten().cloned());
-                }
+                },
+                Ref::Resource { name, .. } => edges.extend(run(name).map(|dep| (dep, id))),
                 Ref::Var(_) => {}
             })?;
         }
         if let Some(b) = bad {
             return Err(EngineError::Reference(b));
         }
-        deps.remove(addr);
-        all_deps.push((addr.clone(), deps));
     }
-    for (addr, deps) in all_deps {
-        desired.graph.add_node(addr.clone());
-        for d in &deps {
-            desired.graph.add_edge(d.clone(), addr.clone());
-        }
-        if let Some(n) = desired.natives.get_mut(&addr) {
-            n.deps = deps;
-        }
+    for (dep, id) in edges {
+        graph.add_edge_ids(dep, id);
     }
-    desired
-        .graph
-        .topo_order()
+    graph
+        .topo_order_ids()
         .map_err(|c| EngineError::Cycle(Dag::cycle_to_string(&c)))?;
     Ok(())
+}
+
+/// Read access to native states by address, whoever holds them (a map of owned states
+/// while applying, states borrowed from the stores while planning).
+pub trait StateView {
+    /// The state of `addr`, if it exists.
+    fn state(&self, addr: &NativeAddr) -> Option<&NativeState>;
+}
+
+impl StateView for BTreeMap<NativeAddr, NativeState> {
+    fn state(&self, addr: &NativeAddr) -> Option<&NativeState> {
+        self.get(addr)
+    }
 }
 
 /// What is known about native values while planning or applying.
 pub struct Known<'a> {
     /// Current (refreshed or just-applied) states by address.
-    pub states: &'a BTreeMap<NativeAddr, NativeState>,
+    pub states: &'a dyn StateView,
     /// Natives whose values are only known after apply.
     pub pending: &'a BTreeSet<NativeAddr>,
     /// Natives of each abstract resource.
@@ -295,7 +330,7 @@ impl Known<'_> {
         if addrs.iter().any(|a| self.pending.contains(a)) {
             return None;
         }
-        let states: Vec<&NativeState> = addrs.iter().filter_map(|a| self.states.get(a)).collect();
+        let states: Vec<&NativeState> = addrs.iter().filter_map(|a| self.states.state(a)).collect();
         if states.len() != addrs.len() {
             return None;
         }
@@ -335,7 +370,7 @@ impl Known<'_> {
                 if self.pending.contains(&addr) {
                     return Ok(Lookup::Unknown);
                 }
-                match self.states.get(&addr) {
+                match self.states.state(&addr) {
                     None => Ok(Lookup::Unknown),
                     Some(s) => Ok(Lookup::Known(
                         s.outputs
@@ -346,6 +381,16 @@ impl Known<'_> {
                     )),
                 }
             }
+        }
+    }
+
+    /// [`Known::resolve_attrs`], borrowing `inputs` when they hold no reference (most
+    /// natives of a large stack: a no-op plan then copies none of them).
+    pub fn resolve_attrs_cow<'i>(&self, inputs: &'i Attrs) -> Result<Cow<'i, Attrs>, EngineError> {
+        if inputs.values().any(may_hold_refs) {
+            self.resolve_attrs(inputs).map(Cow::Owned)
+        } else {
+            Ok(Cow::Borrowed(inputs))
         }
     }
 
@@ -361,6 +406,17 @@ impl Known<'_> {
     /// Resolve a single value (stack outputs).
     pub fn resolve_value(&self, v: &Value) -> Result<Value, EngineError> {
         refs::resolve(v, &mut |r| self.lookup(r))
+    }
+}
+
+/// Whether `v` holds a string containing `${`: a reference, or the escape `$${` that
+/// resolution rewrites. A value without one resolves to itself.
+fn may_hold_refs(v: &Value) -> bool {
+    match v {
+        Value::String(s) => s.contains("${"),
+        Value::Array(a) => a.iter().any(may_hold_refs),
+        Value::Object(o) => o.values().any(may_hold_refs),
+        _ => false,
     }
 }
 

@@ -29,6 +29,7 @@ macro_rules! out {
 }
 
 pub mod apply;
+mod attrs;
 pub mod cli;
 pub mod commands;
 pub mod engine;

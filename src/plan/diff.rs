@@ -53,48 +53,52 @@ pub struct DiffOptions {
 }
 
 /// Compute one change per native: every desired native and every native in state.
-pub fn diff(session: &Session, live: &Live, opts: DiffOptions) -> Result<Vec<Change>, DiffError> {
-    let mut changes = Vec::new();
+pub fn diff(
+    session: &Session,
+    live: &Live<'_>,
+    opts: DiffOptions,
+) -> Result<Vec<Change>, DiffError> {
+    let mut changes = Vec::with_capacity(session.desired.natives.len());
     let mut protected = Vec::new();
     let desired = &session.desired;
     if !opts.destroy {
         let order = desired
             .graph
-            .topo_order()
+            .topo_order_ids()
             .map_err(|c| EngineError::Cycle(crate::graph::Dag::cycle_to_string(&c)))?;
+        // The desired native and the live state of every graph node, by node number: found
+        // in one walk over the sorted maps rather than by a search of each map per native
+        // (searches of 100,000 string-keyed entries were most of a large no-op diff).
+        let nodes: Vec<&NativeAddr> = desired.graph.numbered().map(|(k, _)| k).collect();
+        let natives = by_node(&desired.graph, join_sorted(&nodes, desired.natives.iter()));
+        let found = by_node(
+            &desired.graph,
+            join_sorted(&nodes, live.states.iter().map(|(a, f)| (*a, f))),
+        );
         let mut pending: BTreeSet<NativeAddr> = BTreeSet::new();
-        for addr in order {
-            let Some(d) = desired.natives.get(&addr) else {
+        for id in order {
+            let Some(d) = natives[id] else {
                 continue;
             };
+            let addr = desired.graph.key(id);
             let known = Known {
-                states: &live.states,
+                states: live,
                 pending: &pending,
                 by_resource: &desired.by_resource,
                 resource_info: &session.resource_info,
                 providers: &session.providers,
             };
-            let resolved = known.resolve_attrs(&d.spec.inputs)?;
-            let prior = live.states.get(&addr);
-            let prior_target = live.targets.get(&addr);
-            let mut change = Change {
-                addr: addr.clone(),
-                kind: d.kind,
-                target: d.target.clone(),
-                prior_target: None,
-                type_name: d.spec.type_name.clone(),
-                action: Action::NoOp,
-                attrs: Vec::new(),
-                desired: Some(d.spec.clone()),
-                depends_on: d.deps.iter().cloned().collect(),
-                prior: prior.cloned(),
-                protect: d.protect,
-                reason: None,
-            };
+            let resolved = known.resolve_attrs_cow(&d.spec.inputs)?;
+            let prior = found[id].map(|f| &*f.state);
+            let prior_target = found[id].map(|f| f.target);
+            let mut action = Action::NoOp;
+            let attrs: Vec<AttrChange>;
+            let mut reason = None;
+            let mut moved_from = None;
             match prior {
                 None => {
-                    change.action = Action::Create;
-                    change.attrs = resolved
+                    action = Action::Create;
+                    attrs = resolved
                         .iter()
                         .map(|(k, v)| AttrChange {
                             name: k.clone(),
@@ -103,22 +107,21 @@ pub fn diff(session: &Session, live: &Live, opts: DiffOptions) -> Result<Vec<Cha
                             forces_replacement: false,
                         })
                         .collect();
-                    if live.gone.contains_key(&addr) {
-                        change.reason =
-                            Some("deleted outside overcast; it will be created again".into());
+                    if live.gone.contains_key(addr) {
+                        reason = Some("deleted outside overcast; it will be created again".into());
                     }
                 }
                 Some(prior) => {
-                    change.attrs = attr_changes(&prior.inputs, &resolved, &d.spec.force_new);
-                    let moved = prior_target.is_some_and(|t| *t != d.target);
+                    attrs = attr_changes(&prior.inputs, &resolved, &d.spec.force_new);
+                    let moved = prior_target.is_some_and(|t| t != d.target);
                     let retyped = prior.type_name != d.spec.type_name;
                     if moved || retyped {
-                        change.action = Action::Replace;
-                        change.prior_target = prior_target.cloned();
-                        change.reason = Some(if moved {
+                        action = Action::Replace;
+                        moved_from = prior_target.map(str::to_string);
+                        reason = Some(if moved {
                             format!(
                                 "moves from target `{}` to `{}`",
-                                prior_target.map(String::as_str).unwrap_or("?"),
+                                prior_target.unwrap_or("?"),
                                 d.target
                             )
                         } else {
@@ -127,52 +130,69 @@ pub fn diff(session: &Session, live: &Live, opts: DiffOptions) -> Result<Vec<Cha
                                 prior.type_name, d.spec.type_name
                             )
                         });
-                    } else if change.attrs.iter().any(|a| a.forces_replacement) {
-                        change.action = Action::Replace;
-                    } else if !change.attrs.is_empty() {
-                        change.action = Action::Update;
+                    } else if attrs.iter().any(|a| a.forces_replacement) {
+                        action = Action::Replace;
+                    } else if !attrs.is_empty() {
+                        action = Action::Update;
                     }
-                    if change.action != Action::NoOp
-                        && live.drifted.contains(&addr)
-                        && change.reason.is_none()
-                    {
-                        change.reason =
-                            Some("the live resource differs from the last apply".into());
-                    }
-                    if change.action == Action::Replace
-                        && (d.protect || prior.protect)
-                        && !opts.override_protect
-                    {
-                        let why = forcing(&change);
-                        protected.push((addr.clone(), Action::Replace, why));
+                    if action != Action::NoOp && live.drifted.contains(addr) && reason.is_none() {
+                        reason = Some("the live resource differs from the last apply".into());
                     }
                 }
             }
+            // A no-op carries no copies of its spec and state: nothing will run for it, and
+            // a 100,000-resource no-op plan would otherwise hold both twice over.
+            let noop = action == Action::NoOp;
+            let change = Change {
+                addr: addr.clone(),
+                kind: d.kind,
+                target: d.target.clone(),
+                prior_target: moved_from,
+                type_name: d.spec.type_name.clone(),
+                action,
+                attrs,
+                desired: (!noop).then(|| Box::new(d.spec.clone())),
+                depends_on: if noop {
+                    Vec::new()
+                } else {
+                    desired.deps_of(addr).cloned().collect()
+                },
+                prior: if noop {
+                    None
+                } else {
+                    prior.cloned().map(Box::new)
+                },
+                protect: d.protect,
+                reason,
+            };
+            if change.action == Action::Replace
+                && (d.protect || prior.is_some_and(|p| p.protect))
+                && !opts.override_protect
+            {
+                let why = forcing(&change);
+                protected.push((addr.clone(), Action::Replace, why));
+            }
             if matches!(change.action, Action::Create | Action::Replace) {
                 pending.insert(addr.clone());
-            }
-            if change.action == Action::NoOp {
-                // Nothing will run for it: don't carry copies of its spec and state (a
-                // 100,000-resource no-op plan would hold both twice over).
-                change.desired = None;
-                change.prior = None;
-                change.depends_on = Vec::new();
             }
             changes.push(change);
         }
     }
     // Everything in state that is not desired (or everything, when destroying).
     let mut to_delete: BTreeMap<&NativeAddr, (&NativeState, bool)> = BTreeMap::new();
-    for (a, s) in &live.states {
-        to_delete.insert(a, (s, false));
+    let states: Vec<&NativeAddr> = live.states.keys().copied().collect();
+    let wanted = join_sorted(&states, desired.natives.iter());
+    for ((a, f), wanted) in live.states.iter().zip(wanted) {
+        if opts.destroy || wanted.is_none() {
+            to_delete.insert(*a, (&*f.state, false));
+        }
     }
-    for (a, s) in &live.gone {
-        to_delete.insert(a, (s, true));
+    for (a, (_, s)) in &live.gone {
+        if opts.destroy || !desired.natives.contains_key(*a) {
+            to_delete.insert(*a, (*s, true));
+        }
     }
     for (addr, (st, gone)) in to_delete {
-        if !opts.destroy && desired.natives.contains_key(addr) {
-            continue;
-        }
         if st.protect && !opts.override_protect && !gone {
             protected.push((
                 addr.clone(),
@@ -183,7 +203,7 @@ pub fn diff(session: &Session, live: &Live, opts: DiffOptions) -> Result<Vec<Cha
         changes.push(Change {
             addr: addr.clone(),
             kind: st.kind,
-            target: live.targets.get(addr).cloned().unwrap_or_default(),
+            target: live.target(addr).map(str::to_string).unwrap_or_default(),
             prior_target: None,
             type_name: st.type_name.clone(),
             action: Action::Delete,
@@ -199,7 +219,7 @@ pub fn diff(session: &Session, live: &Live, opts: DiffOptions) -> Result<Vec<Cha
                 .collect(),
             desired: None,
             depends_on: st.depends_on.clone(),
-            prior: Some(st.clone()),
+            prior: Some(Box::new(st.clone())),
             protect: st.protect,
             reason: gone
                 .then(|| "already deleted outside overcast; only removed from state".to_string()),
@@ -209,6 +229,41 @@ pub fn diff(session: &Session, live: &Live, opts: DiffOptions) -> Result<Vec<Cha
         return Err(DiffError::Protected(protected));
     }
     Ok(changes)
+}
+
+/// For each of `keys` (ascending), the value `map` (ascending, by the same keys) has under
+/// it: one walk over both.
+fn join_sorted<'k, 'm, K: Ord + 'm, V>(
+    keys: &[&'k K],
+    map: impl Iterator<Item = (&'m K, V)>,
+) -> Vec<Option<V>> {
+    let mut map = map.peekable();
+    keys.iter()
+        .map(|k| {
+            loop {
+                // One comparison per step: addresses compare as two strings.
+                match map.peek().map(|(m, _)| (*m).cmp(*k)) {
+                    Some(std::cmp::Ordering::Less) => {
+                        map.next();
+                    }
+                    Some(std::cmp::Ordering::Equal) => break map.next().map(|(_, v)| v),
+                    Some(std::cmp::Ordering::Greater) | None => break None,
+                }
+            }
+        })
+        .collect()
+}
+
+/// Values listed in key order, re-indexed by graph node number.
+fn by_node<V: Copy>(
+    graph: &crate::graph::Dag<NativeAddr>,
+    in_key_order: Vec<Option<V>>,
+) -> Vec<Option<V>> {
+    let mut out = vec![None; graph.len()];
+    for ((_, id), v) in graph.numbered().zip(in_key_order) {
+        out[id] = v;
+    }
+    out
 }
 
 fn forcing(c: &Change) -> String {
@@ -224,12 +279,22 @@ fn forcing(c: &Change) -> String {
     format!("{} cannot change in place", names.join(", "))
 }
 
+/// Whether two attribute maps are equal, checked entry by entry in order first: inputs
+/// recorded from the same expansion keep its order, and comparing in step needs no hashing.
+fn same_attrs(a: &overcast_core::Attrs, b: &overcast_core::Attrs) -> bool {
+    a.len() == b.len() && (a.iter().zip(b).all(|(x, y)| x == y) || a == b)
+}
+
 /// Per-attribute differences between the live inputs and the resolved desired ones.
 fn attr_changes(
     before: &overcast_core::Attrs,
     after: &overcast_core::Attrs,
     force_new: &[String],
 ) -> Vec<AttrChange> {
+    if same_attrs(before, after) {
+        // The common case of a large no-op plan: no key set to build.
+        return Vec::new();
+    }
     let mut keys: BTreeSet<&String> = before.keys().collect();
     keys.extend(after.keys());
     let mut out = Vec::new();
@@ -253,6 +318,16 @@ fn attr_changes(
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn join_sorted_finds_every_key_in_one_walk() {
+        let keys = [&1, &3, &4, &9];
+        let map: BTreeMap<i32, &str> = [(1, "a"), (2, "b"), (4, "d"), (8, "h")].into();
+        assert_eq!(
+            join_sorted(&keys, map.iter()),
+            [Some(&"a"), None, Some(&"d"), None]
+        );
+    }
 
     #[test]
     fn attribute_diff_marks_forcing_attributes_and_ignores_nulls() {

@@ -100,15 +100,16 @@ pub struct Change {
     /// Attributes that differ (empty for no-op).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attrs: Vec<AttrChange>,
-    /// What to create or update to (references resolved at apply time).
+    /// What to create or update to (references resolved at apply time). Boxed, as is
+    /// `prior`: a plan holds a change per native, most of them no-ops without either.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub desired: Option<NativeSpec>,
+    pub desired: Option<Box<NativeSpec>>,
     /// Natives this one comes after (create/update/replace).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub depends_on: Vec<NativeAddr>,
     /// Live state before the change (update, replace, delete).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub prior: Option<NativeState>,
+    pub prior: Option<Box<NativeState>>,
     /// The abstract resource is protected.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub protect: bool,

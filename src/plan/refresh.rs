@@ -8,21 +8,66 @@ use overcast_core::{NativeAddr, NativeState, ProviderError};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
+use crate::engine::StateView;
 use crate::retry::{CallKind, with_retry};
 use crate::session::Session;
 use crate::ui::Event;
 
-/// The live view of everything in state.
+/// The live view of everything in state, borrowed from the session's stores: without a
+/// live read it is the recorded state itself, and a 100,000-resource plan copies nothing.
 #[derive(Debug, Default, Clone)]
-pub struct Live {
-    /// Natives that exist, with refreshed attributes.
-    pub states: BTreeMap<NativeAddr, NativeState>,
-    /// Target of each native in `states` and `gone`.
-    pub targets: BTreeMap<NativeAddr, String>,
-    /// Natives in state that no longer exist (deleted outside overcast).
-    pub gone: BTreeMap<NativeAddr, NativeState>,
+pub struct Live<'s> {
+    /// Natives that exist, with their target and refreshed attributes.
+    pub states: BTreeMap<&'s NativeAddr, Found<'s>>,
+    /// Natives in state that no longer exist (deleted outside overcast), with their target.
+    pub gone: BTreeMap<&'s NativeAddr, (&'s str, &'s NativeState)>,
     /// Natives whose live inputs differ from the inputs last applied.
-    pub drifted: BTreeSet<NativeAddr>,
+    pub drifted: BTreeSet<&'s NativeAddr>,
+}
+
+/// A native that exists: its target and its state.
+#[derive(Debug, Clone)]
+pub struct Found<'s> {
+    /// The target whose state holds it.
+    pub target: &'s str,
+    /// Its state.
+    pub state: LiveState<'s>,
+}
+
+/// A native's state as the refresh found it: small either way, so that the map of a large
+/// state stays small.
+#[derive(Debug, Clone)]
+pub enum LiveState<'s> {
+    /// As recorded (no live read).
+    Recorded(&'s NativeState),
+    /// As read from the provider.
+    Read(Box<NativeState>),
+}
+
+impl std::ops::Deref for LiveState<'_> {
+    type Target = NativeState;
+    fn deref(&self) -> &NativeState {
+        match self {
+            LiveState::Recorded(s) => s,
+            LiveState::Read(s) => s,
+        }
+    }
+}
+
+impl Live<'_> {
+    /// The target of a native that exists or is gone.
+    pub fn target(&self, addr: &NativeAddr) -> Option<&str> {
+        match self.states.get(addr) {
+            Some(f) => Some(f.target),
+            None => self.gone.get(addr).map(|(t, _)| *t),
+        }
+    }
+}
+
+impl StateView for Live<'_> {
+    fn state(&self, addr: &NativeAddr) -> Option<&NativeState> {
+        self.states.get(addr).map(|f| &*f.state)
+    }
 }
 
 /// A refresh failure: which native, and the provider's error.
@@ -121,19 +166,30 @@ pub async fn recover_intents(session: &mut Session) -> Result<usize, RefreshErro
 }
 
 /// Read every native in state. With `read_live == false`, state is taken as it is.
-pub async fn refresh(session: &Session, read_live: bool) -> Result<Live, RefreshError> {
+pub async fn refresh(session: &Session, read_live: bool) -> Result<Live<'_>, RefreshError> {
     let mut live = Live::default();
-    let mut todo: Vec<(String, NativeState)> = Vec::new();
-    for (target, store) in &session.stores {
-        for (addr, st) in store.resources() {
-            live.targets.insert(addr.clone(), target.clone());
-            if read_live {
-                todo.push((target.clone(), st.clone()));
-            } else {
-                live.states.insert(addr.clone(), st.clone());
-            }
-        }
+    // Every recorded state with its target, in address order per target. Maps built from
+    // whole sorted lists (rather than insert by insert) cost a fraction for large states;
+    // an address recorded on two targets keeps the later target's, as inserts would.
+    let recorded: Vec<(&str, &NativeState)> = session
+        .stores
+        .iter()
+        .flat_map(|(target, store)| store.resources().values().map(|st| (target.as_str(), st)))
+        .collect();
+    if !read_live {
+        live.states = recorded
+            .iter()
+            .map(|(target, st)| {
+                let found = Found {
+                    target,
+                    state: LiveState::Recorded(st),
+                };
+                (&st.addr, found)
+            })
+            .collect();
+        return Ok(live);
     }
+    let todo = recorded;
     if todo.is_empty() {
         return Ok(live);
     }
@@ -143,17 +199,19 @@ pub async fn refresh(session: &Session, read_live: bool) -> Result<Live, Refresh
     });
     let limit = Arc::new(Semaphore::new(session.parallelism.max(1)));
     let mut tasks = JoinSet::new();
-    for (target, prior) in todo {
-        let Some(provider) = session.providers.get(&target).cloned() else {
+    for (index, (target, prior)) in todo.iter().enumerate() {
+        let Some(provider) = session.providers.get(*target).cloned() else {
             return Err(RefreshError {
                 addr: prior.addr.clone(),
-                target: target.clone(),
+                target: target.to_string(),
                 error: ProviderError::fatal(format!("no provider for target `{target}`")),
             });
         };
         let limit = limit.clone();
         let policy = session.policy;
         let reporter = session.reporter.clone();
+        // The task outlives this borrow of the session: it reads a copy.
+        let prior = (*prior).clone();
         tasks.spawn(async move {
             let _permit = limit.acquire_owned().await;
             let addr = prior.addr.clone();
@@ -171,36 +229,44 @@ pub async fn refresh(session: &Session, read_live: bool) -> Result<Live, Refresh
             )
             .await;
             reporter.event(Event::PhaseProgress { name: "refresh" });
-            (target, prior, r)
+            (index, prior, r)
         });
     }
     let mut first_error = None;
     while let Some(joined) = tasks.join_next().await {
-        let Ok((target, prior, r)) = joined else {
+        let Ok((index, prior, r)) = joined else {
             continue;
         };
+        let Some((target, recorded)) = todo.get(index).copied() else {
+            continue;
+        };
+        let addr = &recorded.addr;
         match r {
             Ok(Some(obs)) => {
                 if obs.inputs != prior.inputs {
-                    live.drifted.insert(prior.addr.clone());
+                    live.drifted.insert(addr);
                 }
                 let mut st = prior;
                 st.id = obs.id;
                 st.inputs = obs.inputs;
                 st.outputs = obs.outputs;
-                live.states.insert(st.addr.clone(), st);
+                let found = Found {
+                    target,
+                    state: LiveState::Read(Box::new(st)),
+                };
+                live.states.insert(addr, found);
             }
             Ok(None) => {
-                live.gone.insert(prior.addr.clone(), prior);
+                live.gone.insert(addr, (target, recorded));
             }
             Err(error) if error.class == overcast_core::ErrorClass::NotFound => {
-                live.gone.insert(prior.addr.clone(), prior);
+                live.gone.insert(addr, (target, recorded));
             }
             Err(error) => {
                 if first_error.is_none() {
                     first_error = Some(RefreshError {
-                        addr: prior.addr.clone(),
-                        target,
+                        addr: addr.clone(),
+                        target: target.to_string(),
                         error,
                     });
                 }

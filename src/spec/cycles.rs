@@ -1,32 +1,29 @@
 //! Dependency cycles between resources.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
+
+use foldhash::{HashMap, HashMapExt};
 
 /// Every elementary cycle found by a depth-first walk, each reported once (by its set of
 /// members) and rotated to start at the member that comes first in `order` (file order).
-/// `deps` maps a resource to the resources it depends on; unknown names are ignored.
-pub(crate) fn find_cycles(
-    order: &[String],
-    deps: &BTreeMap<String, Vec<String>>,
-) -> Vec<Vec<String>> {
+/// `deps[i]` names the resources `order[i]` depends on; unknown names are ignored.
+pub(crate) fn find_cycles(order: &[&str], deps: &[Vec<&str>]) -> Vec<Vec<String>> {
     #[derive(Clone, Copy, PartialEq)]
     enum Color {
         White,
         Gray,
         Black,
     }
-    let index: BTreeMap<&str, usize> = order
-        .iter()
-        .enumerate()
-        .map(|(i, n)| (n.as_str(), i))
-        .collect();
-    let edges: Vec<Vec<usize>> = order
-        .iter()
-        .map(|n| {
-            deps.get(n)
+    let mut index: HashMap<&str, usize> = HashMap::with_capacity(order.len());
+    for (i, n) in order.iter().enumerate() {
+        index.insert(*n, i);
+    }
+    let edges: Vec<Vec<usize>> = (0..order.len())
+        .map(|i| {
+            deps.get(i)
                 .into_iter()
                 .flatten()
-                .filter_map(|d| index.get(d.as_str()).copied())
+                .filter_map(|d| index.get(d).copied())
                 .collect()
         })
         .collect();
@@ -63,7 +60,7 @@ pub(crate) fn find_cycles(
                             let mut rotated: Vec<String> = members[first..]
                                 .iter()
                                 .chain(&members[..first])
-                                .map(|m| order[*m].clone())
+                                .map(|m| order[*m].to_string())
                                 .collect();
                             rotated.push(rotated[0].clone());
                             cycles.push(rotated);
@@ -88,16 +85,31 @@ mod tests {
         v.iter().map(|s| s.to_string()).collect()
     }
 
+    /// `deps` as `find_cycles` takes it: aligned with `order`.
+    fn aligned<'a>(order: &[&str], deps: &[(&str, Vec<&'a str>)]) -> Vec<Vec<&'a str>> {
+        order
+            .iter()
+            .map(|n| {
+                deps.iter()
+                    .find(|(m, _)| m == n)
+                    .map(|(_, d)| d.clone())
+                    .unwrap_or_default()
+            })
+            .collect()
+    }
+
     #[test]
     fn finds_a_three_cycle_starting_at_the_first_declared() {
-        let order = names(&["a", "b", "c", "d"]);
-        let deps: BTreeMap<String, Vec<String>> = [
-            ("b".to_string(), names(&["c"])),
-            ("c".to_string(), names(&["a"])),
-            ("a".to_string(), names(&["b"])),
-            ("d".to_string(), names(&["a"])),
-        ]
-        .into();
+        let order = ["a", "b", "c", "d"];
+        let deps = aligned(
+            &order,
+            &[
+                ("b", vec!["c"]),
+                ("c", vec!["a"]),
+                ("a", vec!["b"]),
+                ("d", vec!["a"]),
+            ],
+        );
         assert_eq!(
             find_cycles(&order, &deps),
             vec![names(&["a", "b", "c", "a"])]
@@ -106,12 +118,8 @@ mod tests {
 
     #[test]
     fn acyclic_graphs_have_no_cycle() {
-        let order = names(&["a", "b", "c"]);
-        let deps: BTreeMap<String, Vec<String>> = [
-            ("a".to_string(), names(&["b", "c"])),
-            ("b".to_string(), names(&["c"])),
-        ]
-        .into();
+        let order = ["a", "b", "c"];
+        let deps = aligned(&order, &[("a", vec!["b", "c"]), ("b", vec!["c"])]);
         assert!(find_cycles(&order, &deps).is_empty());
     }
 }

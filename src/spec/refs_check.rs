@@ -29,15 +29,29 @@ pub(crate) fn check(
     out: &mut RefUse,
     d: &mut Diags,
 ) {
+    // Most subtrees hold no reference: skip them without building their paths.
+    if node.may_hold_refs() {
+        walk(node, path, this, kinds, out, d);
+    }
+}
+
+fn walk(
+    node: &Node,
+    path: &str,
+    this: Option<&str>,
+    kinds: &BTreeMap<String, Option<Kind>>,
+    out: &mut RefUse,
+    d: &mut Diags,
+) {
     match &node.value {
         Yaml::Seq(items) => {
             for (i, n) in items.iter().enumerate() {
-                check(n, &format!("{path}[{i}]"), this, kinds, out, d);
+                walk(n, &format!("{path}[{i}]"), this, kinds, out, d);
             }
         }
         Yaml::Map(entries) => {
             for (k, n) in entries {
-                check(n, &join(path, &k.name), this, kinds, out, d);
+                walk(n, &join(path, &k.name), this, kinds, out, d);
             }
         }
         Yaml::String(s) => {

@@ -53,12 +53,29 @@ fn section<'a>(root: &'a Node, name: &str, d: &mut Diags) -> &'a [(Key, Node)] {
     }
 }
 
+/// Move the entries of the mapping section `name` out of `root` (nothing when absent or
+/// not a mapping: [`section`] reports that).
+fn take_map(root: &mut Node, name: &str) -> Vec<(Key, Node)> {
+    let Yaml::Map(entries) = &mut root.value else {
+        return Vec::new();
+    };
+    match entries.iter_mut().find(|(k, _)| k.name == name) {
+        Some((_, node)) => match &mut node.value {
+            Yaml::Map(m) => std::mem::take(m),
+            _ => Vec::new(),
+        },
+        None => Vec::new(),
+    }
+}
+
 /// A resource after the first pass.
 struct Draft {
     key: Key,
     kind: Option<Kind>,
     node: Node,
     explicit: Vec<String>,
+    /// Resources its values refer to (for the cycle check), once the second pass read it.
+    implicit: Option<Vec<String>>,
     /// Uses a declared variable that has no value (reported): its properties cannot be typed.
     unresolved: bool,
 }
@@ -74,7 +91,7 @@ pub(crate) fn validate(file: &Path, text: &str, src: &VarSources<'_>) -> Result<
             .maybe_hint(e.hint.clone());
         d.push(err);
     }
-    let Some(root) = parsed.root else {
+    let Some(mut root) = parsed.root else {
         if d.count() == 0 {
             let pos = Pos {
                 line: 1,
@@ -135,6 +152,10 @@ pub(crate) fn validate(file: &Path, text: &str, src: &VarSources<'_>) -> Result<
         .collect();
     let mut subst = |n: &mut Node, path: &str, d: &mut Diags| {
         let mut used = BTreeSet::new();
+        if !n.may_hold_refs() {
+            // Nothing to substitute or report (most resources of a large stack).
+            return used;
+        }
         vars::substitute(n, &variables, &declared, path, &mut used, d);
         used
     };
@@ -172,9 +193,13 @@ pub(crate) fn validate(file: &Path, text: &str, src: &VarSources<'_>) -> Result<
     };
     let default_target = default_target(&root, root_pos, &target_names, &mut d);
 
-    // Resources, first pass: names and kinds (references need every kind).
-    let mut drafts: Vec<Draft> = Vec::new();
-    for (k, node) in section(&root, "resources", &mut d) {
+    // Resources, first pass: names and kinds (references need every kind). The section is
+    // moved out of the tree: every resource is consumed by the passes below.
+    section(&root, "resources", &mut d);
+    let entries = take_map(&mut root, "resources");
+    // Sized up front: growing vectors of 100,000 large entries copied them over and over.
+    let mut drafts: Vec<Draft> = Vec::with_capacity(entries.len());
+    for (k, mut node) in entries {
         let path = join("resources", &k.name);
         if !valid_name(&k.name, 62, &['_', '-']) {
             d.push(
@@ -182,7 +207,6 @@ pub(crate) fn validate(file: &Path, text: &str, src: &VarSources<'_>) -> Result<
                     .expected("a lowercase letter, then lowercase letters, digits, `_` or `-` (at most 63)"),
             );
         }
-        let mut node = node.clone();
         if node.as_map().is_none() {
             d.push(
                 d.at(
@@ -196,49 +220,66 @@ pub(crate) fn validate(file: &Path, text: &str, src: &VarSources<'_>) -> Result<
                 .expected("kind: compute | storage | database | queue | function | cdn"),
             );
             drafts.push(Draft {
-                key: k.clone(),
+                key: k,
                 kind: None,
                 node,
                 explicit: Vec::new(),
+                implicit: None,
                 unresolved: false,
             });
             continue;
         }
         let used = subst(&mut node, &path, &mut d);
         let unresolved = used.iter().any(|v| !variables.contains_key(v));
-        let kind = resource_kind(k, &node, &path, &mut d);
+        let kind = resource_kind(&k, &node, &path, &mut d);
         drafts.push(Draft {
-            key: k.clone(),
+            key: k,
             kind,
             node,
             explicit: Vec::new(),
+            implicit: None,
             unresolved,
         });
     }
+    // Every declared resource: its kind for references, and the set `depends_on` entries
+    // are looked up in.
     let kinds: BTreeMap<String, Option<Kind>> = drafts
         .iter()
         .map(|r| (r.key.name.clone(), r.kind))
         .collect();
-    let names: Vec<String> = drafts.iter().map(|r| r.key.name.clone()).collect();
-    // A set: every `depends_on` entry is looked up in it.
-    let names: std::collections::BTreeSet<&str> = names.iter().map(String::as_str).collect();
 
     // Resources, second pass.
-    let mut resources = BTreeMap::new();
+    let mut resources = Vec::with_capacity(drafts.len());
     for r in &mut drafts {
         let Some(kind) = r.kind else { continue };
         let path = join("resources", &r.key.name);
         let mut target = default_target.clone().unwrap_or_default();
         let mut protect = false;
-        let mut props_node = Node {
-            pos: r.node.pos,
-            value: Yaml::Map(Vec::new()),
+        let entries = match std::mem::replace(&mut r.node.value, Yaml::Null) {
+            Yaml::Map(m) => m,
+            _ => Vec::new(), // a resource without a mapping has no kind
         };
-        let mut prop_entries = Vec::new();
-        for (k, v) in r.node.as_map().unwrap_or_default() {
-            let p = join(&path, &k.name);
+        let mut prop_entries = Vec::with_capacity(entries.len());
+        // References in the common keys count for the cycle check only.
+        let mut common_uses = RefUse::default();
+        for (k, v) in entries {
+            let p = || join(&path, &k.name);
+            if k.name != "kind" && !matches!(k.name.as_str(), "target" | "protect" | "depends_on") {
+                prop_entries.push((k, v));
+                continue;
+            }
+            if v.may_hold_refs() {
+                let mut ignored = Diags::new(PathBuf::new());
+                refs_check::check(
+                    &v,
+                    "",
+                    Some(&r.key.name),
+                    &kinds,
+                    &mut common_uses,
+                    &mut ignored,
+                );
+            }
             match k.name.as_str() {
-                "kind" => {}
                 "target" => match v.as_str() {
                     Some(t) if target_names.iter().any(|n| n == t) => target = t.to_string(),
                     _ => {
@@ -246,7 +287,7 @@ pub(crate) fn validate(file: &Path, text: &str, src: &VarSources<'_>) -> Result<
                             .as_str()
                             .map_or_else(|| v.describe(), |s| format!("`{s}`"));
                         d.push(
-                            d.at(v.pos, &p, format!("target {shown} is not declared"))
+                            d.at(v.pos, &p(), format!("target {shown} is not declared"))
                                 .expected(one_of(target_names.iter().map(String::as_str)))
                                 .maybe_hint(v.as_str().and_then(|s| {
                                     did_you_mean(s, target_names.iter().map(String::as_str))
@@ -267,17 +308,20 @@ pub(crate) fn validate(file: &Path, text: &str, src: &VarSources<'_>) -> Result<
                     _ => d.push(
                         d.at(
                             v.pos,
-                            &p,
+                            &p(),
                             format!("wrong type for `protect`: found {}", v.describe()),
                         )
                         .expected("true or false"),
                     ),
                 },
-                "depends_on" => r.explicit = depends_on(&r.key.name, v, &p, &names, &mut d),
-                _ => prop_entries.push((k.clone(), v.clone())),
+                "depends_on" => r.explicit = depends_on(&r.key.name, &v, &p, &kinds, &mut d),
+                _ => {} // kind
             }
         }
-        props_node.value = Yaml::Map(prop_entries);
+        let mut props_node = Node {
+            pos: r.node.pos,
+            value: Yaml::Map(prop_entries),
+        };
         let mut uses = RefUse::default();
         refs_check::check(
             &props_node,
@@ -287,6 +331,9 @@ pub(crate) fn validate(file: &Path, text: &str, src: &VarSources<'_>) -> Result<
             &mut uses,
             &mut d,
         );
+        let mut implicit: BTreeSet<&String> = uses.referenced.keys().collect();
+        implicit.extend(common_uses.referenced.keys());
+        r.implicit = Some(implicit.into_iter().cloned().collect());
         if r.unresolved {
             continue;
         }
@@ -310,7 +357,7 @@ pub(crate) fn validate(file: &Path, text: &str, src: &VarSources<'_>) -> Result<
             .collect();
         depends_on.sort();
         depends_on.dedup();
-        resources.insert(
+        resources.push((
             r.key.name.clone(),
             Resource {
                 name: r.key.name.clone(),
@@ -322,13 +369,14 @@ pub(crate) fn validate(file: &Path, text: &str, src: &VarSources<'_>) -> Result<
                 referenced: uses.referenced,
                 location: d.loc(r.key.pos),
             },
-        );
+        ));
     }
+    // Names are unique (the YAML pass keeps the first of duplicate keys): one sorted build.
+    let resources: BTreeMap<String, Resource> = resources.into_iter().collect();
 
     // Cycles, over explicit and implicit dependencies of every resource.
-    let order: Vec<String> = drafts.iter().map(|r| r.key.name.clone()).collect();
-    let mut graph: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for r in &drafts {
+    for r in drafts.iter_mut().filter(|r| r.implicit.is_none()) {
+        // Not read by the second pass (its kind is invalid): find its references now.
         let mut uses = RefUse::default();
         refs_check::check(
             &r.node,
@@ -338,14 +386,19 @@ pub(crate) fn validate(file: &Path, text: &str, src: &VarSources<'_>) -> Result<
             &mut uses,
             &mut Diags::new(PathBuf::new()),
         );
-        let deps = r
-            .explicit
-            .iter()
-            .cloned()
-            .chain(uses.referenced.into_keys())
-            .collect();
-        graph.insert(r.key.name.clone(), deps);
+        r.implicit = Some(uses.referenced.into_keys().collect());
     }
+    let order: Vec<&str> = drafts.iter().map(|r| r.key.name.as_str()).collect();
+    let graph: Vec<Vec<&str>> = drafts
+        .iter()
+        .map(|r| {
+            r.explicit
+                .iter()
+                .chain(r.implicit.iter().flatten())
+                .map(String::as_str)
+                .collect()
+        })
+        .collect();
     for cycle in find_cycles(&order, &graph) {
         let Some(first) = drafts.iter().find(|r| Some(&r.key.name) == cycle.first()) else {
             continue;
@@ -359,7 +412,6 @@ pub(crate) fn validate(file: &Path, text: &str, src: &VarSources<'_>) -> Result<
             .hint("remove one `depends_on` entry or reference in the cycle"),
         );
     }
-
     let outputs = outputs(&root, &variables, &kinds, &mut subst, &mut d);
 
     if d.count() > 0 {
@@ -539,18 +591,20 @@ fn resource_kind(k: &Key, node: &Node, path: &str, d: &mut Diags) -> Option<Kind
     }
 }
 
+/// The resources a `depends_on` list names. `path` gives the list's path, built only for
+/// messages (most lists are valid, and a large stack has tens of thousands of them).
 fn depends_on(
     this: &str,
     v: &Node,
-    path: &str,
-    names: &std::collections::BTreeSet<&str>,
+    path: &dyn Fn() -> String,
+    names: &BTreeMap<String, Option<Kind>>,
     d: &mut Diags,
 ) -> Vec<String> {
     let Yaml::Seq(items) = &v.value else {
         d.push(
             d.at(
                 v.pos,
-                path,
+                &path(),
                 format!(
                     "`depends_on` must be a list of resource names, found {}",
                     v.describe()
@@ -560,31 +614,32 @@ fn depends_on(
         );
         return Vec::new();
     };
-    let mut out = Vec::new();
+    let names_list = || names.keys().map(String::as_str);
+    let mut out = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
-        let p = format!("{path}[{i}]");
+        let p = || format!("{}[{i}]", path());
         match item.as_str() {
             Some(s) if s == this => d.push(
                 d.at(
                     item.pos,
-                    &p,
+                    &p(),
                     format!("resource `{this}` cannot depend on itself"),
                 )
                 .hint("remove it from `depends_on`"),
             ),
-            Some(s) if names.contains(&s) => out.push(s.to_string()),
+            Some(s) if names.contains_key(s) => out.push(s.to_string()),
             Some(s) => d.push(
                 d.at(
                     item.pos,
-                    &p,
+                    &p(),
                     format!("`depends_on` names `{s}`, which is not a declared resource"),
                 )
-                .expected(one_of(names.iter().copied()))
-                .maybe_hint(did_you_mean(s, names.iter().copied())),
+                .expected(one_of(names_list()))
+                .maybe_hint(did_you_mean(s, names_list())),
             ),
             None => d.push(d.at(
                 item.pos,
-                &p,
+                &p(),
                 format!(
                     "`depends_on` entries are resource names, found {}",
                     item.describe()

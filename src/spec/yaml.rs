@@ -5,7 +5,7 @@
 //! while validation needs both (errors point at the offending key or value, and a
 //! duplicate resource name must name the line of the first one).
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 
 use serde_json::{Number, Value};
 use serde_saphyr::granit_parser::{Event, Marker, Parser, ScalarStyle, Span};
@@ -76,6 +76,18 @@ impl Node {
     /// The entry (key and value) of `key` in a mapping.
     pub fn entry(&self, key: &str) -> Option<&(Key, Node)> {
         self.as_map()?.iter().find(|(k, _)| k.name == key)
+    }
+
+    /// Whether a string under this node contains `${` (a reference, or the escape `$${`).
+    /// Passes over references skip the many subtrees without one, and with them the paths
+    /// they would build for messages.
+    pub fn may_hold_refs(&self) -> bool {
+        match &self.value {
+            Yaml::String(s) => s.contains("${"),
+            Yaml::Seq(items) => items.iter().any(Node::may_hold_refs),
+            Yaml::Map(entries) => entries.iter().any(|(_, v)| v.may_hold_refs()),
+            _ => false,
+        }
     }
 
     /// The node as JSON (positions dropped).
@@ -152,12 +164,17 @@ enum Frame {
         pos: Pos,
         anchor: usize,
         entries: Vec<(Key, Node)>,
-        /// Index of each key in `entries`: finding duplicates must not be quadratic in
-        /// the size of a mapping (a stack can declare tens of thousands of resources).
-        seen: std::collections::HashMap<String, usize>,
+        /// Index of each key in `entries`, built once a mapping has more than
+        /// [`LINEAR_KEYS`] keys: finding duplicates must not be quadratic in the size of a
+        /// mapping (a stack can declare tens of thousands of resources), while the small
+        /// mappings that make up most of a spec are cheaper to scan than to hash.
+        seen: Option<HashMap<String, usize>>,
         key: Option<Option<Key>>,
     },
 }
+
+/// Mappings up to this many keys look for duplicates by scanning.
+const LINEAR_KEYS: usize = 16;
 
 fn pos_of(span: &Span) -> Pos {
     pos_at(&span.start, Some(&span.end))
@@ -176,31 +193,39 @@ fn pos_at(start: &Marker, end: Option<&Marker>) -> Pos {
 }
 
 /// Resolve a plain scalar with the YAML 1.2 core schema (null, bool, int, float, string).
+#[cfg(test)]
 fn plain_scalar(s: &str) -> Yaml {
+    plain_non_string(s).unwrap_or_else(|| Yaml::String(s.to_string()))
+}
+
+/// What a plain scalar is when the core schema makes it something other than a string
+/// (null, bool, int, float); `None` for a string, which the caller then moves rather than
+/// copies.
+fn plain_non_string(s: &str) -> Option<Yaml> {
     match s {
-        "" | "~" | "null" | "Null" | "NULL" => return Yaml::Null,
-        "true" | "True" | "TRUE" => return Yaml::Bool(true),
-        "false" | "False" | "FALSE" => return Yaml::Bool(false),
+        "" | "~" | "null" | "Null" | "NULL" => return Some(Yaml::Null),
+        "true" | "True" | "TRUE" => return Some(Yaml::Bool(true)),
+        "false" | "False" | "FALSE" => return Some(Yaml::Bool(false)),
         _ => {}
     }
     let digits = s.strip_prefix(['-', '+']).unwrap_or(s);
     if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
         if let Ok(i) = s.parse::<i64>() {
-            return Yaml::Number(i.into());
+            return Some(Yaml::Number(i.into()));
         }
         if let Ok(u) = s.trim_start_matches('+').parse::<u64>() {
-            return Yaml::Number(u.into());
+            return Some(Yaml::Number(u.into()));
         }
     }
     if let Some(hex) = s.strip_prefix("0x")
         && let Ok(u) = u64::from_str_radix(hex, 16)
     {
-        return Yaml::Number(u.into());
+        return Some(Yaml::Number(u.into()));
     }
     if let Some(oct) = s.strip_prefix("0o")
         && let Ok(u) = u64::from_str_radix(oct, 8)
     {
-        return Yaml::Number(u.into());
+        return Some(Yaml::Number(u.into()));
     }
     let float_chars = s
         .bytes()
@@ -210,9 +235,9 @@ fn plain_scalar(s: &str) -> Yaml {
         && let Ok(f) = s.parse::<f64>()
         && let Some(n) = Number::from_f64(f)
     {
-        return Yaml::Number(n);
+        return Some(Yaml::Number(n));
     }
-    Yaml::String(s.to_string())
+    None
 }
 
 /// Parse `text`: one YAML document whose top level is a mapping.
@@ -260,11 +285,12 @@ pub(crate) fn parse(text: &str) -> Parsed {
             }
             Event::Scalar(text, style, anchor, tag) => {
                 let as_str = tag.as_ref().is_some_and(|t| t.suffix() == "str");
-                let value = if style == ScalarStyle::Plain && !as_str {
-                    plain_scalar(&text)
+                let typed = if style == ScalarStyle::Plain && !as_str {
+                    plain_non_string(&text)
                 } else {
-                    Yaml::String(text.into_owned())
+                    None
                 };
+                let value = typed.unwrap_or_else(|| Yaml::String(text.into_owned()));
                 b.complete(
                     Node {
                         pos: pos_of(&span),
@@ -286,7 +312,7 @@ pub(crate) fn parse(text: &str) -> Parsed {
                     pos: pos_of(&span),
                     anchor,
                     entries: Vec::new(),
-                    seen: std::collections::HashMap::new(),
+                    seen: None,
                     key: None,
                 });
                 b.check_depth(&span);
@@ -403,8 +429,9 @@ impl Builder {
             }) => match key.take() {
                 None => {
                     // This node is a key. Only scalars make sense as keys in a spec.
-                    let name = match &node.value {
-                        Yaml::String(s) => Some(s.clone()),
+                    let pos = node.pos;
+                    let name = match node.value {
+                        Yaml::String(s) => Some(s),
                         Yaml::Number(n) => Some(n.to_string()),
                         Yaml::Bool(b) => Some(b.to_string()),
                         Yaml::Null => Some("null".to_string()),
@@ -412,23 +439,21 @@ impl Builder {
                     };
                     if name.is_none() {
                         self.errors.push(YamlError {
-                            pos: node.pos,
+                            pos,
                             message: "a mapping key must be a plain name, not a list or mapping"
                                 .to_string(),
                             hint: None,
                         });
                     }
-                    *key = Some(name.map(|name| Key {
-                        name,
-                        pos: node.pos,
-                    }));
+                    *key = Some(name.map(|name| Key { name, pos }));
                 }
                 Some(None) => {} // value of an invalid key: dropped, already reported
                 Some(Some(k)) => {
-                    if let Some(first) = seen
-                        .get(&k.name)
-                        .and_then(|i| entries.get(*i).map(|e| &e.0))
-                    {
+                    let first = match seen {
+                        Some(index) => index.get(&k.name).copied(),
+                        None => entries.iter().position(|(e, _)| e.name == k.name),
+                    };
+                    if let Some(first) = first.and_then(|i| entries.get(i).map(|e| &e.0)) {
                         self.errors.push(YamlError {
                             pos: k.pos,
                             message: format!("duplicate key `{}`", k.name),
@@ -438,7 +463,17 @@ impl Builder {
                             )),
                         });
                     } else {
-                        seen.insert(k.name.clone(), entries.len());
+                        if let Some(index) = seen {
+                            index.insert(k.name.clone(), entries.len());
+                        } else if entries.len() == LINEAR_KEYS {
+                            let mut index: HashMap<String, usize> =
+                                HashMap::with_capacity(LINEAR_KEYS * 2);
+                            for (i, (e, _)) in entries.iter().enumerate() {
+                                index.insert(e.name.clone(), i);
+                            }
+                            index.insert(k.name.clone(), entries.len());
+                            *seen = Some(index);
+                        }
                         entries.push((k, node));
                     }
                 }
@@ -486,6 +521,17 @@ mod tests {
         assert_eq!(p.errors.len(), 1);
         assert_eq!(p.errors[0].pos.line, 3);
         assert!(p.errors[0].hint.as_deref().unwrap().contains("line 1"));
+    }
+
+    #[test]
+    fn duplicate_keys_are_found_in_large_mappings() {
+        let mut text: String = (0..40).map(|i| format!("k{i}: {i}\n")).collect();
+        text.push_str("k3: again\nk39: again\n");
+        let p = parse(&text);
+        let lines: Vec<u64> = p.errors.iter().map(|e| e.pos.line).collect();
+        assert_eq!(lines, [41, 42]);
+        assert!(p.errors[1].hint.as_deref().unwrap().contains("line 40"));
+        assert_eq!(p.root.unwrap().as_map().unwrap().len(), 40);
     }
 
     #[test]

@@ -60,8 +60,19 @@ impl Serialize for NativeAddr {
 
 impl<'de> Deserialize<'de> for NativeAddr {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        s.parse().map_err(serde::de::Error::custom)
+        // Split from the deserializer's text directly: a large state holds several
+        // addresses per resource, and an intermediate String for each was pure garbage.
+        struct AddrVisitor;
+        impl serde::de::Visitor<'_> for AddrVisitor {
+            type Value = NativeAddr;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<NativeAddr, E> {
+                s.parse().map_err(E::custom)
+            }
+        }
+        d.deserialize_str(AddrVisitor)
     }
 }
 
@@ -156,6 +167,17 @@ pub struct Observed {
     pub outputs: Attrs,
 }
 
+/// Attributes read into a map without spare capacity: a map grown entry by entry keeps
+/// room for about one more, and a state holds a map or two per resource for as long as it
+/// is open (megabytes of nothing for a large one). Compacted as each is read, so the
+/// grown map's memory serves the next one.
+fn exact_attrs<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Attrs, D::Error> {
+    let grown = Attrs::deserialize(d)?;
+    let mut out = Attrs::with_capacity(grown.len());
+    out.extend(grown);
+    Ok(out)
+}
+
 /// A native resource overcast owns, as recorded in state.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NativeState {
@@ -168,8 +190,10 @@ pub struct NativeState {
     /// Provider identifier.
     pub id: String,
     /// Input attributes as last applied (resolved, no references).
+    #[serde(deserialize_with = "exact_attrs")]
     pub inputs: Attrs,
     /// Computed attributes.
+    #[serde(deserialize_with = "exact_attrs")]
     pub outputs: Attrs,
     /// Natives that must outlive this one (destroy order), as addresses.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
