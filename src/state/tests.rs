@@ -611,57 +611,6 @@ fn names_that_cannot_be_file_names_are_refused() {
     }
 }
 
-/// `cargo test --release --lib state::tests::large -- --ignored --nocapture`
-#[test]
-#[ignore = "timing; run in release"]
-fn large_state_load_and_compact() {
-    use std::time::Instant;
-    let dir = tempdir();
-    let mut store = open(dir.path());
-    let t = Instant::now();
-    let mut snap = super::snapshot::Snapshot::empty(STACK, TARGET);
-    for i in 0..100_000 {
-        let mut r = native(&format!("n{i}"), &format!("id-{i}"));
-        r.inputs.insert("size".into(), json!(i));
-        r.depends_on.push(addr("n0"));
-        snap.resources.insert(r.addr.clone(), r);
-    }
-    std::mem::swap(&mut snap.resources, &mut store.view_mut().resources);
-    store.mark_dirty();
-    store.compact().unwrap();
-    eprintln!(
-        "compact 100k: {:?}, {} bytes",
-        t.elapsed(),
-        fs::metadata(state_file(dir.path(), "json")).unwrap().len()
-    );
-    drop(store);
-    let t = Instant::now();
-    let snap = super::snapshot::read(&state_file(dir.path(), "json"), STACK, TARGET).unwrap();
-    eprintln!("read snapshot 100k: {:?}", t.elapsed());
-    drop(snap);
-    let t = Instant::now();
-    let mut store = open(dir.path());
-    eprintln!("load 100k: {:?}", t.elapsed());
-    let t = Instant::now();
-    for chunk in 0..100 {
-        store
-            .apply_changes((0..100).map(|i| Change::Put(native(&format!("m{chunk}-{i}"), "x"))))
-            .unwrap();
-    }
-    eprintln!("10k journaled puts in batches of 100: {:?}", t.elapsed());
-    let t = Instant::now();
-    for i in 0..200 {
-        store.put(native(&format!("s{i}"), "x")).unwrap();
-    }
-    eprintln!("200 single puts: {:?}", t.elapsed());
-    drop(store);
-    let t = Instant::now();
-    let mut store = open(dir.path());
-    store.compact().unwrap();
-    eprintln!("load 100k + replay 10k + compact: {:?}", t.elapsed());
-    assert_eq!(store.resources().len(), 110_200);
-}
-
 #[test]
 fn batch_is_one_record_group_and_skips_only_no_ops() {
     let dir = tempdir();
