@@ -383,16 +383,3 @@ impl StateStore {
         Ok(())
     }
 }
-
-#[cfg(test)]
-impl StateStore {
-    /// Direct access to the view, for building large states in tests.
-    pub(super) fn view_mut(&mut self) -> &mut Snapshot {
-        &mut self.view
-    }
-
-    /// Force the next compaction to write.
-    pub(super) fn mark_dirty(&mut self) {
-        self.dirty = true;
-    }
-}
