@@ -73,7 +73,8 @@ pub struct Global {
     /// No colors (also when NO_COLOR is set).
     #[arg(long, global = true)]
     pub no_color: bool,
-    /// Provider calls in flight at once (refresh, apply, destroy).
+    /// Provider operations in flight at once (refresh, apply, destroy); one operation may
+    /// make a few API calls at once (an S3 bucket's refresh reads three settings together).
     #[arg(long, global = true, default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..=4096))]
     pub parallelism: u16,
     /// Log verbosity for diagnostics (`-v` info, `-vv` debug); logs go to stderr.
