@@ -317,6 +317,21 @@ async fn tagged(c: &Clients, stack: &str) -> Vec<String> {
         .collect()
 }
 
+/// A Lambda function's environment variables, read from the emulator.
+async fn function_env(c: &Clients, name: &str) -> std::collections::HashMap<String, String> {
+    let f = c
+        .lambda
+        .get_function_configuration()
+        .function_name(name)
+        .send()
+        .await
+        .expect("function configuration");
+    f.environment()
+        .and_then(|e| e.variables())
+        .cloned()
+        .unwrap_or_default()
+}
+
 /// ARNs still tagged for the stack, but for terminated instances: AWS (and moto) keep
 /// those listed for a while after they are gone.
 async fn live_leftovers(c: &Clients, stack: &str) -> Vec<String> {
@@ -1345,18 +1360,7 @@ fn quickstart_example_runs_unchanged_on_aws() {
         assert_eq!(db.engine(), Some("postgres"));
         assert_eq!(db.db_name(), Some("quickstart"));
         // function, its environment resolved from the database and the queue.
-        let f = c
-            .lambda
-            .get_function_configuration()
-            .function_name(&function)
-            .send()
-            .await
-            .expect("function");
-        let env = f
-            .environment()
-            .and_then(|e| e.variables())
-            .cloned()
-            .unwrap_or_default();
+        let env = function_env(&c, &function).await;
         assert_eq!(env.get("GREETING").map(String::as_str), Some("Hello"));
         assert_eq!(
             env.get("DB_ENDPOINT").map(String::as_str),
@@ -1415,18 +1419,8 @@ fn quickstart_example_runs_unchanged_on_aws() {
     let out = stack.ok(&["apply", "--auto-approve", "--var", "greeting=Hi"]);
     assert!(out.contains("1 updated") || out.contains("update"), "{out}");
     rt.block_on(async {
-        let f = c
-            .lambda
-            .get_function_configuration()
-            .function_name(&function)
-            .send()
-            .await
-            .expect("function");
-        let greeting = f
-            .environment()
-            .and_then(|e| e.variables())
-            .and_then(|v| v.get("GREETING").cloned());
-        assert_eq!(greeting.as_deref(), Some("Hi"));
+        let env = function_env(&c, &function).await;
+        assert_eq!(env.get("GREETING").map(String::as_str), Some("Hi"));
     });
 
     // Drift: the queue changed behind overcast's back shows in the plan and is repaired.

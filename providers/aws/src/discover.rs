@@ -29,21 +29,18 @@ pub const TAGGING_TYPES: &[&str] = &[
     "events:rule",
 ];
 
-/// Every type discovery lists: the Tagging API's, IAM roles, and the untagged types
-/// listed only when no tag filter is given.
-pub const DISCOVERABLE_TYPES: &[&str] = &[
-    "s3:bucket",
-    "sqs:queue",
-    "ec2:instance",
-    "ec2:security-group",
-    "rds:db",
-    "lambda:function",
-    "cloudfront:distribution",
-    "events:rule",
+/// Types listed through their own service: IAM roles (which the Tagging API does not
+/// return), and the untagged types, listed only when no tag filter is given.
+pub const OTHER_TYPES: &[&str] = &[
     "iam:role",
     "cloudfront:origin-access-control",
     "lambda:event-source-mapping",
 ];
+
+/// Every type discovery lists.
+pub fn discoverable_types() -> impl Iterator<Item = &'static str> {
+    TAGGING_TYPES.iter().chain(OTHER_TYPES).copied()
+}
 
 /// `service:type` and id of an ARN (`arn:aws:ec2:r:a:instance/i-1` -> `ec2:instance`, `i-1`).
 pub fn parse_arn(arn: &str) -> (String, String) {

@@ -120,10 +120,7 @@ impl Provider for AwsProvider {
     }
 
     fn discoverable_types(&self) -> Vec<String> {
-        discover::DISCOVERABLE_TYPES
-            .iter()
-            .map(|t| t.to_string())
-            .collect()
+        discover::discoverable_types().map(str::to_string).collect()
     }
 
     /// Every supported native type in the target's region: the Resource Groups Tagging API
