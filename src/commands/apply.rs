@@ -19,65 +19,71 @@ pub async fn run(ctx: &Ctx, args: &ApplyArgs) -> anyhow::Result<i32> {
     if let Some(file) = &args.plan_file {
         return apply_saved(ctx, file).await;
     }
-    let stack = load_stack(&ctx.global)?;
-    let vars = parse_vars(&ctx.global.vars)?;
-    let mut session = open_session(ctx, stack, StateAccess::Lock("apply"))?;
-    let plan = make_plan(
-        &mut session,
-        &vars,
-        false,
-        !args.no_refresh,
-        args.override_protect,
-    )
-    .await?;
-    ctx.reporter.finish();
-    show_plan(ctx, &session, &plan);
-    if !plan.has_changes() {
-        return finish(ctx, &mut session, ApplyReport::default(), "Apply");
-    }
-    if !confirm(
-        ctx,
-        "Do you want to perform these actions?",
-        args.auto_approve,
-    )? {
-        ctx.say("Apply cancelled.");
-        return Ok(1);
-    }
-    let report = apply(&mut session, &plan).await?;
-    finish(ctx, &mut session, report, "Apply")
+    let options = Converge {
+        destroy: false,
+        refresh: !args.no_refresh,
+        override_protect: args.override_protect,
+        auto_approve: args.auto_approve,
+    };
+    converge(ctx, options).await
 }
 
 /// `overcast destroy`
 pub async fn destroy(ctx: &Ctx, args: &DestroyArgs) -> anyhow::Result<i32> {
+    let options = Converge {
+        destroy: true,
+        refresh: !args.no_refresh,
+        override_protect: args.override_protect,
+        auto_approve: args.auto_approve,
+    };
+    converge(ctx, options).await
+}
+
+/// What `apply` and `destroy` ask of [`converge`].
+struct Converge {
+    destroy: bool,
+    refresh: bool,
+    override_protect: bool,
+    auto_approve: bool,
+}
+
+/// Plan (the stack, or its destruction), show the plan, confirm, apply it, report.
+async fn converge(ctx: &Ctx, o: Converge) -> anyhow::Result<i32> {
+    let (verb, holder) = if o.destroy {
+        ("Destroy", "destroy")
+    } else {
+        ("Apply", "apply")
+    };
     let stack = load_stack(&ctx.global)?;
     let vars = parse_vars(&ctx.global.vars)?;
-    let mut session = open_session(ctx, stack, StateAccess::Lock("destroy"))?;
+    let mut session = open_session(ctx, stack, StateAccess::Lock(holder))?;
     let plan = make_plan(
         &mut session,
         &vars,
-        true,
-        !args.no_refresh,
-        args.override_protect,
+        o.destroy,
+        o.refresh,
+        o.override_protect,
     )
     .await?;
     ctx.reporter.finish();
     show_plan(ctx, &session, &plan);
     if !plan.has_changes() {
-        return finish(ctx, &mut session, ApplyReport::default(), "Destroy");
+        return finish(ctx, &mut session, ApplyReport::default(), verb);
     }
-    if !confirm(
-        ctx,
-        &format!(
+    let question = if o.destroy {
+        format!(
             "Do you really want to destroy every resource of stack `{}`?",
             plan.stack
-        ),
-        args.auto_approve,
-    )? {
-        ctx.say("Destroy cancelled.");
+        )
+    } else {
+        "Do you want to perform these actions?".to_string()
+    };
+    if !confirm(ctx, &question, o.auto_approve)? {
+        ctx.say(&format!("{verb} cancelled."));
         return Ok(1);
     }
     let report = apply(&mut session, &plan).await?;
-    finish(ctx, &mut session, report, "Destroy")
+    finish(ctx, &mut session, report, verb)
 }
 
 /// Apply a plan saved with `plan --out`, exactly, if nothing changed since.
