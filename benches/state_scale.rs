@@ -13,9 +13,9 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Instant;
 
+use overcast::call::RetryPolicy;
 use overcast::plan::diff::{DiffOptions, diff};
 use overcast::plan::refresh::refresh;
-use overcast::retry::RetryPolicy;
 use overcast::session::{Session, SessionOptions, StateAccess};
 use overcast::state::Change;
 use overcast::ui::{OutputMode, reporter};
@@ -35,6 +35,7 @@ fn options() -> SessionOptions {
         parallelism: 64,
         policy: RetryPolicy::default(),
         reporter: reporter(OutputMode::Quiet),
+        cancel: Default::default(),
     }
 }
 

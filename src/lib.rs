@@ -3,7 +3,8 @@
 //!
 //! The pipeline: [`spec`] parses and validates a stack file; [`engine`] expands each
 //! resource through its target's provider into native resources and builds the
-//! [`graph`]; [`plan`] refreshes live state and diffs it; [`apply`] walks the plan's DAG;
+//! [`graph`]; [`plan`] refreshes live state and diffs it; [`executor`] walks the plan's DAG;
+//! every provider call goes through [`call`];
 //! [`state`] is the only module that writes state files. [`ui`] renders progress and plans.
 
 /// `println!` that never panics. With stdout closed early (`overcast ... | head`) the
@@ -28,14 +29,14 @@ macro_rules! out {
     }};
 }
 
-pub mod apply;
 mod attrs;
+pub mod call;
 pub mod cli;
 pub mod commands;
 pub mod engine;
+pub mod executor;
 pub mod graph;
 pub mod plan;
-pub mod retry;
 pub mod session;
 pub mod spec;
 pub mod state;

@@ -9,8 +9,8 @@ use anyhow::{Context, bail};
 use overcast_core::kinds::Kind;
 use overcast_core::{NativeAddr, NativeState, Provider};
 
+use crate::call::{CallLayer, RetryPolicy};
 use crate::engine::{self, Desired};
-use crate::retry::RetryPolicy;
 use crate::spec::Stack;
 use crate::state::{self, StateStore};
 use crate::ui::{Event, Reporter};
@@ -29,12 +29,14 @@ pub enum StateAccess {
 pub struct SessionOptions {
     /// Lock or read-only.
     pub access: StateAccess,
-    /// Maximum provider calls in flight.
+    /// Maximum provider operations in flight.
     pub parallelism: usize,
     /// Retries and timeouts.
     pub policy: RetryPolicy,
     /// Where progress goes.
     pub reporter: Arc<dyn Reporter>,
+    /// Stops new provider calls (the command cancels it on Ctrl-C).
+    pub cancel: tokio_util::sync::CancellationToken,
 }
 
 /// One command's view of a stack.
@@ -53,9 +55,9 @@ pub struct Session {
     pub resource_info: BTreeMap<String, (Kind, String)>,
     /// Progress.
     pub reporter: Arc<dyn Reporter>,
-    /// Retries and timeouts.
-    pub policy: RetryPolicy,
-    /// Maximum provider calls in flight.
+    /// The call layer every provider call of the command goes through.
+    pub calls: Arc<CallLayer>,
+    /// Maximum provider operations in flight.
     pub parallelism: usize,
 }
 
@@ -111,8 +113,13 @@ impl Session {
             stores,
             desired,
             resource_info,
+            calls: CallLayer::new(
+                opts.policy,
+                opts.reporter.clone(),
+                opts.parallelism,
+                opts.cancel,
+            ),
             reporter: opts.reporter,
-            policy: opts.policy,
             parallelism: opts.parallelism,
         })
     }
@@ -135,6 +142,45 @@ impl Session {
         } else {
             self.stores.keys().next().map(String::as_str)
         }
+    }
+
+    /// Carry out a plan with this session's providers and call layer, writing to its
+    /// state stores. Ctrl-C while it runs stops new operations (the ones in flight finish
+    /// and are recorded); the handler is the command's, not the executor's.
+    pub async fn execute(
+        &mut self,
+        plan: &crate::plan::Plan,
+    ) -> anyhow::Result<crate::executor::ApplyReport> {
+        let current = self.all_states();
+        let Session {
+            stack,
+            providers,
+            stores,
+            desired,
+            resource_info,
+            reporter,
+            calls,
+            parallelism,
+            ..
+        } = self;
+        let executor = crate::executor::Executor {
+            stack: &stack.name,
+            providers,
+            by_resource: &desired.by_resource,
+            resource_info,
+            calls: calls.clone(),
+            reporter: reporter.clone(),
+            parallelism: *parallelism,
+        };
+        let token = calls.cancel_token().clone();
+        let on_ctrl_c = tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                token.cancel();
+            }
+        });
+        let report = executor.run(plan, current, stores).await;
+        on_ctrl_c.abort();
+        report
     }
 
     /// Write every store's snapshot (end of command).

@@ -8,8 +8,8 @@ use super::{
     Ctx, compute_outputs, confirm, load_stack, load_stack_with, open_session, parse_vars,
     spec_digest,
 };
-use crate::apply::{ApplyReport, apply};
 use crate::cli::{ApplyArgs, DestroyArgs};
+use crate::executor::ApplyReport;
 use crate::plan::{PLAN_FORMAT, Plan};
 use crate::session::{Session, StateAccess};
 use crate::ui::render;
@@ -82,7 +82,7 @@ async fn converge(ctx: &Ctx, o: Converge) -> anyhow::Result<i32> {
         ctx.say(&format!("{verb} cancelled."));
         return Ok(1);
     }
-    let report = apply(&mut session, &plan).await?;
+    let report = session.execute(&plan).await?;
     finish(ctx, &mut session, report, verb)
 }
 
@@ -133,7 +133,7 @@ async fn apply_saved(ctx: &Ctx, file: &std::path::Path) -> anyhow::Result<i32> {
         }
     }
     show_plan(ctx, &session, &plan);
-    let report = apply(&mut session, &plan).await?;
+    let report = session.execute(&plan).await?;
     finish(
         ctx,
         &mut session,

@@ -99,8 +99,9 @@ pub async fn run(ctx: &Ctx, args: &DiscoverArgs) -> anyhow::Result<i32> {
         .get(&target)
         .context("no provider for the target")?;
     let filter = filter(args, &stack_name, &target, &provider.discoverable_types())?;
-    let found = provider
-        .discover(&filter)
+    let found = session
+        .calls
+        .discover(&target, &**provider, &filter)
         .await
         .map_err(|e| match &e.hint {
             Some(h) => {

@@ -23,8 +23,9 @@ pub async fn run(ctx: &Ctx, name: &str, payload: &str) -> anyhow::Result<i32> {
         .providers
         .get(&res.target)
         .context("no provider for the function's target")?;
-    let result = provider
-        .invoke(state, payload)
+    let result = session
+        .calls
+        .invoke(&res.target, &**provider, state, &payload)
         .await
         .map_err(|e| match &e.hint {
             Some(h) => anyhow::anyhow!("invoking `{name}` failed: {}\n  hint: {h}", e.message),

@@ -18,9 +18,9 @@ use anyhow::{Context, bail};
 use overcast_core::kinds::Kind;
 use serde_json::{Value, json};
 
+use crate::call::RetryPolicy;
 use crate::cli::Global;
 use crate::engine::Known;
-use crate::retry::RetryPolicy;
 use crate::session::{Session, SessionOptions, StateAccess};
 use crate::spec::{self, Stack};
 use crate::ui::render::Secrets;
@@ -97,6 +97,7 @@ pub fn open_session(ctx: &Ctx, stack: Stack, access: StateAccess) -> anyhow::Res
             access,
             parallelism: ctx.global.parallelism as usize,
             policy: RetryPolicy::default(),
+            cancel: tokio_util::sync::CancellationToken::new(),
             reporter: ctx.reporter.clone(),
         },
     )

@@ -64,23 +64,9 @@ pub async fn make_plan(
 pub async fn preflight(session: &Session) -> anyhow::Result<()> {
     for target in session.stores.keys() {
         if let Some(p) = session.providers.get(target) {
-            // Through the same retry layer as every other call: a throttled identity check
+            // Through the call layer like every other call: a throttled identity check
             // must not fail the command.
-            let reporter = session.reporter.clone();
-            let what = overcast_core::NativeAddr::new(target.clone(), "preflight");
-            let checked = crate::retry::with_retry(
-                &session.policy,
-                crate::retry::CallKind::Read,
-                || p.preflight(),
-                &|n, e| {
-                    reporter.event(crate::ui::Event::Retrying {
-                        addr: &what,
-                        attempt: n,
-                        error: &e.message,
-                    })
-                },
-            )
-            .await;
+            let checked = session.calls.preflight(target, &**p).await;
             checked.map_err(|e| {
                 let hint = e
                     .hint

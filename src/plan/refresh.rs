@@ -1,7 +1,7 @@
 //! Refresh: recover work an interrupted apply left half done (intents), then read the
 //! live state of every native in state, in parallel with bounded concurrency.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use overcast_core::{NativeAddr, NativeState, ProviderError};
@@ -9,7 +9,6 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use crate::engine::StateView;
-use crate::retry::{CallKind, with_retry};
 use crate::session::Session;
 use crate::ui::Event;
 
@@ -107,25 +106,15 @@ pub async fn recover_intents(session: &mut Session) -> Result<usize, RefreshErro
         };
         for intent in intents {
             let addr = intent.request.addr.clone();
-            let reporter = session.reporter.clone();
-            let found = with_retry(
-                &session.policy,
-                CallKind::Read,
-                || provider.adopt(&intent.request),
-                &|n, e| {
-                    reporter.event(Event::Retrying {
-                        addr: &addr,
-                        attempt: n,
-                        error: &e.message,
-                    })
-                },
-            )
-            .await
-            .map_err(|error| RefreshError {
-                addr: addr.clone(),
-                target: target.clone(),
-                error,
-            })?;
+            let found = session
+                .calls
+                .adopt(&target, &*provider, &intent.request)
+                .await
+                .map_err(|error| RefreshError {
+                    addr: addr.clone(),
+                    target: target.clone(),
+                    error,
+                })?;
             let store = session
                 .stores
                 .get_mut(&target)
@@ -199,6 +188,9 @@ pub async fn refresh(session: &Session, read_live: bool) -> Result<Live<'_>, Ref
     });
     let limit = Arc::new(Semaphore::new(session.parallelism.max(1)));
     let mut tasks = JoinSet::new();
+    // Which native each task reads: a task that panics must still fail its native's read,
+    // or the diff would see the native neither existing nor gone and plan a second create.
+    let mut task_index: HashMap<tokio::task::Id, usize> = HashMap::new();
     for (index, (target, prior)) in todo.iter().enumerate() {
         let Some(provider) = session.providers.get(*target).cloned() else {
             return Err(RefreshError {
@@ -208,38 +200,36 @@ pub async fn refresh(session: &Session, read_live: bool) -> Result<Live<'_>, Ref
             });
         };
         let limit = limit.clone();
-        let policy = session.policy;
+        let calls = session.calls.clone();
         let reporter = session.reporter.clone();
+        let target = target.to_string();
         // The task outlives this borrow of the session: it reads a copy.
         let prior = (*prior).clone();
-        tasks.spawn(async move {
+        let handle = tasks.spawn(async move {
             let _permit = limit.acquire_owned().await;
-            let addr = prior.addr.clone();
-            let r = with_retry(
-                &policy,
-                CallKind::Read,
-                || provider.read(&prior),
-                &|n, e| {
-                    reporter.event(Event::Retrying {
-                        addr: &addr,
-                        attempt: n,
-                        error: &e.message,
-                    })
-                },
-            )
-            .await;
+            let r = calls.read(&target, &*provider, &prior).await;
             reporter.event(Event::PhaseProgress { name: "refresh" });
-            (index, prior, r)
+            (prior, r)
         });
+        task_index.insert(handle.id(), index);
     }
     let mut first_error = None;
-    while let Some(joined) = tasks.join_next().await {
-        let Ok((index, prior, r)) = joined else {
+    while let Some(joined) = tasks.join_next_with_id().await {
+        let (id, outcome) = match joined {
+            Ok((id, (prior, r))) => (id, Some((prior, r))),
+            Err(e) => (e.id(), None),
+        };
+        let Some((target, recorded)) = task_index.get(&id).and_then(|i| todo.get(*i)).copied()
+        else {
             continue;
         };
-        let Some((target, recorded)) = todo.get(index).copied() else {
-            continue;
-        };
+        let (prior, r) = outcome.unwrap_or_else(|| {
+            let crashed = ProviderError::fatal(
+                "reading it crashed (a bug in overcast or its provider; please report it); \
+                 nothing was planned for it",
+            );
+            ((*recorded).clone(), Err(crashed))
+        });
         let addr = &recorded.addr;
         match r {
             Ok(Some(obs)) => {

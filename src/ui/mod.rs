@@ -71,8 +71,8 @@ pub enum Event<'a> {
     },
     /// A call failed with a retryable error and is tried again.
     Retrying {
-        /// Native.
-        addr: &'a NativeAddr,
+        /// What the call is about: a native address, or `discover on target x`.
+        subject: &'a str,
         /// Attempt that failed (1-based).
         attempt: usize,
         /// The error.
@@ -184,10 +184,10 @@ impl Reporter for PlainReporter {
                 reason,
             } => format!("{addr}: {} skipped: {reason}", action.progressive()),
             Event::Retrying {
-                addr,
+                subject,
                 attempt,
                 error,
-            } => format!("{addr}: attempt {attempt} failed ({error}); retrying"),
+            } => format!("{subject}: attempt {attempt} failed ({error}); retrying"),
             Event::Note(m) => m.to_string(),
             Event::Warn(m) => format!("warning: {m}"),
         };
@@ -252,11 +252,11 @@ impl Reporter for JsonReporter {
                 json!({"type": "op_skipped", "addr": addr.to_string(), "action": action, "reason": reason})
             }
             Event::Retrying {
-                addr,
+                subject,
                 attempt,
                 error,
             } => {
-                json!({"type": "retrying", "addr": addr.to_string(), "attempt": attempt, "error": error})
+                json!({"type": "retrying", "addr": subject, "attempt": attempt, "error": error})
             }
             Event::Note(m) => json!({"type": "note", "message": m}),
             Event::Warn(m) => json!({"type": "warning", "message": m}),
@@ -380,12 +380,12 @@ impl Reporter for ProgressReporter {
                 self.event(Event::PhaseProgress { name: "" });
             }
             Event::Retrying {
-                addr,
+                subject,
                 attempt,
                 error,
             } => {
                 self.println(&format!(
-                    "  {} {addr}: attempt {attempt} failed ({error}); retrying",
+                    "  {} {subject}: attempt {attempt} failed ({error}); retrying",
                     console::style("↻").yellow()
                 ));
             }

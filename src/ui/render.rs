@@ -11,7 +11,7 @@ use console::Style;
 use overcast_core::refs::UNKNOWN;
 use serde_json::Value;
 
-use crate::apply::ApplyReport;
+use crate::executor::ApplyReport;
 use crate::plan::{Action, Change, Plan};
 
 /// Text shown instead of a secret.

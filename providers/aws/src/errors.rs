@@ -6,10 +6,12 @@ use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_runtime_api::http::Response;
 use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use aws_smithy_types::retry::ErrorKind;
+use overcast_core::error::parse_retry_after;
 use overcast_core::{ErrorClass, ProviderError};
 
-/// Error codes AWS uses for throttling and transient failures.
-const RETRYABLE: &[&str] = &[
+/// Error codes AWS uses for throttling: retried, and the call layer slows the API down.
+const THROTTLED: &[&str] = &[
     "Throttling",
     "ThrottlingException",
     "ThrottledException",
@@ -18,6 +20,12 @@ const RETRYABLE: &[&str] = &[
     "RequestThrottledException",
     "TooManyRequestsException",
     "SlowDown",
+    "EC2ThrottledException",
+    "PriorRequestNotComplete",
+];
+
+/// Error codes AWS uses for transient failures and resources still settling.
+const RETRYABLE: &[&str] = &[
     "ServiceUnavailable",
     "ServiceUnavailableException",
     "InternalError",
@@ -25,7 +33,6 @@ const RETRYABLE: &[&str] = &[
     "InternalServerError",
     "RequestTimeout",
     "RequestTimeoutException",
-    "PriorRequestNotComplete",
     "OperationAborted",
     "IncorrectInstanceState",
     "InvalidDBInstanceState",
@@ -67,7 +74,6 @@ const CONFLICT: &[&str] = &[
     "DBInstanceAlreadyExists",
     "InvalidGroup.Duplicate",
     "InvalidPermission.Duplicate",
-    "PreconditionFailed",
     "DistributionAlreadyExists",
     "OriginAccessControlAlreadyExists",
     "ResourceConflictException",
@@ -77,6 +83,14 @@ const CONFLICT: &[&str] = &[
 /// Classify an AWS error code (and HTTP status, when known).
 pub fn classify(code: Option<&str>, status: Option<u16>) -> ErrorClass {
     if let Some(code) = code {
+        if THROTTLED.contains(&code) {
+            return ErrorClass::Throttled;
+        }
+        // A stale ETag (CloudFront's If-Match): the provider reads the current one at the
+        // start of every attempt, so a retry is a fresh read and write.
+        if code == "PreconditionFailed" || code == "InvalidIfMatchVersion" {
+            return ErrorClass::Precondition;
+        }
         if RETRYABLE.contains(&code) {
             return ErrorClass::Retryable;
         }
@@ -105,7 +119,8 @@ pub fn classify(code: Option<&str>, status: Option<u16>) -> ErrorClass {
         }
     }
     match status {
-        Some(429) => ErrorClass::Retryable,
+        Some(429) => ErrorClass::Throttled,
+        Some(412) => ErrorClass::Precondition,
         Some(s) if s >= 500 => ErrorClass::Retryable,
         Some(404) => ErrorClass::NotFound,
         Some(401 | 403) => ErrorClass::Auth,
@@ -136,6 +151,12 @@ pub fn sdk<E>(op: &str, what: &str, err: SdkError<E, Response>) -> ProviderError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
+    // Throttling answers may say how long to wait.
+    let retry_after = err
+        .raw_response()
+        .and_then(|r| r.headers().get("retry-after"))
+        .and_then(parse_retry_after);
+    let mut outcome_unknown = false;
     let (class, detail) = match &err {
         SdkError::ServiceError(se) => {
             let e = se.err();
@@ -159,17 +180,27 @@ where
                 ),
             )
         }
-        // No answer in time, or the connection failed: worth another attempt.
-        SdkError::TimeoutError(_) => (
-            ErrorClass::Retryable,
-            format!("{}", DisplayErrorContext(&err)),
-        ),
+        // No answer in time: worth another attempt, but the request may have been served.
+        SdkError::TimeoutError(_) => {
+            outcome_unknown = true;
+            (
+                ErrorClass::Retryable,
+                format!("{}", DisplayErrorContext(&err)),
+            )
+        }
         SdkError::DispatchFailure(df) => {
             let text = format!("{}", DisplayErrorContext(&err));
             // Credentials are resolved while dispatching: no credentials is not transient.
             if text.contains("credentials") || text.contains("identity") {
                 (ErrorClass::Auth, text)
-            } else if df.is_io() || df.is_timeout() {
+            } else if df.is_io()
+                || df.is_timeout()
+                || df.as_other() == Some(ErrorKind::TransientError)
+                || is_dropped_connection(&text)
+            {
+                // A dropped connection may have dropped after the request went out: the
+                // service may have acted on it. The call layer adopts before re-creating.
+                outcome_unknown = true;
                 (ErrorClass::Retryable, text)
             } else {
                 (ErrorClass::Fatal, text)
@@ -177,7 +208,9 @@ where
         }
         _ => (ErrorClass::Fatal, format!("{}", DisplayErrorContext(&err))),
     };
-    let err = ProviderError::new(class, format!("aws {op} `{what}`: {detail}"));
+    let mut err = ProviderError::new(class, format!("aws {op} `{what}`: {detail}"));
+    err.outcome_unknown = outcome_unknown;
+    err.retry_after = retry_after;
     match class {
         ErrorClass::Auth => err.with_hint(
             "check the AWS credentials (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, \
@@ -185,6 +218,22 @@ where
         ),
         _ => err,
     }
+}
+
+/// Whether a transport error's text says the connection dropped mid-call (hyper's
+/// `IncompleteMessage`, a reset, a broken pipe): the SDK marks some of these transient
+/// and some not, depending on where the connection broke; all are worth another attempt.
+fn is_dropped_connection(text: &str) -> bool {
+    const DROPPED: &[&str] = &[
+        "connection closed before message completed",
+        "connection reset",
+        "broken pipe",
+        "unexpected end of file",
+        "connection error",
+        "operation was canceled",
+    ];
+    let lower = text.to_ascii_lowercase();
+    DROPPED.iter().any(|d| lower.contains(d))
 }
 
 /// The HTTP status of the service's answer, if there was one.
@@ -233,12 +282,28 @@ mod tests {
     use super::*;
 
     #[test]
+    fn dropped_connections_are_recognized() {
+        assert!(is_dropped_connection(
+            "dispatch failure: io error: connection closed before message completed"
+        ));
+        assert!(is_dropped_connection(
+            "Connection reset by peer (os error 104)"
+        ));
+        assert!(!is_dropped_connection("invalid URI"));
+    }
+
+    #[test]
     fn codes_map_to_engine_classes() {
         assert_eq!(
             classify(Some("ThrottlingException"), Some(400)),
-            ErrorClass::Retryable
+            ErrorClass::Throttled
         );
-        assert_eq!(classify(Some("SlowDown"), Some(503)), ErrorClass::Retryable);
+        assert_eq!(classify(Some("SlowDown"), Some(503)), ErrorClass::Throttled);
+        assert_eq!(classify(None, Some(429)), ErrorClass::Throttled);
+        assert_eq!(
+            classify(Some("PreconditionFailed"), Some(412)),
+            ErrorClass::Precondition
+        );
         assert_eq!(classify(None, Some(503)), ErrorClass::Retryable);
         assert_eq!(
             classify(Some("NoSuchBucket"), Some(404)),

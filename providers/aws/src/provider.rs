@@ -107,6 +107,21 @@ impl Provider for AwsProvider {
         "aws"
     }
 
+    /// Each AWS service meters its own request rate: one call budget per service.
+    fn api_of(&self, type_name: &str) -> &'static str {
+        match type_name {
+            types::BUCKET | types::BUCKET_NOTIFICATION | types::BUCKET_CDN_ACCESS => "s3",
+            types::QUEUE => "sqs",
+            types::ROLE => "iam",
+            types::FUNCTION | types::EVENT_SOURCE | types::FUNCTION_URL => "lambda",
+            types::SCHEDULE => "events",
+            types::SECURITY_GROUP | types::INSTANCE => "ec2",
+            types::DB_INSTANCE | types::DB_REPLICA => "rds",
+            types::OAC | types::DISTRIBUTION => "cloudfront",
+            _ => "aws",
+        }
+    }
+
     fn expand(&self, resource: &AbstractResource) -> Result<Vec<NativeSpec>, ProviderError> {
         let ctx = expand::Ctx {
             stack: &self.inner.stack,

@@ -3,7 +3,10 @@
 //! A provider is built for one *target* of one stack ([`ProviderContext`]). It expands
 //! abstract resources into native ones (pure, no I/O), and performs the four native
 //! operations. It never writes state and never retries on its own: the engine wraps
-//! every call in one retry/timeout layer and records every result.
+//! every call in one call layer (retries, deadlines, adaptive per-API budgets, adopt on
+//! an unknown outcome) and records every result. What a provider owes that layer is a
+//! precise [`crate::ErrorClass`] on every error, `retry_after` when the service said how
+//! long to wait, and `outcome_unknown` when a request may have taken effect unseen.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -56,6 +59,14 @@ impl AbstractResource {
 pub trait Provider: Send + Sync {
     /// The provider's name (`local`, `aws`, `azure`, `gcp`).
     fn name(&self) -> &str;
+
+    /// The API a native type's calls go to (`s3`, `ec2`, ...), as a key of the engine's
+    /// per-target, per-API call budget: when one API throttles, only its calls slow down.
+    /// Default: one budget for the whole provider.
+    fn api_of(&self, type_name: &str) -> &'static str {
+        let _ = type_name;
+        "api"
+    }
 
     /// Expand an abstract resource into its native resources. Pure: no I/O.
     fn expand(&self, resource: &AbstractResource) -> Result<Vec<NativeSpec>, ProviderError>;

@@ -1,9 +1,9 @@
 //! Injected latency and faults, for the engine's tests and benchmarks (settings
-//! `latency_ms`, `error_rate`, `seed`, `fail_resources`).
+//! `latency_ms`, `error_rate`, `rate_limit`, `seed`, `fail_resources`).
 
 use std::collections::BTreeSet;
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use overcast_core::{NativeAddr, ProviderError};
 use rand::rngs::StdRng;
@@ -19,6 +19,40 @@ pub(crate) struct Faults {
     error_rate: f64,
     rng: Mutex<StdRng>,
     fail_resources: BTreeSet<String>,
+    rate: Option<Mutex<TokenBucket>>,
+}
+
+/// The `rate_limit` of a target: a bucket of one second's worth of calls, refilled
+/// continuously, as cloud APIs meter their request rates.
+#[derive(Debug)]
+struct TokenBucket {
+    per_second: f64,
+    tokens: f64,
+    refilled: Instant,
+}
+
+impl TokenBucket {
+    fn new(per_second: f64) -> TokenBucket {
+        TokenBucket {
+            per_second,
+            tokens: per_second.max(1.0),
+            refilled: Instant::now(),
+        }
+    }
+
+    /// Take a token if one is there.
+    fn take(&mut self) -> bool {
+        let now = Instant::now();
+        let refill = now.duration_since(self.refilled).as_secs_f64() * self.per_second;
+        self.tokens = (self.tokens + refill).min(self.per_second.max(1.0));
+        self.refilled = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
 }
 
 impl Faults {
@@ -28,6 +62,7 @@ impl Faults {
             error_rate: settings.error_rate,
             rng: Mutex::new(StdRng::seed_from_u64(settings.seed)),
             fail_resources: settings.fail_resources.clone(),
+            rate: settings.rate_limit.map(|r| Mutex::new(TokenBucket::new(r))),
         }
     }
 
@@ -36,6 +71,16 @@ impl Faults {
     pub(crate) async fn before(&self, op: &str, addr: &NativeAddr) -> Result<(), ProviderError> {
         if !self.latency.is_zero() {
             tokio::time::sleep(self.latency).await;
+        }
+        if let Some(bucket) = &self.rate {
+            // A poisoned lock only means another call panicked while taking a token.
+            let mut bucket = bucket.lock().unwrap_or_else(|p| p.into_inner());
+            if !bucket.take() {
+                return Err(ProviderError::throttled(format!(
+                    "Throttling: {op} of `{addr}` refused: rate exceeded (local target setting rate_limit = {} calls/s)",
+                    bucket.per_second
+                )));
+            }
         }
         if self.error_rate > 0.0 {
             // A poisoned lock only means another call panicked mid-draw; the generator
@@ -61,5 +106,39 @@ impl Faults {
             )));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn calls_beyond_the_rate_limit_are_throttled() {
+        let settings = Settings {
+            rate_limit: Some(5.0),
+            ..Settings::default()
+        };
+        let faults = Faults::new(&settings);
+        let addr = NativeAddr::new("q", "queue");
+        let mut accepted = 0;
+        let mut throttled = 0;
+        for _ in 0..20 {
+            match faults.before("read", &addr).await {
+                Ok(()) => accepted += 1,
+                Err(e) => {
+                    assert_eq!(e.class, overcast_core::ErrorClass::Throttled, "{e}");
+                    throttled += 1;
+                }
+            }
+        }
+        // A burst of one second's worth, then refusals (20 calls take far less than 1 s).
+        assert!((5..=6).contains(&accepted), "accepted {accepted}");
+        assert_eq!(accepted + throttled, 20);
+        tokio::time::sleep(Duration::from_millis(450)).await;
+        assert!(
+            faults.before("read", &addr).await.is_ok(),
+            "the bucket refills"
+        );
     }
 }

@@ -312,6 +312,11 @@ fn unknown_type(t: &str) -> ProviderError {
 
 #[async_trait]
 impl Provider for LocalProvider {
+    /// The local cloud is one API: its `rate_limit` holds across the whole target.
+    fn api_of(&self, _type_name: &str) -> &'static str {
+        "local"
+    }
+
     fn name(&self) -> &str {
         "local"
     }

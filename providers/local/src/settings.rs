@@ -16,6 +16,10 @@ pub struct Settings {
     /// `error_rate` (0..=1): that fraction of calls fails with a retryable error before
     /// doing anything.
     pub error_rate: f64,
+    /// `rate_limit`: calls per second the target accepts (a token bucket holding one
+    /// second's worth); calls beyond it fail with a throttling error, as a cloud API's
+    /// rate limit does.
+    pub rate_limit: Option<f64>,
     /// `seed`: seeds the fault injector so a run's faults are reproducible.
     pub seed: u64,
     /// `fail_resources`: create/update of the natives of these abstract resources fails
@@ -53,6 +57,18 @@ impl Settings {
             match v.as_f64() {
                 Some(r) if (0.0..=1.0).contains(&r) => s.error_rate = r,
                 _ => return Err(bad("error_rate", "a number between 0 and 1", v)),
+            }
+        }
+        if let Some(v) = map.get("rate_limit") {
+            match v.as_f64() {
+                Some(r) if r > 0.0 && r.is_finite() => s.rate_limit = Some(r),
+                _ => {
+                    return Err(bad(
+                        "rate_limit",
+                        "a positive number of calls per second",
+                        v,
+                    ));
+                }
             }
         }
         if let Some(v) = map.get("seed") {
