@@ -733,3 +733,164 @@ fn crash_point_for_tests(finished: &[Done]) {
 
 #[cfg(not(feature = "test-hooks"))]
 fn crash_point_for_tests(_: &[Done]) {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::call::RetryPolicy;
+    use crate::ui::QuietReporter;
+    use async_trait::async_trait;
+    use overcast_core::{AbstractResource, Attrs, NativeSpec};
+    use tokio_util::sync::CancellationToken;
+
+    /// A provider whose creates of `boom.*` panic and whose other creates succeed.
+    struct Panics;
+
+    #[async_trait]
+    impl Provider for Panics {
+        fn name(&self) -> &str {
+            "panics"
+        }
+        fn expand(&self, _: &AbstractResource) -> Result<Vec<NativeSpec>, ProviderError> {
+            Ok(Vec::new())
+        }
+        fn outputs(&self, _: Kind, _: &[&NativeState]) -> Attrs {
+            Attrs::new()
+        }
+        async fn read(&self, _: &NativeState) -> Result<Option<Observed>, ProviderError> {
+            Ok(None)
+        }
+        async fn create(&self, req: &CreateRequest) -> Result<Observed, ProviderError> {
+            if req.addr.resource == "boom" {
+                panic!("provider bug");
+            }
+            Ok(Observed {
+                id: req.addr.to_string(),
+                inputs: req.inputs.clone(),
+                outputs: Attrs::new(),
+            })
+        }
+        async fn update(&self, _: &NativeState, _: &Attrs) -> Result<Observed, ProviderError> {
+            Err(ProviderError::fatal("no updates"))
+        }
+        async fn delete(&self, _: &NativeState) -> Result<(), ProviderError> {
+            Ok(())
+        }
+        async fn adopt(&self, _: &CreateRequest) -> Result<Option<Observed>, ProviderError> {
+            Ok(None)
+        }
+    }
+
+    /// A sink that keeps every change it is given, per target.
+    #[derive(Default)]
+    struct Recorder(Vec<(String, StateChange)>);
+
+    impl StateSink for Recorder {
+        fn write_durable(&mut self, t: &str, c: Vec<StateChange>) -> anyhow::Result<()> {
+            self.0.extend(c.into_iter().map(|c| (t.to_string(), c)));
+            Ok(())
+        }
+        fn write_buffered(&mut self, t: &str, c: Vec<StateChange>) -> anyhow::Result<()> {
+            self.write_durable(t, c)
+        }
+        fn sync(&mut self) -> anyhow::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn create(resource: &str, depends_on: &[&str]) -> Change {
+        Change {
+            addr: NativeAddr::new(resource, "thing"),
+            kind: Kind::Queue,
+            target: "t".into(),
+            prior_target: None,
+            type_name: "panics_thing".into(),
+            action: Action::Create,
+            attrs: Vec::new(),
+            desired: Some(Box::new(NativeSpec::new(
+                "thing",
+                "panics_thing",
+                Attrs::new(),
+            ))),
+            depends_on: depends_on
+                .iter()
+                .map(|r| NativeAddr::new(*r, "thing"))
+                .collect(),
+            prior: None,
+            protect: false,
+            reason: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_panicking_operation_fails_its_node_and_keeps_its_intent() {
+        let providers: BTreeMap<String, Arc<dyn Provider>> =
+            [("t".to_string(), Arc::new(Panics) as Arc<dyn Provider>)].into();
+        let (by_resource, resource_info) = (BTreeMap::new(), BTreeMap::new());
+        let reporter: Arc<dyn Reporter> = Arc::new(QuietReporter);
+        let executor = Executor {
+            stack: "s",
+            providers: &providers,
+            by_resource: &by_resource,
+            resource_info: &resource_info,
+            calls: CallLayer::new(
+                RetryPolicy::default(),
+                reporter.clone(),
+                4,
+                CancellationToken::new(),
+            ),
+            reporter,
+            parallelism: 4,
+        };
+        let plan = Plan {
+            format: crate::plan::PLAN_FORMAT,
+            stack: "s".into(),
+            spec_file: String::new(),
+            spec_digest: String::new(),
+            vars: BTreeMap::new(),
+            destroy: false,
+            states: BTreeMap::new(),
+            changes: vec![
+                create("boom", &[]),
+                create("after", &["boom"]),
+                create("fine", &[]),
+            ],
+        };
+        let mut sink = Recorder::default();
+        let report = executor
+            .run(&plan, BTreeMap::new(), &mut sink)
+            .await
+            .expect("the run itself completes");
+        let boom = NativeAddr::new("boom", "thing");
+        assert!(
+            report
+                .failed
+                .iter()
+                .any(|(a, _, e)| *a == boom && e.contains("crashed")),
+            "{report:?}"
+        );
+        assert_eq!(
+            report.skipped.len(),
+            1,
+            "its dependent is skipped: {report:?}"
+        );
+        assert_eq!(
+            report.succeeded.len(),
+            1,
+            "independent work goes on: {report:?}"
+        );
+        assert!(!report.interrupted, "a crashed node does not stop the run");
+        // Its intent was written and never cleared: the next run checks the cloud for it.
+        let intents =
+            |f: &dyn Fn(&StateChange) -> bool| sink.0.iter().filter(|(_, c)| f(c)).count();
+        assert_eq!(
+            intents(&|c| matches!(c, StateChange::Intent(i) if i.request.addr == boom)),
+            1
+        );
+        assert_eq!(
+            intents(&|c| matches!(c, StateChange::ClearIntent(a) if *a == boom)),
+            0,
+            "the intent of a create that crashed must survive"
+        );
+    }
+}

@@ -1533,3 +1533,157 @@ fn find_key<'a>(v: &'a serde_json::Value, key: &str) -> Option<&'a serde_json::V
         _ => None,
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// Transport faults: a proxy that breaks connections the ways networks do. Dropping the
+// connection after forwarding is the dangerous one: the request took effect, the answer is
+// lost, and a create retried blindly would create twice.
+
+#[derive(Clone, Copy, Debug)]
+enum Break {
+    /// Forward the request, read the answer, close the client's connection unanswered.
+    DropAfterForward,
+    /// Read the request and close the connection without forwarding it.
+    DropBeforeForward,
+    /// A bare 503.
+    Unavailable,
+    /// Forward, but hold the answer for a while.
+    Slow,
+}
+
+/// A proxy that breaks every `every`-th resource request (cycling through the kinds of
+/// break), deterministically, and counts what it broke.
+fn start_breaking_proxy(upstream_port: u16, every: usize) -> Proxy {
+    const BREAKS: [Break; 4] = [
+        Break::DropAfterForward,
+        Break::DropBeforeForward,
+        Break::Unavailable,
+        Break::Slow,
+    ];
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind proxy");
+    let port = listener.local_addr().expect("addr").port();
+    let seen = Arc::new(AtomicUsize::new(0));
+    let injected = Arc::new(AtomicUsize::new(0));
+    let (seen2, injected2) = (seen.clone(), injected.clone());
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut client) = conn else { continue };
+            let (seen, injected) = (seen2.clone(), injected2.clone());
+            std::thread::spawn(move || {
+                let Some(req) = read_request(&mut client) else {
+                    return;
+                };
+                let preflight = String::from_utf8_lossy(&req).contains("Action=GetCallerIdentity");
+                let n = if preflight {
+                    0
+                } else {
+                    seen.fetch_add(1, Ordering::SeqCst) + 1
+                };
+                let broken = (n > 0 && n % every == 0).then(|| BREAKS[(n / every) % BREAKS.len()]);
+                if broken.is_some() {
+                    injected.fetch_add(1, Ordering::SeqCst);
+                }
+                match broken {
+                    Some(Break::DropBeforeForward) => return,
+                    Some(Break::Unavailable) => {
+                        let _ = client.write_all(
+                            b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                        );
+                        return;
+                    }
+                    _ => {}
+                }
+                let Ok(mut up) = TcpStream::connect(("127.0.0.1", upstream_port)) else {
+                    return;
+                };
+                if up.write_all(&close_connection(&req)).is_err() {
+                    return;
+                }
+                let mut resp = Vec::new();
+                let _ = up.read_to_end(&mut resp);
+                match broken {
+                    // The request took effect upstream; the client never hears of it.
+                    Some(Break::DropAfterForward) => {}
+                    Some(Break::Slow) => {
+                        std::thread::sleep(Duration::from_millis(1500));
+                        let _ = client.write_all(&close_connection(&resp));
+                    }
+                    _ => {
+                        let _ = client.write_all(&close_connection(&resp));
+                    }
+                }
+            });
+        }
+    });
+    Proxy {
+        endpoint: format!("http://127.0.0.1:{port}"),
+        injected,
+    }
+}
+
+/// Apply, no-op plan and destroy of buckets, queues and an EC2 instance through a proxy
+/// that breaks one call in five: everything converges, nothing is created twice, nothing
+/// is left behind. Checked through moto's own API.
+#[test]
+fn dropped_connections_and_slow_answers_converge_without_duplicates_or_leftovers() {
+    let moto = start_moto();
+    let port: u16 = moto
+        .endpoint
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .expect("moto port");
+    let proxy = start_breaking_proxy(port, 5);
+    let yaml = "stack: lossy\ntargets:\n  aws:\n    provider: aws\n    region: us-east-1\n    endpoint_url: ${var.endpoint}\nvariables:\n  endpoint: { type: string }\nresources:\n  files:\n    kind: storage\n  logs:\n    kind: storage\n  jobs:\n    kind: queue\n  web:\n    kind: compute\n    size: nano\n    image: ubuntu-24.04\n";
+    let stack = Stack::new(&proxy.endpoint, yaml);
+    stack.ok(&["apply", "--auto-approve"]);
+    assert!(
+        proxy.injected.load(Ordering::SeqCst) >= 4,
+        "the proxy broke calls of every kind ({} broken)",
+        proxy.injected.load(Ordering::SeqCst)
+    );
+    let rt = rt();
+    let count = |c: &Clients| {
+        rt.block_on(async {
+            let buckets =
+                c.s3.list_buckets()
+                    .send()
+                    .await
+                    .expect("buckets")
+                    .buckets()
+                    .len();
+            let queues = c
+                .sqs
+                .list_queues()
+                .send()
+                .await
+                .expect("queues")
+                .queue_urls()
+                .len();
+            let instances = c
+                .ec2
+                .describe_instances()
+                .send()
+                .await
+                .expect("instances")
+                .reservations()
+                .iter()
+                .flat_map(|r| r.instances())
+                .filter(|i| {
+                    i.state().and_then(|s| s.name()).map(|n| n.as_str()) != Some("terminated")
+                })
+                .count();
+            (buckets, queues, instances)
+        })
+    };
+    let c = rt.block_on(clients(&moto.endpoint));
+    assert_eq!(
+        count(&c),
+        (2, 1, 1),
+        "exactly what the stack declares: no duplicate"
+    );
+    let (code, text) = stack.plan();
+    assert_eq!(code, 0, "converged: {text}");
+    stack.ok(&["destroy", "--auto-approve"]);
+    assert_eq!(count(&c), (0, 0, 0), "nothing left behind");
+}
