@@ -61,9 +61,10 @@ def median(xs):
 # Stacks
 
 
-def overcast_stack(n, shape, latency_ms=0):
+def overcast_stack(n, shape, latency_ms=0, rate_limit=None):
     """N no-op resources on the local cloud: a chain (r_i needs r_{i-1}) or a fan-out
-    (every r_i needs r0)."""
+    (every r_i needs r0). With rate_limit, the target throttles calls beyond that many
+    per second."""
     lines = [
         "stack: bench",
         "targets:",
@@ -71,8 +72,10 @@ def overcast_stack(n, shape, latency_ms=0):
         "    provider: local",
         "    noop: true",
         f"    latency_ms: {latency_ms}",
-        "resources:",
     ]
+    if rate_limit is not None:
+        lines.append(f"    rate_limit: {rate_limit}")
+    lines.append("resources:")
     for i in range(n):
         lines.append(f"  r{i}:")
         lines.append("    kind: storage")
@@ -243,6 +246,55 @@ def latency_bound(args):
         print(f"| {shape} | {n} | {phase} | {inner:.3f} s | {b:.3f} s | {inner / b:.2f} | {wall:.3f} s | {wall / b:.2f} |")
 
 
+def throttled_apply(args):
+    """Benchmark 5: an apply behind an API rate limit. The local target refuses calls beyond
+    `rate_limit` per second with a throttling error; the call layer's adaptive budget must
+    find that rate: the apply converges near N / rate seconds with few throttled calls."""
+    n, rate = args.throttle_n, args.throttle_rate
+    rows = []
+    for _ in range(args.repeat):
+        with tempfile.TemporaryDirectory(prefix="oct-") as d:
+            with open(os.path.join(d, "overcast.yaml"), "w") as f:
+                f.write(overcast_stack(n, "fanout", rate_limit=rate))
+            oc = [args.overcast, "--json", "--no-color", "--parallelism", str(args.parallelism)]
+            with tempfile.TemporaryFile() as out:
+                t0 = time.monotonic()
+                subprocess.run(oc + ["apply", "--auto-approve"], cwd=d, stdout=out,
+                               stderr=subprocess.DEVNULL, check=True)
+                wall = time.monotonic() - t0
+                out.seek(0)
+                throttled, apply_s, started = 0, None, None
+                for line in out.read().decode(errors="replace").splitlines():
+                    try:
+                        ev = json.loads(line)
+                    except ValueError:
+                        continue
+                    if ev.get("type") == "retrying" and "Throttling" in ev.get("error", ""):
+                        throttled += 1
+                    elif ev.get("type") == "phase_started" and ev.get("phase") == "apply":
+                        started = ev["t_ms"]
+                    elif ev.get("type") == "phase_finished" and ev.get("phase") == "apply":
+                        apply_s = (ev["t_ms"] - started) / 1000.0
+            # Every native is one create call; every throttled call is one more.
+            calls = n + throttled
+            rows.append((wall, apply_s, throttled, calls))
+            measure(oc + ["destroy", "--auto-approve", "--no-refresh"], d)
+    bound = n / rate
+    wall = median([r[0] for r in rows])
+    phase = median([r[1] for r in rows])
+    throttled = median([r[2] for r in rows])
+    calls = median([r[3] for r in rows])
+    progress(f"throttled N={n} at {rate}/s: apply {phase:.2f}s, {throttled} throttled")
+    print("\n### 5. Apply behind a rate limit: %d natives, the local target accepting %g calls/s "
+          "(median of %d)\n" % (n, rate, args.repeat))
+    print("Calls beyond the rate are refused with a throttling error; the call layer's per-API "
+          "budget lowers its pace on throttling and raises it on success.\n")
+    print("| N | rate limit | apply phase | N / rate | ratio (goal <= 1.3) | whole command | throttled calls | share (goal < 5%) |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print(f"| {n} | {rate:g}/s | {phase:.2f} s | {bound:.2f} s | {phase / bound:.2f} | {wall:.2f} s "
+          f"| {throttled:g} of {calls:g} | {100.0 * throttled / calls:.1f}% |")
+
+
 # ---------------------------------------------------------------------------------------
 
 
@@ -275,7 +327,9 @@ def main():
     p.add_argument("--emulator-sizes", default="50,200", help="stack sizes of benchmark 4")
     p.add_argument("--moto-server", default=os.environ.get("OVERCAST_MOTO_SERVER"), help="moto_server executable")
     p.add_argument("--ministack", default=os.environ.get("OVERCAST_MINISTACK"), help="ministack executable")
-    p.add_argument("--only", default="engine,latency,emulators", help="comma list: engine, latency, emulators")
+    p.add_argument("--throttle-n", type=int, default=1000, help="natives of benchmark 5")
+    p.add_argument("--throttle-rate", type=float, default=50.0, help="rate limit (calls/s) of benchmark 5")
+    p.add_argument("--only", default="engine,latency,emulators", help="comma list: engine, latency, throttle, emulators")
     p.add_argument("--no-header", action="store_true", help="omit the title (a second part of one report)")
     args = p.parse_args()
     args.overcast = os.path.abspath(args.overcast)
@@ -288,6 +342,8 @@ def main():
         engine_overhead(args, ns)
     if "latency" in only:
         latency_bound(args)
+    if "throttle" in only:
+        throttled_apply(args)
     if "emulators" in only:
         emulators.emulator_benchmark(args, run_child, progress)
 

@@ -8,7 +8,7 @@
 #                               # nearly all of it Terraform; the first aws build adds more)
 #   scripts/bench.sh --quick    # N = 100, 1000; 1 repeat; Terraform up to 100; emulators
 #                               # at N = 50 (~2 min once built)
-#   scripts/bench.sh --only emulators   # some of: engine, latency, state, emulators
+#   scripts/bench.sh --only emulators   # some of: engine, latency, state, emulators, throttle
 #   scripts/bench.sh --sizes 100,500 --repeat 5 --terraform-max-fanout 500   # any bench.py option
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,7 +17,7 @@ cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/overcast/target}"
 venv="$HOME/.cache/overcast/bench-venv"
 
-only=engine,latency,state,emulators
+only=engine,latency,state,emulators,throttle
 args=()
 state_n=100000
 while [ $# -gt 0 ]; do
@@ -36,7 +36,7 @@ has() { [[ ",$only," == *",$1,"* ]]; }
 # Both builds write target/release/overcast: each is copied out before the other is built.
 bins="$(mktemp -d)"
 trap 'rm -rf "$bins"' EXIT
-if has engine || has latency || has state; then
+if has engine || has latency || has state || has throttle; then
   echo "bench.sh: building overcast (release, local cloud only)" >&2
   cargo build --release --no-default-features --bins --benches -q
   cp "$CARGO_TARGET_DIR/release/overcast" "$bins/overcast"
@@ -72,4 +72,8 @@ if has state; then
 fi
 if has emulators; then
   python3 benches/bench.py --overcast "$bins/overcast-aws" --only emulators "${header[@]}" "${args[@]}"
+  header=(--no-header)
+fi
+if has throttle; then
+  python3 benches/bench.py --overcast "$bins/overcast" --only throttle "${header[@]}" "${args[@]}"
 fi

@@ -211,6 +211,7 @@ pub fn expand(
         }
         by_resource.push((name.clone(), addrs));
     }
+    expand_targets(stack, providers, &mut natives, &mut by_resource)?;
     let mut desired = Desired {
         natives: natives.into_iter().collect(),
         by_resource: by_resource.into_iter().collect(),
@@ -218,6 +219,53 @@ pub fn expand(
     };
     link(stack, &mut desired)?;
     Ok(desired)
+}
+
+/// The natives of every target that has resources: created before anything of the target,
+/// destroyed after everything of it (see [`Provider::expand_target`]).
+fn expand_targets(
+    stack: &Stack,
+    providers: &BTreeMap<String, Arc<dyn Provider>>,
+    natives: &mut Vec<(NativeAddr, DesiredNative)>,
+    by_resource: &mut Vec<(String, Vec<NativeAddr>)>,
+) -> Result<(), EngineError> {
+    let used: BTreeSet<&str> = stack
+        .resources
+        .values()
+        .map(|r| r.target.as_str())
+        .collect();
+    for target in used {
+        let Some(provider) = providers.get(target) else {
+            continue;
+        };
+        let specs = provider
+            .expand_target()
+            .map_err(|e| EngineError::ProviderSetup {
+                target: target.to_string(),
+                message: e.to_report(),
+            })?;
+        if specs.is_empty() {
+            continue;
+        }
+        let resource = NativeAddr::target_resource(target);
+        let mut addrs = Vec::with_capacity(specs.len());
+        for spec in specs {
+            let addr = NativeAddr::new(resource.clone(), spec.local.clone());
+            addrs.push(addr.clone());
+            natives.push((
+                addr.clone(),
+                DesiredNative {
+                    addr,
+                    kind: Kind::Target,
+                    target: target.to_string(),
+                    spec,
+                    protect: false,
+                },
+            ));
+        }
+        by_resource.push((resource, addrs));
+    }
+    Ok(())
 }
 
 /// Fill in dependencies: intra-expansion, resource-level, and native references.
@@ -238,8 +286,19 @@ fn link(stack: &Stack, desired: &mut Desired) -> Result<(), EngineError> {
     let locals: Vec<&str> = natives.keys().map(|a| a.local.as_str()).collect();
     let find = |resource: &str, local: &str| run(resource).find(|i| locals[*i] == local);
     let mut edges: Vec<(usize, usize)> = Vec::new();
+    // The natives of each target come before every other native of that target.
+    let target_runs: HashMap<&str, Range<usize>> = natives
+        .values()
+        .filter(|n| n.addr.is_target_native())
+        .map(|n| (n.target.as_str(), run(&n.addr.resource)))
+        .collect();
     let mut res: Option<(&str, Option<&crate::spec::Resource>)> = None;
     for (id, (addr, n)) in natives.iter().enumerate() {
+        if !addr.is_target_native()
+            && let Some(first) = target_runs.get(n.target.as_str())
+        {
+            edges.extend(first.clone().map(|dep| (dep, id)));
+        }
         for local in &n.spec.depends_on {
             let Some(dep) = find(&addr.resource, local) else {
                 let dep = NativeAddr::new(addr.resource.clone(), local.clone());
@@ -420,11 +479,131 @@ fn may_hold_refs(v: &Value) -> bool {
     }
 }
 
-/// Kind and target of every abstract resource of the stack.
+/// Kind and target of every abstract resource of the stack, and of every target's own
+/// natives (`@<target>`, see [`Provider::expand_target`]).
 pub fn resource_info(stack: &Stack) -> BTreeMap<String, (Kind, String)> {
+    let targets = stack.targets.keys().map(|t| {
+        (
+            NativeAddr::target_resource(t),
+            (Kind::Target, t.to_string()),
+        )
+    });
     stack
         .resources
         .iter()
         .map(|(n, r)| (n.clone(), (r.kind, r.target.clone())))
+        .chain(targets)
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use async_trait::async_trait;
+    use overcast_core::native::{CreateRequest, Observed};
+    use overcast_core::op::OpContext;
+    use overcast_core::{AbstractResource, ProviderError};
+
+    /// A provider with one target-wide native (`group`, as an Azure resource group) and
+    /// one native per resource.
+    struct Grouped;
+
+    #[async_trait]
+    impl Provider for Grouped {
+        fn name(&self) -> &str {
+            "grouped"
+        }
+        fn expand_target(&self) -> Result<Vec<NativeSpec>, ProviderError> {
+            Ok(vec![NativeSpec::new(
+                "group",
+                "grouped_group",
+                Attrs::new(),
+            )])
+        }
+        fn expand(&self, _: &AbstractResource) -> Result<Vec<NativeSpec>, ProviderError> {
+            Ok(vec![NativeSpec::new(
+                "thing",
+                "grouped_thing",
+                Attrs::new(),
+            )])
+        }
+        fn outputs(&self, _: Kind, _: &[&NativeState]) -> Attrs {
+            Attrs::new()
+        }
+        async fn read(
+            &self,
+            _: &OpContext,
+            _: &NativeState,
+        ) -> Result<Option<Observed>, ProviderError> {
+            Ok(None)
+        }
+        async fn create(
+            &self,
+            _: &OpContext,
+            _: &CreateRequest,
+        ) -> Result<Observed, ProviderError> {
+            Err(ProviderError::fatal("not in this test"))
+        }
+        async fn update(
+            &self,
+            _: &OpContext,
+            _: &NativeState,
+            _: &Attrs,
+        ) -> Result<Observed, ProviderError> {
+            Err(ProviderError::fatal("not in this test"))
+        }
+        async fn delete(&self, _: &OpContext, _: &NativeState) -> Result<(), ProviderError> {
+            Ok(())
+        }
+        async fn adopt(
+            &self,
+            _: &OpContext,
+            _: &CreateRequest,
+        ) -> Result<Option<Observed>, ProviderError> {
+            Ok(None)
+        }
+    }
+
+    fn stack() -> Stack {
+        let yaml = "stack: s\ndefault_target: main\ntargets:\n  main:\n    provider: local\n  spare:\n    provider: local\nresources:\n  a:\n    kind: queue\n    target: main\n  b:\n    kind: storage\n    target: main\n";
+        crate::spec::load_str(
+            std::path::Path::new("overcast.yaml"),
+            yaml,
+            &BTreeMap::new(),
+        )
+        .expect("valid spec")
+    }
+
+    #[test]
+    fn a_targets_own_natives_come_before_everything_of_that_target() {
+        let stack = stack();
+        let providers: BTreeMap<String, Arc<dyn Provider>> = ["main", "spare"]
+            .into_iter()
+            .map(|t| (t.to_string(), Arc::new(Grouped) as Arc<dyn Provider>))
+            .collect();
+        let desired = expand(&stack, &providers).expect("expands");
+        let group = NativeAddr::new("@main", "group");
+        let g = desired
+            .natives
+            .get(&group)
+            .expect("the target's native is desired");
+        assert_eq!(g.kind, Kind::Target);
+        assert_eq!(g.target, "main");
+        for r in ["a", "b"] {
+            let thing = NativeAddr::new(r, "thing");
+            assert!(
+                desired.deps_of(&thing).any(|d| *d == group),
+                "`{thing}` must wait for the target's group"
+            );
+        }
+        assert!(
+            !desired
+                .natives
+                .contains_key(&NativeAddr::new("@spare", "group")),
+            "a target no resource uses gets no natives"
+        );
+        assert_eq!(desired.by_resource.get("@main"), Some(&vec![group.clone()]));
+        let info = resource_info(&stack);
+        assert_eq!(info.get("@main"), Some(&(Kind::Target, "main".to_string())));
+    }
 }

@@ -155,6 +155,31 @@ struct Done {
 
 type Task = std::pin::Pin<Box<dyn std::future::Future<Output = Done> + Send>>;
 
+/// What a create takes from its write-ahead intent: the secrets generated for it and its
+/// idempotency key.
+struct Prepared {
+    secrets: overcast_core::Attrs,
+    key: String,
+}
+
+/// The idempotency key of a create: derived from its intent, so every attempt of it and
+/// a later run resuming the same intent present the same key to the cloud, and nothing
+/// else does.
+pub fn intent_key(intent: &Intent) -> String {
+    use sha2::{Digest, Sha256};
+    let r = &intent.request;
+    let digest = Sha256::new()
+        .chain_update(r.owner.stack.as_bytes())
+        .chain_update([0])
+        .chain_update(r.owner.target.as_bytes())
+        .chain_update([0])
+        .chain_update(r.owner.resource.as_bytes())
+        .chain_update([0])
+        .chain_update(intent.recorded_at.as_bytes())
+        .finalize();
+    format!("oc-{}", &hex::encode(digest)[..40])
+}
+
 /// Changes not yet written and finished operations not yet reported: a round's results are
 /// written before the nodes they made ready are spawned.
 struct Pending {
@@ -219,7 +244,7 @@ impl Executor<'_> {
         // Write-ahead intents: every create of this run is recorded durably, in one write
         // per target, before any provider call. From then on results need no fsync of their
         // own: a result lost with a power cut is re-derived by adopting what its intent names.
-        let secrets = self.write_ahead_intents(&changes, &current, sink)?;
+        let prepared = self.write_ahead_intents(&changes, &current, sink)?;
         let mut indeg: HashMap<NativeAddr, usize> = graph
             .nodes()
             .map(|n| (n.clone(), graph.deps_of(n).count()))
@@ -253,7 +278,7 @@ impl Executor<'_> {
                 let Some(change) = changes.get(&addr) else {
                     continue;
                 };
-                match self.prepare(change, &current, secrets.get(&addr)) {
+                match self.prepare(change, &current, prepared.get(&addr)) {
                     Ok(task) => burst.push((addr, change.action, task)),
                     Err(msg) => {
                         reporter.event(Event::OpFailed {
@@ -430,8 +455,8 @@ impl Executor<'_> {
         changes: &BTreeMap<NativeAddr, &Change>,
         current: &BTreeMap<NativeAddr, NativeState>,
         sink: &mut dyn StateSink,
-    ) -> anyhow::Result<HashMap<NativeAddr, overcast_core::Attrs>> {
-        let mut secrets = HashMap::new();
+    ) -> anyhow::Result<HashMap<NativeAddr, Prepared>> {
+        let mut prepared = HashMap::new();
         let pending: BTreeSet<NativeAddr> = changes
             .iter()
             .filter(|(_, c)| matches!(c.action, Action::Create | Action::Replace | Action::Update))
@@ -451,9 +476,6 @@ impl Executor<'_> {
                 .get(&c.target)
                 .map(|p| p.generate_secrets(&d.type_name))
                 .unwrap_or_default();
-            if !generated.is_empty() {
-                secrets.insert(addr.clone(), generated.clone());
-            }
             let intent = Intent {
                 request: CreateRequest {
                     addr: addr.clone(),
@@ -469,6 +491,13 @@ impl Executor<'_> {
                 protect: c.protect,
                 recorded_at: crate::state::now_rfc3339(),
             };
+            prepared.insert(
+                addr.clone(),
+                Prepared {
+                    secrets: intent.request.secrets.clone(),
+                    key: intent_key(&intent),
+                },
+            );
             batch
                 .entry(c.target.clone())
                 .or_default()
@@ -477,7 +506,7 @@ impl Executor<'_> {
         for (target, list) in batch {
             sink.write_durable(&target, list)?;
         }
-        Ok(secrets)
+        Ok(prepared)
     }
 
     /// Prepare one node: resolve its inputs against what exists now and return the
@@ -486,7 +515,7 @@ impl Executor<'_> {
         &self,
         change: &Change,
         current: &BTreeMap<NativeAddr, NativeState>,
-        secrets: Option<&overcast_core::Attrs>,
+        prepared: Option<&Prepared>,
     ) -> Result<Task, String> {
         let addr = change.addr.clone();
         let action = change.action;
@@ -519,8 +548,12 @@ impl Executor<'_> {
             type_name: d.type_name.clone(),
             inputs: inputs.clone(),
             owner: self.owner(&change.target, &addr),
-            secrets: secrets.cloned().unwrap_or_default(),
+            secrets: prepared.map(|p| p.secrets.clone()).unwrap_or_default(),
         });
+        let key = prepared.map_or_else(
+            || crate::call::op_key(&change.target, &addr.to_string(), "create"),
+            |p| p.key.clone(),
+        );
         let calls = self.calls.clone();
         let target = change.target.clone();
         let prior = change.prior.clone();
@@ -533,7 +566,7 @@ impl Executor<'_> {
                     Action::Create => {
                         let req = request.as_ref().ok_or_else(|| need("a desired state"))?;
                         calls
-                            .create(&target, &*provider, req)
+                            .create(&target, &*provider, req, &key)
                             .await
                             .map(Outcome::Written)
                     }
@@ -550,7 +583,7 @@ impl Executor<'_> {
                         calls.delete(&prior_target, &*prior_provider, prior).await?;
                         old_deleted = true;
                         calls
-                            .create(&target, &*provider, req)
+                            .create(&target, &*provider, req, &key)
                             .await
                             .map(Outcome::Written)
                     }
@@ -740,6 +773,7 @@ mod tests {
     use crate::call::RetryPolicy;
     use crate::ui::QuietReporter;
     use async_trait::async_trait;
+    use overcast_core::op::OpContext;
     use overcast_core::{AbstractResource, Attrs, NativeSpec};
     use tokio_util::sync::CancellationToken;
 
@@ -757,26 +791,43 @@ mod tests {
         fn outputs(&self, _: Kind, _: &[&NativeState]) -> Attrs {
             Attrs::new()
         }
-        async fn read(&self, _: &NativeState) -> Result<Option<Observed>, ProviderError> {
+        async fn read(
+            &self,
+            _: &OpContext,
+            _: &NativeState,
+        ) -> Result<Option<Observed>, ProviderError> {
             Ok(None)
         }
-        async fn create(&self, req: &CreateRequest) -> Result<Observed, ProviderError> {
+        async fn create(
+            &self,
+            _: &OpContext,
+            req: &CreateRequest,
+        ) -> Result<Observed, ProviderError> {
             if req.addr.resource == "boom" {
                 panic!("provider bug");
             }
-            Ok(Observed {
-                id: req.addr.to_string(),
-                inputs: req.inputs.clone(),
-                outputs: Attrs::new(),
-            })
+            Ok(Observed::new(
+                req.addr.to_string(),
+                req.inputs.clone(),
+                Attrs::new(),
+            ))
         }
-        async fn update(&self, _: &NativeState, _: &Attrs) -> Result<Observed, ProviderError> {
+        async fn update(
+            &self,
+            _: &OpContext,
+            _: &NativeState,
+            _: &Attrs,
+        ) -> Result<Observed, ProviderError> {
             Err(ProviderError::fatal("no updates"))
         }
-        async fn delete(&self, _: &NativeState) -> Result<(), ProviderError> {
+        async fn delete(&self, _: &OpContext, _: &NativeState) -> Result<(), ProviderError> {
             Ok(())
         }
-        async fn adopt(&self, _: &CreateRequest) -> Result<Option<Observed>, ProviderError> {
+        async fn adopt(
+            &self,
+            _: &OpContext,
+            _: &CreateRequest,
+        ) -> Result<Option<Observed>, ProviderError> {
             Ok(None)
         }
     }
@@ -892,5 +943,66 @@ mod tests {
             0,
             "the intent of a create that crashed must survive"
         );
+    }
+}
+
+#[cfg(test)]
+mod target_order_tests {
+    use super::*;
+    use crate::plan::Change;
+    use overcast_core::NativeSpec;
+
+    fn change(addr: NativeAddr, action: Action, deps: &[NativeAddr]) -> Change {
+        let prior = NativeState {
+            addr: addr.clone(),
+            kind: if addr.is_target_native() {
+                Kind::Target
+            } else {
+                Kind::Queue
+            },
+            type_name: "t".into(),
+            id: "x".into(),
+            inputs: Default::default(),
+            outputs: Default::default(),
+            depends_on: deps.to_vec(),
+            sensitive: Vec::new(),
+            force_new: Vec::new(),
+            protect: false,
+        };
+        Change {
+            addr: addr.clone(),
+            kind: prior.kind,
+            target: "main".into(),
+            prior_target: None,
+            type_name: "t".into(),
+            action,
+            attrs: Vec::new(),
+            desired: (action != Action::Delete)
+                .then(|| Box::new(NativeSpec::new(&addr.local, "t", Default::default()))),
+            depends_on: deps.to_vec(),
+            prior: (action == Action::Delete).then(|| Box::new(prior)),
+            protect: false,
+            reason: None,
+        }
+    }
+
+    #[test]
+    fn a_targets_natives_are_created_first_and_destroyed_last() {
+        let group = NativeAddr::new("@main", "group");
+        let thing = NativeAddr::new("a", "thing");
+        for (action, first, last) in [
+            (Action::Create, &group, &thing),
+            (Action::Delete, &thing, &group),
+        ] {
+            let list = [
+                change(group.clone(), action, &[]),
+                change(thing.clone(), action, std::slice::from_ref(&group)),
+            ];
+            let changes: BTreeMap<NativeAddr, &Change> =
+                list.iter().map(|c| (c.addr.clone(), c)).collect();
+            let order = execution_graph(&changes).topo_order().expect("no cycle");
+            let pos = |a: &NativeAddr| order.iter().position(|x| x == a).expect("in order");
+            assert!(pos(first) < pos(last), "{action:?}: {order:?}");
+        }
     }
 }

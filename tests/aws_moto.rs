@@ -120,6 +120,11 @@ fn http_get(port: u16, path: &str) -> Option<String> {
     out.starts_with("HTTP/1").then_some(out)
 }
 
+/// The operation context of a direct provider call in these tests.
+fn op() -> overcast_core::OpContext {
+    overcast_core::OpContext::detached("aws-test")
+}
+
 // ---------------------------------------------------------------------------------------
 // The binary and the stack.
 
@@ -636,7 +641,10 @@ fn six_kinds_apply_update_replace_drift_destroy() {
         let p = overcast_aws::AwsProvider::with_sdk_config(ctx, sdk).expect("provider");
         use overcast_core::Provider as _;
         let found = p
-            .discover(&overcast_aws::DiscoveryFilter::stack("awstest", None))
+            .discover(
+                &op(),
+                &overcast_aws::DiscoveryFilter::stack("awstest", None),
+            )
             .await
             .expect("discover");
         let types: std::collections::BTreeSet<&str> =
@@ -1272,16 +1280,16 @@ fn adopt_finds_what_an_interrupted_create_left_and_only_that() {
                     secrets: p.generate_secrets(&spec.type_name),
                 };
                 assert!(
-                    p.adopt(&req).await.expect("adopt before").is_none(),
+                    p.adopt(&op(), &req).await.expect("adopt before").is_none(),
                     "{addr}: nothing yet"
                 );
-                let created = p.create(&req).await.expect("create");
+                let created = p.create(&op(), &req).await.expect("create");
                 if spec.local == "sg" {
                     sg_id = created.id.clone();
                 }
                 // The create's result was lost: adopt finds the same resource.
                 let adopted = p
-                    .adopt(&req)
+                    .adopt(&op(), &req)
                     .await
                     .expect("adopt")
                     .unwrap_or_else(|| panic!("{addr} not adopted"));
@@ -1290,7 +1298,10 @@ fn adopt_finds_what_an_interrupted_create_left_and_only_that() {
                 let mut foreign = req.clone();
                 foreign.owner.stack = "someone-else".into();
                 assert!(
-                    p.adopt(&foreign).await.expect("adopt foreign").is_none(),
+                    p.adopt(&op(), &foreign)
+                        .await
+                        .expect("adopt foreign")
+                        .is_none(),
                     "{addr} adopted by a foreign owner"
                 );
             }

@@ -16,8 +16,8 @@ use tokio::sync::Notify;
 /// Multiplicative decrease applied to the pace on throttling.
 pub const BETA: f64 = 0.8;
 /// Additive increase of the pace per successful call, in calls per second: the pace grows
-/// by about 5% per second of success, so it finds a raised limit again within seconds.
-const PACE_STEP: f64 = 0.05;
+/// by about 10% per second of success, so it finds a raised limit again within seconds.
+const PACE_STEP: f64 = 0.1;
 /// Throttles closer together than this are one event: the calls already in flight when
 /// the API started refusing all come back throttled, and must not halve the budget each.
 const DECREASE_COOLDOWN: Duration = Duration::from_millis(300);
@@ -46,6 +46,10 @@ struct State {
     /// Earliest start of the next call under the pace.
     next_start: Instant,
     last_decrease: Option<Instant>,
+    /// Until when the first pace is still being estimated: calls accepted before the first
+    /// throttle can be recorded after it (their tasks finish in any order), and each one
+    /// recorded then raises the estimate to what the window now holds.
+    estimating_until: Option<Instant>,
     /// Successes per [`BUCKET`] over the last second (a ring), and the start of the newest.
     window: [u32; BUCKETS],
     window_head: usize,
@@ -103,6 +107,7 @@ impl Budget {
                 pace: None,
                 next_start: now,
                 last_decrease: None,
+                estimating_until: None,
                 window: [0; BUCKETS],
                 window_head: 0,
                 window_start: now,
@@ -170,8 +175,13 @@ impl Budget {
                 let grown = (s.limit + 1.0 / s.limit).min(s.cap);
                 let more_slots = grown.floor() > s.limit.floor();
                 s.limit = grown;
+                let estimating = s.estimating_until.is_some_and(|t| now < t);
+                let accepted: u32 = s.window.iter().sum();
                 if let Some(p) = s.pace.as_mut() {
                     *p += PACE_STEP;
+                    if estimating {
+                        *p = p.max(f64::from(accepted) * BETA);
+                    }
                 }
                 drop(s);
                 if more_slots {
@@ -188,6 +198,9 @@ impl Budget {
                 // What the API accepted in the last second is the best first estimate of
                 // its rate; after that, each throttle lowers the pace it broke.
                 let accepted: u32 = s.window.iter().sum();
+                if s.pace.is_none() {
+                    s.estimating_until = Some(now + DECREASE_COOLDOWN);
+                }
                 let base = s.pace.unwrap_or(f64::from(accepted));
                 let pace = (base * BETA).max(MIN_PACE);
                 s.pace = Some(pace);
@@ -267,6 +280,24 @@ mod tests {
         let pace = s.pace.expect("a pace after throttling");
         assert!((pace - 50.0 * BETA).abs() < 1e-9, "pace {pace}");
         assert_eq!(s.throttled, 20);
+    }
+
+    #[tokio::test]
+    async fn successes_recorded_just_after_the_first_throttle_still_count_for_the_pace() {
+        let b = Budget::new(64);
+        for _ in 0..10 {
+            b.record(Outcome::Accepted);
+        }
+        // The throttle is recorded before 30 calls the API had accepted earlier.
+        b.record(Outcome::Throttled);
+        for _ in 0..30 {
+            b.record(Outcome::Accepted);
+        }
+        let pace = b.stats().pace.expect("pace");
+        assert!(
+            pace >= 40.0 * BETA,
+            "pace {pace} ignores the late successes"
+        );
     }
 
     #[tokio::test]

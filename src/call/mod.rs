@@ -20,9 +20,11 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use overcast_core::discovery::{DiscoveredResource, DiscoveryFilter};
 use overcast_core::native::{CreateRequest, Observed};
+use overcast_core::op::{OpContext, ProgressSink};
 use overcast_core::{Attrs, ErrorClass, NativeState, Provider, ProviderError};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
@@ -89,23 +91,28 @@ impl CallLayer {
     }
 
     /// Run one provider call with retries, deadline, budget and events. `subject` names
-    /// what the call is about in events (a native address, `discover on target x`).
+    /// what the call is about in events (a native address, `discover on target x`); `key`
+    /// is the operation's idempotency key. Each attempt gets an [`OpContext`] whose
+    /// deadline falls just before the attempt's own timeout, so a provider polling a
+    /// long-running operation gives up with its own precise error first.
     pub async fn run<T, F, Fut>(
         &self,
         target: &str,
         api: &'static str,
         subject: &str,
         kind: CallKind,
+        key: &str,
         mut call: F,
     ) -> Result<T, ProviderError>
     where
-        F: FnMut() -> Fut,
+        F: FnMut(OpContext) -> Fut,
         Fut: Future<Output = Result<T, ProviderError>>,
     {
         let budget = self.budget(target, api);
         let deadline = self.policy.deadline(kind);
         let mut delays = self.policy.delays();
         let mut attempt = 1;
+        let progress = self.progress_sink(subject);
         loop {
             let result = {
                 let _slot = tokio::select! {
@@ -114,7 +121,13 @@ impl CallLayer {
                         return Err(cancelled(subject));
                     }
                 };
-                match tokio::time::timeout(deadline, call()).await {
+                let ctx = OpContext::detached(key)
+                    .with_progress(progress.clone())
+                    .with_cancel(self.cancel.clone())
+                    .with_deadline(
+                        Instant::now() + deadline.saturating_sub(POLL_MARGIN.min(deadline / 4)),
+                    );
+                match tokio::time::timeout(deadline, call(ctx)).await {
                     Ok(r) => r,
                     Err(_) => Err(ProviderError::retryable(format!(
                         "{subject}: no answer within {}s",
@@ -159,6 +172,18 @@ impl CallLayer {
         }
     }
 
+    /// Where a provider's status lines for `subject` go: an event to the reporter.
+    fn progress_sink(&self, subject: &str) -> ProgressSink {
+        let reporter = self.reporter.clone();
+        let subject = subject.to_string();
+        Arc::new(move |status: &str| {
+            reporter.event(Event::OpProgress {
+                subject: &subject,
+                status,
+            })
+        })
+    }
+
     /// Read a native's live state; `Ok(None)` when it is gone.
     pub async fn read(
         &self,
@@ -168,10 +193,16 @@ impl CallLayer {
     ) -> Result<Option<Observed>, ProviderError> {
         let subject = state.addr.to_string();
         let api = provider.api_of(&state.type_name);
+        let key = op_key(target, &subject, "read");
         let r = self
-            .run(target, api, &subject, CallKind::Read, || {
-                provider.read(state)
-            })
+            .run(
+                target,
+                api,
+                &subject,
+                CallKind::Read,
+                &key,
+                |ctx| async move { provider.read(&ctx, state).await },
+            )
             .await;
         match r {
             Err(e) if e.class == ErrorClass::NotFound => Ok(None),
@@ -179,37 +210,47 @@ impl CallLayer {
         }
     }
 
-    /// Find what an interrupted create may have made.
+    /// Find what an interrupted create may have made. `key` is the create's idempotency
+    /// key (from its intent).
     pub async fn adopt(
         &self,
         target: &str,
         provider: &dyn Provider,
         req: &CreateRequest,
+        key: &str,
     ) -> Result<Option<Observed>, ProviderError> {
         let subject = req.addr.to_string();
         let api = provider.api_of(&req.type_name);
-        self.run(target, api, &subject, CallKind::Read, || {
-            provider.adopt(req)
-        })
+        self.run(
+            target,
+            api,
+            &subject,
+            CallKind::Read,
+            key,
+            |ctx| async move { provider.adopt(&ctx, req).await },
+        )
         .await
     }
 
-    /// Create a native. An attempt whose outcome is unknown is followed by an adopt
-    /// before the next one, so a create that did reach the cloud is not repeated.
+    /// Create a native. `key` is derived from its write-ahead intent (the same for every
+    /// attempt). An attempt whose outcome is unknown is followed by an adopt before the
+    /// next one, so a create that did reach the cloud is not repeated.
     pub async fn create(
         &self,
         target: &str,
         provider: &dyn Provider,
         req: &CreateRequest,
+        key: &str,
     ) -> Result<Observed, ProviderError> {
         let subject = req.addr.to_string();
         let api = provider.api_of(&req.type_name);
         let maybe_created = AtomicBool::new(false);
-        self.run(target, api, &subject, CallKind::Write, || async {
+        let (maybe_created, subject_ref) = (&maybe_created, &subject);
+        self.run(target, api, &subject, CallKind::Write, key, |ctx| async move {
             if maybe_created.load(Ordering::Relaxed) {
-                if let Some(found) = provider.adopt(req).await? {
+                if let Some(found) = provider.adopt(&ctx, req).await? {
                     self.reporter.event(Event::Note(&format!(
-                        "{subject}: the previous attempt did create it (its answer was lost); adopted"
+                        "{subject_ref}: the previous attempt did create it (its answer was lost); adopted"
                     )));
                     return Ok(found);
                 }
@@ -218,7 +259,7 @@ impl CallLayer {
             // Until the provider answers, the attempt's outcome is unknown: if the
             // deadline cuts it off, the next attempt starts with an adopt.
             maybe_created.store(true, Ordering::Relaxed);
-            let r = provider.create(req).await;
+            let r = provider.create(&ctx, req).await;
             let unknown = matches!(&r, Err(e) if e.outcome_unknown);
             maybe_created.store(unknown, Ordering::Relaxed);
             r
@@ -236,9 +277,15 @@ impl CallLayer {
     ) -> Result<Observed, ProviderError> {
         let subject = prior.addr.to_string();
         let api = provider.api_of(&prior.type_name);
-        self.run(target, api, &subject, CallKind::Write, || {
-            provider.update(prior, inputs)
-        })
+        let key = op_key(target, &subject, "update");
+        self.run(
+            target,
+            api,
+            &subject,
+            CallKind::Write,
+            &key,
+            |ctx| async move { provider.update(&ctx, prior, inputs).await },
+        )
         .await
     }
 
@@ -251,10 +298,16 @@ impl CallLayer {
     ) -> Result<(), ProviderError> {
         let subject = prior.addr.to_string();
         let api = provider.api_of(&prior.type_name);
+        let key = op_key(target, &subject, "delete");
         let r = self
-            .run(target, api, &subject, CallKind::Write, || {
-                provider.delete(prior)
-            })
+            .run(
+                target,
+                api,
+                &subject,
+                CallKind::Write,
+                &key,
+                |ctx| async move { provider.delete(&ctx, prior).await },
+            )
             .await;
         match r {
             Err(e) if e.class == ErrorClass::NotFound => Ok(()),
@@ -270,9 +323,15 @@ impl CallLayer {
         filter: &DiscoveryFilter,
     ) -> Result<Vec<DiscoveredResource>, ProviderError> {
         let subject = format!("discover on target `{target}`");
-        self.run(target, DISCOVERY_API, &subject, CallKind::Read, || {
-            provider.discover(filter)
-        })
+        let key = op_key(target, &subject, "discover");
+        self.run(
+            target,
+            DISCOVERY_API,
+            &subject,
+            CallKind::Read,
+            &key,
+            |ctx| async move { provider.discover(&ctx, filter).await },
+        )
         .await
     }
 
@@ -283,9 +342,15 @@ impl CallLayer {
         provider: &dyn Provider,
     ) -> Result<(), ProviderError> {
         let subject = format!("preflight of target `{target}`");
-        self.run(target, DISCOVERY_API, &subject, CallKind::Read, || {
-            provider.preflight()
-        })
+        let key = op_key(target, &subject, "preflight");
+        self.run(
+            target,
+            DISCOVERY_API,
+            &subject,
+            CallKind::Read,
+            &key,
+            |_| provider.preflight(),
+        )
         .await
     }
 
@@ -300,20 +365,46 @@ impl CallLayer {
     ) -> Result<Value, ProviderError> {
         let subject = state.addr.to_string();
         let api = provider.api_of(&state.type_name);
-        self.run(target, api, &subject, CallKind::Write, || async {
-            provider
-                .invoke(state, payload.clone())
-                .await
-                .map_err(|mut e| {
-                    if e.outcome_unknown {
-                        // It may have run: running it again is the user's decision.
-                        e.class = ErrorClass::Fatal;
-                    }
-                    e
-                })
-        })
+        let key = op_key(target, &subject, "invoke");
+        self.run(
+            target,
+            api,
+            &subject,
+            CallKind::Write,
+            &key,
+            |ctx| async move {
+                provider
+                    .invoke(&ctx, state, payload.clone())
+                    .await
+                    .map_err(|mut e| {
+                        if e.outcome_unknown {
+                            // It may have run: running it again is the user's decision.
+                            e.class = ErrorClass::Fatal;
+                        }
+                        e
+                    })
+            },
+        )
         .await
     }
+}
+
+/// How long before an attempt's timeout a provider's own wait gives up, so its precise
+/// error ("still `creating` after ...") is the one reported.
+const POLL_MARGIN: Duration = Duration::from_secs(5);
+
+/// An idempotency key for an operation that has no intent (reads, updates, deletes):
+/// stable for the same operation on the same native.
+pub fn op_key(target: &str, subject: &str, op: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::new()
+        .chain_update(target.as_bytes())
+        .chain_update([0])
+        .chain_update(subject.as_bytes())
+        .chain_update([0])
+        .chain_update(op.as_bytes())
+        .finalize();
+    format!("oc-{}", &hex::encode(digest)[..40])
 }
 
 /// The budget key of discovery and preflight calls, which span the target's APIs.

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use overcast_core::native::{CreateRequest, Observed};
+use overcast_core::op::OpContext;
 use overcast_core::{
     AbstractResource, Attrs, Kind, NativeAddr, NativeSpec, NativeState, OwnerTags, Provider,
     ProviderError,
@@ -33,11 +34,7 @@ impl Scripted {
         }
     }
     fn observed() -> Observed {
-        Observed {
-            id: "x-1".into(),
-            inputs: Attrs::new(),
-            outputs: Attrs::new(),
-        }
+        Observed::new("x-1", Attrs::new(), Attrs::new())
     }
 }
 
@@ -52,10 +49,14 @@ impl Provider for Scripted {
     fn outputs(&self, _: Kind, _: &[&NativeState]) -> Attrs {
         Attrs::new()
     }
-    async fn read(&self, _: &NativeState) -> Result<Option<Observed>, ProviderError> {
+    async fn read(
+        &self,
+        _: &OpContext,
+        _: &NativeState,
+    ) -> Result<Option<Observed>, ProviderError> {
         Ok(None)
     }
-    async fn create(&self, _: &CreateRequest) -> Result<Observed, ProviderError> {
+    async fn create(&self, _: &OpContext, _: &CreateRequest) -> Result<Observed, ProviderError> {
         self.create_calls.fetch_add(1, Ordering::SeqCst);
         let next = self.creates.lock().unwrap().pop_front().unwrap_or(Ok(()));
         match next {
@@ -71,13 +72,22 @@ impl Provider for Scripted {
             }
         }
     }
-    async fn update(&self, _: &NativeState, _: &Attrs) -> Result<Observed, ProviderError> {
+    async fn update(
+        &self,
+        _: &OpContext,
+        _: &NativeState,
+        _: &Attrs,
+    ) -> Result<Observed, ProviderError> {
         Ok(Self::observed())
     }
-    async fn delete(&self, _: &NativeState) -> Result<(), ProviderError> {
+    async fn delete(&self, _: &OpContext, _: &NativeState) -> Result<(), ProviderError> {
         Err(ProviderError::not_found("already gone"))
     }
-    async fn adopt(&self, _: &CreateRequest) -> Result<Option<Observed>, ProviderError> {
+    async fn adopt(
+        &self,
+        _: &OpContext,
+        _: &CreateRequest,
+    ) -> Result<Option<Observed>, ProviderError> {
         self.adopt_calls.fetch_add(1, Ordering::SeqCst);
         Ok((self.created.load(Ordering::SeqCst) > 0).then(Self::observed))
     }
@@ -119,7 +129,7 @@ async fn a_create_whose_answer_was_lost_is_adopted_not_repeated() {
     )
     .with_outcome_unknown())]);
     let obs = layer(fast())
-        .create("t", &p, &request())
+        .create("t", &p, &request(), "k")
         .await
         .expect("adopted");
     assert_eq!(obs.id, "x-1");
@@ -132,7 +142,7 @@ async fn a_create_whose_answer_was_lost_is_adopted_not_repeated() {
 async fn a_throttled_create_is_retried_without_an_adopt() {
     let p = Scripted::with(vec![Err(ProviderError::throttled("429")), Ok(())]);
     layer(fast())
-        .create("t", &p, &request())
+        .create("t", &p, &request(), "k")
         .await
         .expect("retried");
     assert_eq!(p.create_calls.load(Ordering::SeqCst), 2);
@@ -147,7 +157,7 @@ async fn retry_after_is_waited_for() {
     ]);
     let t0 = Instant::now();
     layer(fast())
-        .create("t", &p, &request())
+        .create("t", &p, &request(), "k")
         .await
         .expect("retried");
     assert!(
@@ -160,7 +170,12 @@ async fn retry_after_is_waited_for() {
 #[tokio::test]
 async fn fatal_errors_are_not_retried_and_retries_stop_at_the_policy() {
     let p = Scripted::with(vec![Err(ProviderError::fatal("bad"))]);
-    assert!(layer(fast()).create("t", &p, &request()).await.is_err());
+    assert!(
+        layer(fast())
+            .create("t", &p, &request(), "k")
+            .await
+            .is_err()
+    );
     assert_eq!(p.create_calls.load(Ordering::SeqCst), 1);
 
     let p = Scripted::with(
@@ -169,7 +184,7 @@ async fn fatal_errors_are_not_retried_and_retries_stop_at_the_policy() {
             .collect(),
     );
     let e = layer(fast())
-        .create("t", &p, &request())
+        .create("t", &p, &request(), "k")
         .await
         .expect_err("gives up");
     assert!(e.is_retryable());
@@ -190,27 +205,44 @@ async fn a_hung_call_times_out_with_an_unknown_outcome_and_is_adopted() {
         fn outputs(&self, _: Kind, _: &[&NativeState]) -> Attrs {
             Attrs::new()
         }
-        async fn read(&self, _: &NativeState) -> Result<Option<Observed>, ProviderError> {
+        async fn read(
+            &self,
+            _: &OpContext,
+            _: &NativeState,
+        ) -> Result<Option<Observed>, ProviderError> {
             Ok(None)
         }
-        async fn create(&self, _: &CreateRequest) -> Result<Observed, ProviderError> {
+        async fn create(
+            &self,
+            _: &OpContext,
+            _: &CreateRequest,
+        ) -> Result<Observed, ProviderError> {
             self.0.fetch_add(1, Ordering::SeqCst);
             tokio::time::sleep(Duration::from_secs(5)).await;
             Ok(Scripted::observed())
         }
-        async fn update(&self, _: &NativeState, _: &Attrs) -> Result<Observed, ProviderError> {
+        async fn update(
+            &self,
+            _: &OpContext,
+            _: &NativeState,
+            _: &Attrs,
+        ) -> Result<Observed, ProviderError> {
             Ok(Scripted::observed())
         }
-        async fn delete(&self, _: &NativeState) -> Result<(), ProviderError> {
+        async fn delete(&self, _: &OpContext, _: &NativeState) -> Result<(), ProviderError> {
             Ok(())
         }
-        async fn adopt(&self, _: &CreateRequest) -> Result<Option<Observed>, ProviderError> {
+        async fn adopt(
+            &self,
+            _: &OpContext,
+            _: &CreateRequest,
+        ) -> Result<Option<Observed>, ProviderError> {
             Ok(Some(Scripted::observed()))
         }
     }
     let p = Hangs(AtomicUsize::new(0));
     let obs = layer(fast())
-        .create("t", &p, &request())
+        .create("t", &p, &request(), "k")
         .await
         .expect("adopted");
     assert_eq!(obs.id, "x-1");
@@ -261,7 +293,7 @@ async fn cancellation_stops_further_attempts() {
         token.cancel();
     });
     let t0 = Instant::now();
-    assert!(l.create("t", &p, &request()).await.is_err());
+    assert!(l.create("t", &p, &request(), "k").await.is_err());
     assert!(
         t0.elapsed() < Duration::from_secs(5),
         "the backoff sleep was cut short"

@@ -108,7 +108,12 @@ pub async fn recover_intents(session: &mut Session) -> Result<usize, RefreshErro
             let addr = intent.request.addr.clone();
             let found = session
                 .calls
-                .adopt(&target, &*provider, &intent.request)
+                .adopt(
+                    &target,
+                    &*provider,
+                    &intent.request,
+                    &crate::executor::intent_key(&intent),
+                )
                 .await
                 .map_err(|error| RefreshError {
                     addr: addr.clone(),

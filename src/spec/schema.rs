@@ -26,6 +26,8 @@ pub(crate) fn kind_schema(kind: Kind) -> &'static Value {
                     Kind::Queue => schema_for!(QueueProps),
                     Kind::Function => schema_for!(FunctionProps),
                     Kind::Cdn => schema_for!(CdnProps),
+                    // Not in `Kind::ALL`: a spec cannot name it.
+                    Kind::Target => schema_for!(()),
                 };
                 (k, s.to_value())
             })

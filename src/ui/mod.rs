@@ -78,6 +78,13 @@ pub enum Event<'a> {
         /// The error.
         error: &'a str,
     },
+    /// A long operation says what it is doing ("creating, 42s").
+    OpProgress {
+        /// What the operation is about (a native address).
+        subject: &'a str,
+        /// The provider's status line.
+        status: &'a str,
+    },
     /// Information.
     Note(&'a str),
     /// A warning.
@@ -188,6 +195,7 @@ impl Reporter for PlainReporter {
                 attempt,
                 error,
             } => format!("{subject}: attempt {attempt} failed ({error}); retrying"),
+            Event::OpProgress { subject, status } => format!("{subject}: {status}"),
             Event::Note(m) => m.to_string(),
             Event::Warn(m) => format!("warning: {m}"),
         };
@@ -257,6 +265,9 @@ impl Reporter for JsonReporter {
                 error,
             } => {
                 json!({"type": "retrying", "addr": subject, "attempt": attempt, "error": error})
+            }
+            Event::OpProgress { subject, status } => {
+                json!({"type": "op_progress", "addr": subject, "status": status})
             }
             Event::Note(m) => json!({"type": "note", "message": m}),
             Event::Warn(m) => json!({"type": "warning", "message": m}),
@@ -388,6 +399,17 @@ impl Reporter for ProgressReporter {
                     "  {} {subject}: attempt {attempt} failed ({error}); retrying",
                     console::style("↻").yellow()
                 ));
+            }
+            Event::OpProgress { subject, status } => {
+                // The spinner of the operation shows the provider's latest status.
+                if let Ok(addr) = subject.parse::<NativeAddr>()
+                    && let Ok(ops) = self.ops.lock()
+                    && let Some((sp, _)) = ops.get(&addr)
+                {
+                    let verb = sp.message();
+                    let verb = verb.split(" (").next().unwrap_or_default().to_string();
+                    sp.set_message(format!("{verb} ({status})"));
+                }
             }
             Event::Note(m) => self.println(m),
             Event::Warn(m) => self.println(&format!(

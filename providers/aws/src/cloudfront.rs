@@ -5,8 +5,6 @@
 //! a delete disables the distribution, waits until it is deployed, then deletes, as AWS
 //! requires.
 
-use std::time::Duration;
-
 use aws_sdk_cloudfront::types::{
     CookiePreference, CustomOriginConfig, DefaultCacheBehavior, DistributionConfig,
     DistributionConfigWithTags, ForwardedValues, ItemSelection, Origin, OriginAccessControlConfig,
@@ -22,6 +20,7 @@ use crate::config::Clients;
 use crate::errors;
 use crate::names::short_hash;
 use crate::util::{s, u, wait_for};
+use overcast_core::op::OpContext;
 
 const ORIGIN_ID: &str = "origin";
 /// Edge caches keep responses at most a year, whatever `cache_ttl` says.
@@ -150,11 +149,7 @@ fn observed(d: &aws_sdk_cloudfront::types::Distribution, prior: Option<&Attrs>) 
     outputs.insert("url".into(), json!(format!("https://{}", d.domain_name())));
     outputs.insert("status".into(), json!(d.status()));
     outputs.insert("enabled".into(), json!(cfg.map(|c| c.enabled())));
-    Observed {
-        id: d.id().to_string(),
-        inputs,
-        outputs,
-    }
+    Observed::new(d.id().to_string(), inputs, outputs)
 }
 
 /// Create the distribution with its owner tags. The caller reference is a hash of the
@@ -233,7 +228,7 @@ pub async fn update(c: &Clients, id: &str, inputs: &Attrs) -> Result<Observed, P
 }
 
 /// Disable, wait until deployed, delete.
-pub async fn delete(c: &Clients, id: &str) -> Result<(), ProviderError> {
+pub async fn delete(ctx: &OpContext, c: &Clients, id: &str) -> Result<(), ProviderError> {
     let (cfg, etag) = match current(c, id).await {
         Ok(x) => x,
         Err(e) if e.class == ErrorClass::NotFound => return Ok(()),
@@ -253,9 +248,9 @@ pub async fn delete(c: &Clients, id: &str) -> Result<(), ProviderError> {
     }
     // Disabling takes minutes on AWS; the engine's write timeout bounds the wait.
     let etag = wait_for(
+        ctx,
         &format!("distribution `{id}` to be disabled and deployed"),
-        Duration::from_secs(10),
-        180,
+        "disabling (deploying to edge locations)",
         || async {
             let out = c
                 .cloudfront
@@ -372,11 +367,7 @@ pub async fn read_oac(c: &Clients, id: &str) -> Result<Option<Observed>, Provide
     inputs.insert("name".into(), json!(name));
     let mut outputs = Attrs::new();
     outputs.insert("id".into(), json!(id));
-    Ok(Some(Observed {
-        id: id.to_string(),
-        inputs,
-        outputs,
-    }))
+    Ok(Some(Observed::new(id.to_string(), inputs, outputs)))
 }
 
 /// The OAC of this name (OACs carry no tags; the name is deterministic).

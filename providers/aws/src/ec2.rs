@@ -2,8 +2,6 @@
 //! default VPC, behind a security group that opens the declared TCP ports to the world.
 //! Instance type and user data change in place the way AWS allows it: stop, modify, start.
 
-use std::time::Duration;
-
 use aws_sdk_ec2::primitives::Blob;
 use aws_sdk_ec2::types::{
     AttributeValue, BlobAttributeValue, Filter, InstanceAttributeName, InstanceStateName,
@@ -17,6 +15,7 @@ use serde_json::{Value, json};
 use crate::config::Clients;
 use crate::util::{s, wait_for};
 use crate::{catalog, errors};
+use overcast_core::op::OpContext;
 
 fn tags(owner: &OwnerTags, name: &str) -> Vec<Tag> {
     let mut t: Vec<Tag> = owner
@@ -179,11 +178,11 @@ fn sg_observed(g: &aws_sdk_ec2::types::SecurityGroup) -> Observed {
     let mut outputs = Attrs::new();
     outputs.insert("id".into(), json!(g.group_id()));
     outputs.insert("vpc_id".into(), json!(g.vpc_id()));
-    Observed {
-        id: g.group_id().unwrap_or_default().to_string(),
+    Observed::new(
+        g.group_id().unwrap_or_default().to_string(),
         inputs,
         outputs,
-    }
+    )
 }
 
 /// Read a security group by id.
@@ -265,6 +264,7 @@ async fn resolve_ami(c: &Clients, image: &str) -> Result<String, ProviderError> 
 
 /// Launch one instance (or take over the one a retried create launched).
 pub async fn create_instance(
+    ctx: &OpContext,
     c: &Clients,
     inputs: &Attrs,
     owner: &OwnerTags,
@@ -282,6 +282,9 @@ pub async fn create_instance(
         .instance_type(InstanceType::from(s(inputs, "instance_type")?))
         .min_count(1)
         .max_count(1)
+        // EC2 deduplicates launches with the same token: a retried RunInstances whose
+        // first answer was lost returns the first instance instead of a second one.
+        .client_token(ctx.key_of_len(64))
         .security_group_ids(s(inputs, "security_group_id")?)
         .user_data(user_data)
         .tag_specifications(
@@ -409,18 +412,19 @@ pub async fn read_instance(
     if let Some(port) = ports(prior).first() {
         outputs.insert("url".into(), json!(format!("http://{address}:{port}")));
     }
-    Ok(Some(Observed {
-        id: id.to_string(),
-        inputs,
-        outputs,
-    }))
+    Ok(Some(Observed::new(id.to_string(), inputs, outputs)))
 }
 
-async fn wait_state(c: &Clients, id: &str, want: InstanceStateName) -> Result<(), ProviderError> {
+async fn wait_state(
+    ctx: &OpContext,
+    c: &Clients,
+    id: &str,
+    want: InstanceStateName,
+) -> Result<(), ProviderError> {
     wait_for(
+        ctx,
         &format!("instance `{id}` to be {}", want.as_str()),
-        Duration::from_secs(3),
-        200,
+        &format!("waiting until {}", want.as_str()),
         || async {
             let i = describe(c, id).await?;
             Ok(
@@ -434,6 +438,7 @@ async fn wait_state(c: &Clients, id: &str, want: InstanceStateName) -> Result<()
 
 /// Apply type, user data, security group and name in place.
 pub async fn update_instance(
+    ctx: &OpContext,
     c: &Clients,
     id: &str,
     prior: &Attrs,
@@ -449,7 +454,7 @@ pub async fn update_instance(
             .send()
             .await
             .map_err(|e| errors::sdk("StopInstances", id, e))?;
-        wait_state(c, id, InstanceStateName::Stopped).await?;
+        wait_state(ctx, c, id, InstanceStateName::Stopped).await?;
         if changed("instance_type") {
             c.ec2
                 .modify_instance_attribute()
@@ -482,7 +487,7 @@ pub async fn update_instance(
             .send()
             .await
             .map_err(|e| errors::sdk("StartInstances", id, e))?;
-        wait_state(c, id, InstanceStateName::Running).await?;
+        wait_state(ctx, c, id, InstanceStateName::Running).await?;
     }
     if changed("security_group_id") {
         c.ec2
@@ -541,14 +546,14 @@ pub async fn adopt_instance(
 }
 
 /// Terminate and wait until terminated, so the security group can go next.
-pub async fn delete_instance(c: &Clients, id: &str) -> Result<(), ProviderError> {
+pub async fn delete_instance(ctx: &OpContext, c: &Clients, id: &str) -> Result<(), ProviderError> {
     if let Err(e) = c.ec2.terminate_instances().instance_ids(id).send().await {
         return errors::gone_is_ok(errors::sdk("TerminateInstances", id, e));
     }
     wait_for(
+        ctx,
         &format!("instance `{id}` to terminate"),
-        Duration::from_secs(3),
-        200,
+        "shutting-down",
         || async {
             Ok(describe(c, id)
                 .await?

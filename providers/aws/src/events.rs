@@ -128,11 +128,7 @@ pub async fn read(c: &Clients, name: &str) -> Result<Option<Observed>, ProviderE
     let mut outputs = Attrs::new();
     outputs.insert("arn".into(), json!(rule.arn()));
     outputs.insert("state".into(), json!(rule.state().map(|s| s.as_str())));
-    Ok(Some(Observed {
-        id: name.to_string(),
-        inputs,
-        outputs,
-    }))
+    Ok(Some(Observed::new(name.to_string(), inputs, outputs)))
 }
 
 /// The rule of this name if it carries the owner tags.

@@ -180,11 +180,7 @@ pub async fn read(c: &Clients, name: &str) -> Result<Option<Observed>, ProviderE
     let mut outputs = Attrs::new();
     outputs.insert("arn".into(), json!(role.arn()));
     outputs.insert("name".into(), json!(role.role_name()));
-    Ok(Some(Observed {
-        id: name.to_string(),
-        inputs,
-        outputs,
-    }))
+    Ok(Some(Observed::new(name.to_string(), inputs, outputs)))
 }
 
 /// The role of this name if it carries the owner tags.

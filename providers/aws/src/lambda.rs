@@ -7,7 +7,6 @@
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
-use std::time::Duration;
 
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{
@@ -22,6 +21,7 @@ use sha2::{Digest, Sha256};
 use crate::config::Clients;
 use crate::errors;
 use crate::util::{i32_of, s, wait_for};
+use overcast_core::op::OpContext;
 
 const URL_PERMISSION: &str = "overcast-function-url-public";
 
@@ -116,6 +116,7 @@ async fn zip_source(c: &Clients, inputs: &Attrs) -> Result<Vec<u8>, ProviderErro
 
 /// Create the function with its code, configuration and owner tags.
 pub async fn create(
+    ctx: &OpContext,
     c: &Clients,
     inputs: &Attrs,
     owner: &OwnerTags,
@@ -149,7 +150,7 @@ pub async fn create(
         let err = lambda_err("CreateFunction", name, e);
         // A retried create: the function exists and is ours; bring it to the inputs.
         if err.class == ErrorClass::Conflict && adopt(c, inputs, owner).await?.is_some() {
-            return update(c, name, &Attrs::new(), inputs).await;
+            return update(ctx, c, name, &Attrs::new(), inputs).await;
         }
         return Err(err);
     }
@@ -158,11 +159,11 @@ pub async fn create(
         .ok_or_else(|| ProviderError::retryable(format!("function `{name}` not visible yet")))
 }
 
-async fn wait_updated(c: &Clients, name: &str) -> Result<(), ProviderError> {
+async fn wait_updated(ctx: &OpContext, c: &Clients, name: &str) -> Result<(), ProviderError> {
     wait_for(
+        ctx,
         &format!("function `{name}` to finish its update"),
-        Duration::from_secs(1),
-        120,
+        "update in progress",
         || async {
             let out = c
                 .lambda
@@ -179,6 +180,7 @@ async fn wait_updated(c: &Clients, name: &str) -> Result<(), ProviderError> {
 
 /// Update configuration and/or code in place.
 pub async fn update(
+    ctx: &OpContext,
     c: &Clients,
     name: &str,
     prior: &Attrs,
@@ -202,7 +204,7 @@ pub async fn update(
             .send()
             .await
             .map_err(|e| lambda_err("UpdateFunctionConfiguration", name, e))?;
-        wait_updated(c, name).await?;
+        wait_updated(ctx, c, name).await?;
     }
     let zip = zip_source(c, inputs).await?;
     let live = c
@@ -220,7 +222,7 @@ pub async fn update(
             .send()
             .await
             .map_err(|e| lambda_err("UpdateFunctionCode", name, e))?;
-        wait_updated(c, name).await?;
+        wait_updated(ctx, c, name).await?;
     }
     read(c, name, inputs)
         .await?
@@ -270,11 +272,7 @@ pub async fn read(
     let mut outputs = Attrs::new();
     outputs.insert("name".into(), json!(name));
     outputs.insert("arn".into(), json!(f.function_arn()));
-    Ok(Some(Observed {
-        id: name.to_string(),
-        inputs,
-        outputs,
-    }))
+    Ok(Some(Observed::new(name.to_string(), inputs, outputs)))
 }
 
 /// The function of this name if it carries the owner tags.
@@ -392,11 +390,7 @@ pub async fn read_mapping(c: &Clients, id: &str) -> Result<Option<Observed>, Pro
     let mut outputs = Attrs::new();
     outputs.insert("uuid".into(), json!(id));
     outputs.insert("state".into(), json!(m.state()));
-    Ok(Some(Observed {
-        id: id.to_string(),
-        inputs,
-        outputs,
-    }))
+    Ok(Some(Observed::new(id.to_string(), inputs, outputs)))
 }
 
 /// The mapping between this function and this source, if there is one.
@@ -480,11 +474,7 @@ pub async fn read_url(c: &Clients, f: &str) -> Result<Option<Observed>, Provider
     inputs.insert("auth_type".into(), json!(out.auth_type().as_str()));
     let mut outputs = Attrs::new();
     outputs.insert("url".into(), json!(out.function_url()));
-    Ok(Some(Observed {
-        id: f.to_string(),
-        inputs,
-        outputs,
-    }))
+    Ok(Some(Observed::new(f.to_string(), inputs, outputs)))
 }
 
 /// Delete a function URL and its permission.

@@ -25,6 +25,7 @@ pub mod ec2;
 pub mod errors;
 pub mod events;
 pub mod expand;
+mod handlers;
 pub mod iam;
 pub mod lambda;
 pub mod names;

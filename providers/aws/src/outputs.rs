@@ -13,6 +13,8 @@ fn primary(kind: Kind) -> &'static str {
         Kind::Function => "function",
         Kind::Cdn => "distribution",
         Kind::Compute => "instance[0]",
+        // AWS expands no target-wide natives.
+        Kind::Target => "",
     }
 }
 

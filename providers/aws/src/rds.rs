@@ -206,11 +206,7 @@ pub async fn read(
             "{scheme}://{username}:{password}@{host}:{port}/{db_name}"
         )),
     );
-    Ok(Some(Observed {
-        id: id.to_string(),
-        inputs,
-        outputs,
-    }))
+    Ok(Some(Observed::new(id.to_string(), inputs, outputs)))
 }
 
 /// The instance (or replica) of this identifier if it carries the owner tags. A primary
@@ -321,11 +317,7 @@ pub async fn read_replica(
         json!(d.endpoint().and_then(|e| e.address())),
     );
     outputs.insert("port".into(), json!(d.endpoint().and_then(|e| e.port())));
-    Ok(Some(Observed {
-        id: id.to_string(),
-        inputs,
-        outputs,
-    }))
+    Ok(Some(Observed::new(id.to_string(), inputs, outputs)))
 }
 
 /// Delete an instance or replica without a final snapshot (the stack owns it; keeping

@@ -391,11 +391,7 @@ pub async fn read_named(
     outputs.insert("arn".into(), json!(format!("arn:aws:s3:::{name}")));
     outputs.insert("regional_domain".into(), json!(regional));
     outputs.insert("url".into(), json!(url));
-    Ok(Some(Observed {
-        id: name.to_string(),
-        inputs,
-        outputs,
-    }))
+    Ok(Some(Observed::new(name.to_string(), inputs, outputs)))
 }
 
 /// Whether the bucket carries the owner tags (adopt).

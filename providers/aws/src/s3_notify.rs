@@ -170,11 +170,11 @@ pub async fn read(c: &Clients, bucket: &str, id: &str) -> Result<Option<Observed
     let events: Vec<Value> = found.events().iter().map(|e| json!(e.as_str())).collect();
     let mut outputs = Attrs::new();
     outputs.insert("events".into(), Value::Array(events));
-    Ok(Some(Observed {
-        id: format!("{bucket}/{id}"),
+    Ok(Some(Observed::new(
+        format!("{bucket}/{id}"),
         inputs,
         outputs,
-    }))
+    )))
 }
 
 /// Remove this native's entry (keeping every other one) and the permission.

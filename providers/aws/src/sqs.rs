@@ -162,11 +162,7 @@ pub async fn read_url(c: &Clients, url: &str) -> Result<Option<Observed>, Provid
     outputs.insert("name".into(), json!(name));
     outputs.insert("url".into(), json!(url));
     outputs.insert("arn".into(), json!(arn));
-    Ok(Some(Observed {
-        id: url.to_string(),
-        inputs,
-        outputs,
-    }))
+    Ok(Some(Observed::new(url.to_string(), inputs, outputs)))
 }
 
 /// Whether the queue carries the owner tags.

@@ -1,8 +1,8 @@
 //! Small helpers shared by the service modules: typed access to native inputs, owner
 //! tags, and waiting for a resource to settle.
 
-use std::time::Duration;
-
+use overcast_core::op::OpContext;
+use overcast_core::poll::{Poll, PollPolicy, poll_until};
 use overcast_core::{Attrs, OwnerTags, ProviderError};
 use serde_json::Value;
 
@@ -50,26 +50,28 @@ pub fn owned_by<'a>(tags: impl IntoIterator<Item = (&'a str, &'a str)>, owner: &
         .all(|(k, v)| tags.iter().any(|(tk, tv)| tk == k && tv == v))
 }
 
-/// Poll `check` until it returns `Some`, every `every`, at most `tries` times. Used where
-/// AWS requires a state before the next call (an instance stopped before it is modified, a
-/// distribution deployed before it is deleted). The engine's own timeout bounds the whole.
+/// Poll `check` until it returns `Some`, through the core poller (backoff up to a cap,
+/// progress reported as `status`, the operation's deadline and cancellation honoured).
+/// Used where AWS requires a state before the next call (an instance stopped before it is
+/// modified, a distribution deployed before it is deleted).
 pub async fn wait_for<T, F, Fut>(
+    ctx: &OpContext,
     what: &str,
-    every: Duration,
-    tries: u32,
+    status: &str,
     mut check: F,
 ) -> Result<T, ProviderError>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<Option<T>, ProviderError>>,
 {
-    for _ in 0..tries {
-        if let Some(v) = check().await? {
-            return Ok(v);
+    poll_until(ctx, what, PollPolicy::default(), || {
+        let look = check();
+        async move {
+            Ok(match look.await? {
+                Some(v) => Poll::Ready(v),
+                None => Poll::pending(status),
+            })
         }
-        tokio::time::sleep(every).await;
-    }
-    Err(ProviderError::retryable(format!(
-        "still waiting for {what}"
-    )))
+    })
+    .await
 }

@@ -32,6 +32,11 @@ pub enum Kind {
     Function,
     /// A caching content delivery endpoint in front of an origin.
     Cdn,
+    /// Not a kind a spec can name: the natives a provider creates for a whole target (an
+    /// Azure resource group, a GCP network, the local cloud's root directory), under the
+    /// address `@<target>.<local>` (see [`crate::provider::Provider::expand_target`]).
+    #[schemars(skip)]
+    Target,
 }
 
 /// An attribute that a kind exposes to references and outputs.
@@ -127,6 +132,7 @@ impl Kind {
             Kind::Queue => "queue",
             Kind::Function => "function",
             Kind::Cdn => "cdn",
+            Kind::Target => "target",
         }
     }
 
@@ -139,6 +145,7 @@ impl Kind {
             Kind::Queue => QUEUE_OUT,
             Kind::Function => FUNCTION_OUT,
             Kind::Cdn => CDN_OUT,
+            Kind::Target => &[],
         }
     }
 
@@ -545,6 +552,11 @@ impl Properties {
             Kind::Queue => Properties::Queue(serde_json::from_value(v)?),
             Kind::Function => Properties::Function(serde_json::from_value(v)?),
             Kind::Cdn => Properties::Cdn(serde_json::from_value(v)?),
+            Kind::Target => {
+                return Err(serde::de::Error::custom(
+                    "a target's own natives have no properties",
+                ));
+            }
         })
     }
 

@@ -18,10 +18,13 @@ pub mod discovery;
 pub mod error;
 pub mod kinds;
 pub mod native;
+pub mod op;
+pub mod poll;
 pub mod provider;
 pub mod refs;
 
 pub use error::{ErrorClass, ProviderError};
 pub use kinds::Kind;
 pub use native::{Attrs, NativeAddr, NativeSpec, NativeState, OwnerTags};
+pub use op::OpContext;
 pub use provider::{AbstractResource, Provider, ProviderContext};

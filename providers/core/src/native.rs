@@ -31,6 +31,18 @@ impl NativeAddr {
     }
 }
 
+impl NativeAddr {
+    /// The resource part of the address of a target's own natives: `@<target>`.
+    pub fn target_resource(target: &str) -> String {
+        format!("@{target}")
+    }
+
+    /// Whether this is a native of a whole target (see [`NativeAddr::target_resource`]).
+    pub fn is_target_native(&self) -> bool {
+        self.resource.starts_with('@')
+    }
+}
+
 impl fmt::Display for NativeAddr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}.{}", self.resource, self.local)
@@ -156,6 +168,28 @@ impl OwnerTags {
     }
 }
 
+/// Where a live resource stands in its lifecycle, as its cloud reports it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "state", content = "detail")]
+pub enum LiveStatus {
+    /// Usable (or the cloud has no notion of a lifecycle for it).
+    #[default]
+    Ready,
+    /// Still being created or changed; the cloud's word for it ("creating", "pending").
+    Provisioning(String),
+    /// The cloud says it failed and will not become usable; why.
+    Failed(String),
+    /// Being deleted.
+    Deleting,
+}
+
+impl LiveStatus {
+    /// Whether the resource is usable as it is.
+    pub fn is_ready(&self) -> bool {
+        *self == LiveStatus::Ready
+    }
+}
+
 /// What a provider observed of a live native resource.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Observed {
@@ -165,6 +199,28 @@ pub struct Observed {
     pub inputs: Attrs,
     /// Computed attributes (endpoints, URLs, generated passwords...).
     pub outputs: Attrs,
+    /// Its lifecycle status: a refresh or an adopt after a crash can tell a resource that
+    /// is still provisioning, or that failed, from one that is usable.
+    #[serde(default, skip_serializing_if = "LiveStatus::is_ready")]
+    pub status: LiveStatus,
+}
+
+impl Observed {
+    /// A usable resource with this id and these attributes.
+    pub fn new(id: impl Into<String>, inputs: Attrs, outputs: Attrs) -> Observed {
+        Observed {
+            id: id.into(),
+            inputs,
+            outputs,
+            status: LiveStatus::Ready,
+        }
+    }
+
+    /// The same, with a lifecycle status.
+    pub fn with_status(mut self, status: LiveStatus) -> Observed {
+        self.status = status;
+        self
+    }
 }
 
 /// Attributes read into a map without spare capacity: a map grown entry by entry keeps

@@ -18,6 +18,7 @@ use crate::discovery::{DiscoveredResource, DiscoveryFilter};
 use crate::error::ProviderError;
 use crate::kinds::{Kind, Properties};
 use crate::native::{Attrs, CreateRequest, NativeSpec, NativeState, Observed};
+use crate::op::OpContext;
 
 /// Where a provider runs: one target of one stack.
 #[derive(Debug, Clone)]
@@ -71,6 +72,16 @@ pub trait Provider: Send + Sync {
     /// Expand an abstract resource into its native resources. Pure: no I/O.
     fn expand(&self, resource: &AbstractResource) -> Result<Vec<NativeSpec>, ProviderError>;
 
+    /// The natives this provider needs once per target, before any resource of it and
+    /// after the last one is gone: an Azure resource group, a GCP network or enabled API,
+    /// the local cloud's root directory. Pure, like [`Provider::expand`]. The engine puts
+    /// them at `@<target>.<local>`, makes every other native of the target depend on them
+    /// (created first, destroyed last), keeps them while any resource of the stack is on
+    /// the target, and tags them like every other native. Default: none.
+    fn expand_target(&self) -> Result<Vec<NativeSpec>, ProviderError> {
+        Ok(Vec::new())
+    }
+
     /// The abstract attributes (see [`Kind::outputs`]) of a resource, computed from the
     /// state of its natives. Attributes not computable yet are left out.
     fn outputs(&self, kind: Kind, natives: &[&NativeState]) -> Attrs;
@@ -81,7 +92,11 @@ pub trait Provider: Send + Sync {
     }
 
     /// Read a native resource's live state; `Ok(None)` when it no longer exists.
-    async fn read(&self, state: &NativeState) -> Result<Option<Observed>, ProviderError>;
+    async fn read(
+        &self,
+        ctx: &OpContext,
+        state: &NativeState,
+    ) -> Result<Option<Observed>, ProviderError>;
 
     /// Secrets to generate for a create of `type_name` before it starts (a database's
     /// master password, say). The engine records them in the create's write-ahead intent
@@ -92,18 +107,30 @@ pub trait Provider: Send + Sync {
         Attrs::new()
     }
 
-    /// Create a native resource, tagged with `req.owner`.
-    async fn create(&self, req: &CreateRequest) -> Result<Observed, ProviderError>;
+    /// Create a native resource, tagged with `req.owner`. Where the cloud deduplicates
+    /// requests, pass `ctx.idempotency_key`; where an operation runs long, wait through
+    /// [`crate::poll::poll_until`] with `ctx`.
+    async fn create(&self, ctx: &OpContext, req: &CreateRequest)
+    -> Result<Observed, ProviderError>;
 
     /// Update a native resource in place to the given (resolved) inputs.
-    async fn update(&self, prior: &NativeState, inputs: &Attrs) -> Result<Observed, ProviderError>;
+    async fn update(
+        &self,
+        ctx: &OpContext,
+        prior: &NativeState,
+        inputs: &Attrs,
+    ) -> Result<Observed, ProviderError>;
 
     /// Delete a native resource. Deleting one that is already gone is a success.
-    async fn delete(&self, prior: &NativeState) -> Result<(), ProviderError>;
+    async fn delete(&self, ctx: &OpContext, prior: &NativeState) -> Result<(), ProviderError>;
 
     /// Find a resource that an interrupted apply may have created for `req` (by its owner
     /// tags or deterministic name) so it can be adopted instead of created twice.
-    async fn adopt(&self, req: &CreateRequest) -> Result<Option<Observed>, ProviderError>;
+    async fn adopt(
+        &self,
+        ctx: &OpContext,
+        req: &CreateRequest,
+    ) -> Result<Option<Observed>, ProviderError>;
 
     /// The resource types [`Provider::discover`] can list (e.g. `s3:bucket`). Empty: the
     /// provider cannot discover.
@@ -115,9 +142,10 @@ pub trait Provider: Send + Sync {
     /// them, or those matching `filter`. Paginated to the end.
     async fn discover(
         &self,
+        ctx: &OpContext,
         filter: &DiscoveryFilter,
     ) -> Result<Vec<DiscoveredResource>, ProviderError> {
-        let _ = filter;
+        let _ = (ctx, filter);
         Err(ProviderError::invalid(format!(
             "provider `{}` cannot list resources that are not in state",
             self.name()
@@ -126,8 +154,13 @@ pub trait Provider: Send + Sync {
     }
 
     /// Invoke a function resource with a JSON payload and return its JSON result.
-    async fn invoke(&self, state: &NativeState, payload: Value) -> Result<Value, ProviderError> {
-        let _ = payload;
+    async fn invoke(
+        &self,
+        ctx: &OpContext,
+        state: &NativeState,
+        payload: Value,
+    ) -> Result<Value, ProviderError> {
+        let _ = (ctx, payload);
         Err(ProviderError::invalid(format!(
             "provider `{}` cannot invoke `{}` ({}) from here",
             self.name(),

@@ -152,6 +152,7 @@ fn outputs(kind: Kind, file: &Path, req: &CreateRequest) -> Attrs {
         Kind::Function => json!({"name": name, "url": "", "code_hash": ""}),
         Kind::Compute => json!({"name": name, "address": "127.0.0.1", "port": "", "url": ""}),
         Kind::Cdn => json!({"domain": "127.0.0.1:0", "url": "http://127.0.0.1:0/"}),
+        Kind::Target => json!({"path": path}),
     };
     v.as_object().cloned().unwrap_or_default()
 }

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use overcast_core::discovery::{DiscoveredResource, DiscoveryFilter};
 use overcast_core::native::{CreateRequest, Observed};
+use overcast_core::op::OpContext;
 use overcast_core::{
     AbstractResource, Attrs, Kind, NativeSpec, NativeState, Provider, ProviderContext,
     ProviderError,
@@ -136,7 +137,10 @@ impl LocalProvider {
             let body = serde_json::from_str(&msg.body).unwrap_or_else(|_| json!(msg.body));
             let event = json!({"trigger": "queue", "queue": url,
                 "message": {"id": msg.id, "body": body, "receive_count": msg.receive_count}});
-            match self.invoke(function, event).await {
+            match self
+                .invoke(&OpContext::detached("drain"), function, event)
+                .await
+            {
                 Ok(_) => {
                     let path = PathBuf::from(&url);
                     blocking(move || Ok(LocalQueue::open(&path)?.ack(&msg.receipt)?)).await?;
@@ -329,7 +333,11 @@ impl Provider for LocalProvider {
         crate::outputs::abstract_outputs(kind, natives)
     }
 
-    async fn read(&self, state: &NativeState) -> Result<Option<Observed>, ProviderError> {
+    async fn read(
+        &self,
+        _ctx: &OpContext,
+        state: &NativeState,
+    ) -> Result<Option<Observed>, ProviderError> {
         self.inner.faults.before("read", &state.addr).await?;
         let (inner, kind, addr, t) = (
             Arc::clone(&self.inner),
@@ -340,27 +348,40 @@ impl Provider for LocalProvider {
         blocking(move || inner.read(kind, &addr, &t)).await
     }
 
-    async fn create(&self, req: &CreateRequest) -> Result<Observed, ProviderError> {
+    async fn create(
+        &self,
+        _ctx: &OpContext,
+        req: &CreateRequest,
+    ) -> Result<Observed, ProviderError> {
         self.inner.faults.before("create", &req.addr).await?;
         self.inner.faults.check_fail("create", &req.addr)?;
         let (inner, req) = (Arc::clone(&self.inner), req.clone());
         blocking(move || inner.create(&req)).await
     }
 
-    async fn update(&self, prior: &NativeState, inputs: &Attrs) -> Result<Observed, ProviderError> {
+    async fn update(
+        &self,
+        _ctx: &OpContext,
+        prior: &NativeState,
+        inputs: &Attrs,
+    ) -> Result<Observed, ProviderError> {
         self.inner.faults.before("update", &prior.addr).await?;
         self.inner.faults.check_fail("update", &prior.addr)?;
         let (inner, prior, inputs) = (Arc::clone(&self.inner), prior.clone(), inputs.clone());
         blocking(move || inner.update(&prior, &inputs)).await
     }
 
-    async fn delete(&self, prior: &NativeState) -> Result<(), ProviderError> {
+    async fn delete(&self, _ctx: &OpContext, prior: &NativeState) -> Result<(), ProviderError> {
         self.inner.faults.before("delete", &prior.addr).await?;
         let (inner, prior) = (Arc::clone(&self.inner), prior.clone());
         blocking(move || inner.delete(&prior)).await
     }
 
-    async fn adopt(&self, req: &CreateRequest) -> Result<Option<Observed>, ProviderError> {
+    async fn adopt(
+        &self,
+        _ctx: &OpContext,
+        req: &CreateRequest,
+    ) -> Result<Option<Observed>, ProviderError> {
         self.inner.faults.before("adopt", &req.addr).await?;
         let (inner, req) = (Arc::clone(&self.inner), req.clone());
         blocking(move || inner.adopt(&req)).await
@@ -374,6 +395,7 @@ impl Provider for LocalProvider {
     /// state says.
     async fn discover(
         &self,
+        _ctx: &OpContext,
         filter: &DiscoveryFilter,
     ) -> Result<Vec<DiscoveredResource>, ProviderError> {
         let (inner, filter) = (Arc::clone(&self.inner), filter.clone());
@@ -387,7 +409,12 @@ impl Provider for LocalProvider {
         .await
     }
 
-    async fn invoke(&self, state: &NativeState, payload: Value) -> Result<Value, ProviderError> {
+    async fn invoke(
+        &self,
+        _ctx: &OpContext,
+        state: &NativeState,
+        payload: Value,
+    ) -> Result<Value, ProviderError> {
         self.inner.faults.before("invoke", &state.addr).await?;
         if state.type_name != types::FUNCTION {
             return Err(ProviderError::invalid(format!(

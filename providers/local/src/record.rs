@@ -30,11 +30,11 @@ pub(crate) struct Record {
 impl Record {
     /// The observation of this record at `dir` (live checks are the caller's business).
     pub(crate) fn observed(&self, dir: &Path) -> Observed {
-        Observed {
-            id: dir.display().to_string(),
-            inputs: self.inputs.clone(),
-            outputs: self.outputs.clone(),
-        }
+        Observed::new(
+            dir.display().to_string(),
+            self.inputs.clone(),
+            self.outputs.clone(),
+        )
     }
 }
 

@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Harness, drift, http, pid_alive, wait_until};
+use common::{Harness, ctx, drift, http, pid_alive, wait_until};
 use overcast_core::{ErrorClass, Kind, Provider};
 use overcast_local::{LocalProvider, LocalQueue};
 use serde_json::{Value, json};
@@ -180,20 +180,20 @@ async fn python_function_invokes_with_env_errors_and_timeout() {
         .remove(0);
     let r = h
         .provider
-        .invoke(&s, json!({"a": 1}))
+        .invoke(&ctx(), &s, json!({"a": 1}))
         .await
         .expect("invoke");
     assert_eq!(r, json!({"echo": {"a": 1}, "greeting": "hi", "fn": "api"}));
 
     let e = h
         .provider
-        .invoke(&s, json!({"boom": true}))
+        .invoke(&ctx(), &s, json!({"boom": true}))
         .await
         .expect_err("exception");
     assert!(e.message.contains("kaboom"), "{e}");
     let e = h
         .provider
-        .invoke(&s, json!({"sleep": 30}))
+        .invoke(&ctx(), &s, json!({"sleep": 30}))
         .await
         .expect_err("timeout");
     assert!(e.message.contains("timed out"), "{e}");
@@ -211,7 +211,7 @@ async fn python_function_invokes_with_env_errors_and_timeout() {
     );
     assert_eq!(
         h.provider
-            .invoke(&s, json!({"a": 1}))
+            .invoke(&ctx(), &s, json!({"a": 1}))
             .await
             .expect("invoke")["greeting"],
         "hi",
@@ -219,7 +219,10 @@ async fn python_function_invokes_with_env_errors_and_timeout() {
     );
     h.update(&mut s, &desired).await;
     assert_eq!(
-        h.provider.invoke(&s, json!({})).await.expect("invoke"),
+        h.provider
+            .invoke(&ctx(), &s, json!({}))
+            .await
+            .expect("invoke"),
         json!("v2")
     );
 
@@ -246,7 +249,7 @@ async fn node_function_and_queue_trigger_drain() {
         .remove(0);
     assert_eq!(
         h.provider
-            .invoke(&f, json!({"message": {"body": {"n": 7}}}))
+            .invoke(&ctx(), &f, json!({"message": {"body": {"n": 7}}}))
             .await
             .expect("invoke"),
         json!({"seen": 7})
@@ -425,15 +428,19 @@ async fn interrupted_create_is_adopted_not_duplicated() {
     let spec = h.expand("jobs", Kind::Queue, json!({})).remove(0);
     let req = h.request("jobs", Kind::Queue, &spec);
     assert!(
-        h.provider.adopt(&req).await.expect("adopt").is_none(),
+        h.provider
+            .adopt(&ctx(), &req)
+            .await
+            .expect("adopt")
+            .is_none(),
         "nothing to adopt yet"
     );
 
     // An apply killed after the create but before state was written.
-    let created = h.provider.create(&req).await.expect("create");
+    let created = h.provider.create(&ctx(), &req).await.expect("create");
     let adopted = h
         .provider
-        .adopt(&req)
+        .adopt(&ctx(), &req)
         .await
         .expect("adopt")
         .expect("found by its tags");
@@ -441,7 +448,7 @@ async fn interrupted_create_is_adopted_not_duplicated() {
     assert_eq!(adopted.outputs["url"], created.outputs["url"]);
     let again = h
         .provider
-        .create(&req)
+        .create(&ctx(), &req)
         .await
         .expect_err("never created twice");
     assert_eq!(again.class, ErrorClass::Conflict);
@@ -449,15 +456,27 @@ async fn interrupted_create_is_adopted_not_duplicated() {
     // Another stack's resource at the same path is not adopted.
     let mut other = req.clone();
     other.owner.stack = "someone-else".into();
-    assert!(h.provider.adopt(&other).await.expect("adopt").is_none());
+    assert!(
+        h.provider
+            .adopt(&ctx(), &other)
+            .await
+            .expect("adopt")
+            .is_none()
+    );
 
     // A build killed halfway leaves only a temp sibling: not a resource, cleaned later.
     let spec = h.expand("site", Kind::Storage, json!({})).remove(0);
     let req = h.request("site", Kind::Storage, &spec);
     let parent = h.provider.root().join("storage/site");
     std::fs::create_dir_all(parent.join(".bucket.tmp-deadbeef/objects")).expect("half-built");
-    assert!(h.provider.adopt(&req).await.expect("adopt").is_none());
-    h.provider.create(&req).await.expect("create");
+    assert!(
+        h.provider
+            .adopt(&ctx(), &req)
+            .await
+            .expect("adopt")
+            .is_none()
+    );
+    h.provider.create(&ctx(), &req).await.expect("create");
     assert!(
         !parent.join(".bucket.tmp-deadbeef").exists(),
         "stale temp dir cleaned"
@@ -470,7 +489,7 @@ async fn injected_faults_are_retryable_or_fatal() {
     let spec = h.expand("jobs", Kind::Queue, json!({})).remove(0);
     let e = h
         .provider
-        .create(&h.request("jobs", Kind::Queue, &spec))
+        .create(&ctx(), &h.request("jobs", Kind::Queue, &spec))
         .await
         .expect_err("injected");
     assert!(e.is_retryable(), "{e}");
@@ -479,13 +498,13 @@ async fn injected_faults_are_retryable_or_fatal() {
     let h = Harness::new(json!({"fail_resources": ["jobs"]}));
     let e = h
         .provider
-        .create(&h.request("jobs", Kind::Queue, &spec))
+        .create(&ctx(), &h.request("jobs", Kind::Queue, &spec))
         .await
         .expect_err("injected");
     assert_eq!(e.class, ErrorClass::Fatal);
     let other = h.expand("other", Kind::Queue, json!({})).remove(0);
     h.provider
-        .create(&h.request("other", Kind::Queue, &other))
+        .create(&ctx(), &h.request("other", Kind::Queue, &other))
         .await
         .expect("other resources are unaffected");
 
@@ -537,7 +556,10 @@ async fn noop_mode_keeps_one_json_file_per_native_and_runs_nothing() {
         .find(|s| s.kind == Kind::Function)
         .expect("function");
     assert_eq!(
-        h.provider.invoke(api, json!(1)).await.expect("invoke")["noop"],
+        h.provider
+            .invoke(&ctx(), api, json!(1))
+            .await
+            .expect("invoke")["noop"],
         true
     );
     let mut inputs = all[1].inputs.clone();

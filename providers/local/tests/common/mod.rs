@@ -127,7 +127,7 @@ impl Harness {
             let req = self.request(name, kind, spec);
             let obs = self
                 .provider
-                .create(&req)
+                .create(&ctx(), &req)
                 .await
                 .unwrap_or_else(|e| panic!("create {}: {e}", req.addr));
             states.push(state(&req, spec, &obs));
@@ -139,13 +139,13 @@ impl Harness {
     }
 
     pub async fn read(&self, s: &NativeState) -> Option<Observed> {
-        self.provider.read(s).await.expect("read")
+        self.provider.read(&ctx(), s).await.expect("read")
     }
 
     pub async fn update(&self, s: &mut NativeState, inputs: &Attrs) {
         let obs = self
             .provider
-            .update(s, inputs)
+            .update(&ctx(), s, inputs)
             .await
             .unwrap_or_else(|e| panic!("update {}: {e}", s.addr));
         s.inputs = obs.inputs;
@@ -154,7 +154,7 @@ impl Harness {
 
     pub async fn delete(&self, s: &NativeState) {
         self.provider
-            .delete(s)
+            .delete(&ctx(), s)
             .await
             .unwrap_or_else(|e| panic!("delete {}: {e}", s.addr));
     }
@@ -272,4 +272,9 @@ pub fn pid_alive(pid: i64) -> bool {
             .is_some_and(|st| st != "Z" && st != "X"),
         Err(_) => false,
     }
+}
+
+/// The operation context of a direct provider call in these tests.
+pub fn ctx() -> overcast_core::OpContext {
+    overcast_core::OpContext::detached("local-test")
 }
