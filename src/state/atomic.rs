@@ -1,12 +1,12 @@
 //! Atomic replacement of a small file (saved plans): readers see the old content or the
-//! new, never a mix, even if overcast is killed mid-write.
+//! new, never a mix, even if overcast is killed mid-write. And [`sync_dir`], which makes
+//! such a replacement durable.
 
 use std::fs::{self, File};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::error::StateError;
-use super::snapshot::sync_dir;
 
 /// Replace `path` with `bytes` atomically and durably: write a sibling `<name>.tmp`,
 /// fsync it, rename it over `path`, fsync the directory.
@@ -35,4 +35,18 @@ fn parent_dir(path: &Path) -> PathBuf {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     }
+}
+
+/// Make renames and file creations in `dir` durable.
+pub(crate) fn sync_dir(dir: &Path) -> Result<(), StateError> {
+    #[cfg(unix)]
+    {
+        File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| StateError::io("sync directory", dir, e))?;
+    }
+    // Elsewhere directories cannot be opened as files; rename is as durable as it gets.
+    #[cfg(not(unix))]
+    let _ = dir;
+    Ok(())
 }

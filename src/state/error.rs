@@ -19,6 +19,22 @@ pub enum StateError {
         holder: Option<Box<LockInfo>>,
     },
 
+    /// A lock that can lapse (a lease on object storage) lapsed while this process held
+    /// it, so another may have taken over: the backend refused the write rather than risk
+    /// two writers.
+    #[error(
+        "{}: the state lock was lost while held (its lease expired{}); nothing more was \
+         written. Run the command again: it resumes from what was recorded",
+        .path.display(),
+        .holder.as_deref().map(|h| format!(" and `{}` (pid {}, {}@{}) took it over", h.operation, h.pid, h.user, h.host)).unwrap_or_default()
+    )]
+    LockLost {
+        /// The lock object.
+        path: PathBuf,
+        /// Who holds it now, when known.
+        holder: Option<Box<LockInfo>>,
+    },
+
     /// `force_unlock` was given an id that is not the current holder's.
     #[error(
         "{path}: the lock is held under id {}, not `{given}`; nothing was unlocked. \

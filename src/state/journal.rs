@@ -1,18 +1,18 @@
 //! The journal: one JSON line per mutation since the last compaction, appended and
 //! fsynced before the mutation counts as done, so that state survives a kill at any
-//! instant without rewriting the whole snapshot per operation.
+//! instant without rewriting the whole snapshot per operation. This module owns the
+//! format and the repair of a torn tail; where the bytes live is the backend's.
 
-use std::fs::{File, OpenOptions};
-use std::io::{self, Read, Write};
-use std::path::{Path, PathBuf};
+use std::io::{self, Write};
+use std::path::Path;
 
 use overcast_core::{NativeAddr, NativeState};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use super::backend::StateBackend;
 use super::error::StateError;
 use super::intent::Intent;
-use super::snapshot::sync_dir;
 
 /// One mutation of a state, for [`super::StateStore::apply_changes`] (the single-change
 /// methods such as [`super::StateStore::put`] are shorthands).
@@ -71,72 +71,32 @@ impl RawRecord {
 /// Larger record buffers are freed after use rather than kept for the next append.
 const MAX_KEPT_BUFFER: usize = 1 << 20;
 
-/// What the next append must fix first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Repair {
-    /// Nothing.
-    None,
-    /// Cut the file back to `len`: a torn last line, or a failed append.
-    Truncate,
-    /// The last record is complete but lacks its newline.
-    Newline,
-}
-
-/// The journal of one state, with its single open handle when writable.
-#[derive(Debug)]
+/// The format state of one state's journal: where its complete records end and what the
+/// next append must repair first.
+#[derive(Debug, Default)]
 pub(crate) struct Journal {
-    path: PathBuf,
-    dir: PathBuf,
-    writable: bool,
-    /// Opened lazily by the first append when the journal does not exist yet, so that
-    /// opening a state never leaves files behind for a target that was never applied.
-    file: Option<File>,
     /// Bytes of complete records.
     len: u64,
-    repair: Repair,
+    /// Bytes beyond `len` (a torn last line, or a failed append) must be cut away.
+    cut_tail: bool,
+    /// The last complete record lacks its newline.
+    needs_newline: bool,
     /// Reused for every record so that appends do not allocate once warm.
     buf: Vec<u8>,
 }
 
 impl Journal {
-    /// Open the journal at `path` (in directory `dir`) and read its records, in order.
-    /// A torn last line is left out (and cut away by the next append); any other
-    /// unparseable line is [`StateError::Corrupt`].
-    pub fn load(
-        path: &Path,
-        dir: &Path,
-        writable: bool,
-    ) -> Result<(Journal, Vec<Record>), StateError> {
-        let mut journal = Journal {
-            path: path.to_path_buf(),
-            dir: dir.to_path_buf(),
-            writable,
-            file: None,
-            len: 0,
-            repair: Repair::None,
-            buf: Vec::new(),
-        };
-        let opened = if writable {
-            OpenOptions::new().read(true).append(true).open(path)
-        } else {
-            File::open(path)
-        };
-        let mut file = match opened {
-            Ok(f) => f,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok((journal, Vec::new())),
-            Err(e) => return Err(StateError::io("open", path, e)),
-        };
-        let mut bytes = Vec::new();
-        file.read_to_end(&mut bytes)
-            .map_err(|e| StateError::io("read", path, e))?;
-        let records = journal.parse(&bytes)?;
-        if writable {
-            journal.file = Some(file);
-        }
+    /// Read the journal of `backend` and its records, in order. A torn last line is left
+    /// out (and cut away by the next append); any other unparseable line is
+    /// [`StateError::Corrupt`].
+    pub fn load(backend: &dyn StateBackend) -> Result<(Journal, Vec<Record>), StateError> {
+        let bytes = backend.read_journal()?;
+        let mut journal = Journal::default();
+        let records = journal.parse(&bytes, &backend.names().journal)?;
         Ok((journal, records))
     }
 
-    fn parse(&mut self, bytes: &[u8]) -> Result<Vec<Record>, StateError> {
+    fn parse(&mut self, bytes: &[u8], path: &Path) -> Result<Vec<Record>, StateError> {
         // (line number, start offset, content, ends with newline), blank lines skipped.
         let mut lines = Vec::new();
         let mut start = 0;
@@ -155,19 +115,18 @@ impl Journal {
             match parse_line(chunk) {
                 Ok((base, op)) => {
                     records.push(Record { line, base, op });
-                    if !has_newline {
-                        self.repair = Repair::Newline;
-                    }
+                    self.needs_newline = !has_newline;
                 }
                 // A process killed mid-append leaves a partial last line: that mutation
                 // never completed, so it is dropped (and cut away by the next append).
                 Err(_) if idx == last => {
                     self.len = start as u64;
-                    self.repair = Repair::Truncate;
+                    self.cut_tail = true;
+                    self.needs_newline = false;
                 }
                 Err(message) => {
                     return Err(StateError::Corrupt {
-                        path: self.path.clone(),
+                        path: path.to_path_buf(),
                         line: Some(line),
                         message,
                     });
@@ -179,33 +138,29 @@ impl Journal {
 
     /// Whether the journal holds anything, torn tail included.
     pub fn is_empty(&self) -> bool {
-        self.len == 0 && self.repair != Repair::Truncate
-    }
-
-    /// The journal's path.
-    pub fn path(&self) -> &Path {
-        &self.path
+        self.len == 0 && !self.cut_tail
     }
 
     /// Append `changes` made on top of snapshot serial `base`, one line each, in one write,
-    /// followed by an fsync when `sync` (otherwise the record survives a killed process,
-    /// since the kernel holds it, but not a power loss until [`Journal::sync`]).
+    /// durable before returning when `sync` (otherwise the record survives a killed
+    /// process but not a power loss until [`StateBackend::sync_journal`]).
     pub fn append<'a>(
         &mut self,
+        backend: &mut dyn StateBackend,
         base: u64,
         changes: impl IntoIterator<Item = &'a Change>,
         sync: bool,
     ) -> Result<(), StateError> {
         let mut buf = std::mem::take(&mut self.buf);
         buf.clear();
-        if self.repair == Repair::Newline {
+        if self.needs_newline {
             buf.push(b'\n');
         }
         let result = changes
             .into_iter()
             .try_for_each(|c| encode(&mut buf, base, c))
-            .map_err(|e| StateError::io("encode a record for", &self.path, e))
-            .and_then(|()| self.write_record(&buf, sync));
+            .map_err(|e| StateError::io("encode a record for", &backend.names().journal, e))
+            .and_then(|()| self.write(backend, &buf, sync));
         if buf.capacity() > MAX_KEPT_BUFFER {
             // A large batch should not pin its buffer for the life of the store.
             buf = Vec::new();
@@ -214,63 +169,34 @@ impl Journal {
         result
     }
 
-    /// Make every record appended so far durable.
-    pub fn sync(&mut self) -> Result<(), StateError> {
-        match &mut self.file {
-            Some(f) => f
-                .sync_data()
-                .map_err(|e| StateError::io("sync", &self.path, e)),
-            None => Ok(()),
+    fn write(
+        &mut self,
+        backend: &mut dyn StateBackend,
+        buf: &[u8],
+        sync: bool,
+    ) -> Result<(), StateError> {
+        if self.cut_tail {
+            backend.truncate_journal(self.len, false)?;
+            self.cut_tail = false;
         }
-    }
-
-    fn write_record(&mut self, buf: &[u8], sync: bool) -> Result<(), StateError> {
-        debug_assert!(self.writable, "appending to a read-only journal");
-        let path = &self.path;
-        let file = match &mut self.file {
-            Some(f) => f,
-            None => {
-                let f = OpenOptions::new()
-                    .read(true)
-                    .append(true)
-                    .create(true)
-                    .open(path)
-                    .map_err(|e| StateError::io("create", path, e))?;
-                // The new directory entry must be durable too, or the record could vanish
-                // with the file after a power loss.
-                sync_dir(&self.dir)?;
-                self.file.insert(f)
-            }
-        };
-        if self.repair == Repair::Truncate {
-            file.set_len(self.len)
-                .map_err(|e| StateError::io("truncate", path, e))?;
-            self.repair = Repair::None;
-        }
-        let written = file
-            .write_all(buf)
-            .and_then(|()| if sync { file.sync_data() } else { Ok(()) });
-        if let Err(e) = written {
-            // Part of the record may be in the file: cut it away before the next append
-            // so it can never become a corrupt line in the middle.
-            self.repair = Repair::Truncate;
-            return Err(StateError::io("append to", path, e));
+        if let Err(e) = backend.append_journal(buf, sync) {
+            // Part of the record may have been written: cut it away before the next
+            // append so it can never become a corrupt line in the middle. The newline the
+            // record began with, if any, is cut with it and still needed.
+            self.cut_tail = true;
+            return Err(e);
         }
         self.len += buf.len() as u64;
-        self.repair = Repair::None;
+        self.needs_newline = false;
         Ok(())
     }
 
     /// Empty the journal after its records went into a durable snapshot.
-    pub fn truncate(&mut self) -> Result<(), StateError> {
-        // Without a handle there is no journal file: nothing to empty.
-        if let Some(f) = &self.file {
-            f.set_len(0)
-                .and_then(|()| f.sync_data())
-                .map_err(|e| StateError::io("truncate", &self.path, e))?;
-        }
+    pub fn truncate(&mut self, backend: &mut dyn StateBackend) -> Result<(), StateError> {
+        backend.truncate_journal(0, true)?;
         self.len = 0;
-        self.repair = Repair::None;
+        self.cut_tail = false;
+        self.needs_newline = false;
         Ok(())
     }
 }

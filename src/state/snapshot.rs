@@ -1,17 +1,18 @@
-//! The snapshot file: the whole state at one serial, replaced atomically by compaction.
+//! The snapshot: the whole state at one serial, replaced atomically by compaction. This
+//! module owns its format (pretty JSON) and its checks; where the bytes live is the
+//! backend's.
 
 use std::collections::BTreeMap;
-use std::fs::{self, File};
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Read, Write};
 use std::path::Path;
 
 use overcast_core::{NativeAddr, NativeState};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::backend::StateBackend;
 use super::error::StateError;
 use super::intent::Intent;
-use super::paths::StatePaths;
 
 /// The newest snapshot format this build reads, and the one it writes.
 pub const FORMAT_VERSION: u64 = 1;
@@ -90,22 +91,26 @@ where
     d.deserialize_map(Entries(std::marker::PhantomData))
 }
 
-/// Read the snapshot at `path`, `None` if there is none.
-pub(crate) fn read(path: &Path, stack: &str, target: &str) -> Result<Option<Snapshot>, StateError> {
-    let file = match File::open(path) {
-        Ok(b) => b,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(StateError::io("read", path, e)),
+/// Read the snapshot of `backend`, `None` if there is none. It must belong to `stack`
+/// and `target`.
+pub(crate) fn read(
+    backend: &dyn StateBackend,
+    stack: &str,
+    target: &str,
+) -> Result<Option<Snapshot>, StateError> {
+    let path = &backend.names().snapshot;
+    let Some(reader) = backend.read_snapshot()? else {
+        return Ok(None);
     };
     // Parsed as it is read rather than from the whole file in memory: a large state's
     // file would otherwise be held, tens of megabytes, next to the state built from it.
-    let reader = io::BufReader::with_capacity(1 << 16, file);
+    let reader = io::BufReader::with_capacity(1 << 16, reader);
     let snap: Snapshot = match serde_json::from_reader(reader) {
         Ok(s) => s,
         Err(e) if e.is_io() => return Err(StateError::io("read", path, e.into())),
         Err(e) => {
             // Only to tell a newer format from a damaged file: read it whole again.
-            let bytes = fs::read(path).map_err(|e| StateError::io("read", path, e))?;
+            let bytes = read_all(backend, path)?;
             // A newer format may not even parse as ours: say "upgrade", not "corrupt".
             check_version(path, probe_version(&bytes))?;
             return Err(StateError::Corrupt {
@@ -115,6 +120,24 @@ pub(crate) fn read(path: &Path, stack: &str, target: &str) -> Result<Option<Snap
             });
         }
     };
+    check(path, &snap, stack, target)?;
+    Ok(Some(snap))
+}
+
+/// The snapshot's bytes, empty if it vanished meanwhile.
+fn read_all(backend: &dyn StateBackend, path: &Path) -> Result<Vec<u8>, StateError> {
+    let mut bytes = Vec::new();
+    if let Some(mut reader) = backend.read_snapshot()? {
+        reader
+            .read_to_end(&mut bytes)
+            .map_err(|e| StateError::io("read", path, e))?;
+    }
+    Ok(bytes)
+}
+
+/// What parsing cannot check: a known version, the right stack and target, and keys that
+/// match the addresses they hold.
+fn check(path: &Path, snap: &Snapshot, stack: &str, target: &str) -> Result<(), StateError> {
     check_version(path, Some(snap.version))?;
     let corrupt = |message: String| StateError::Corrupt {
         path: path.to_path_buf(),
@@ -143,7 +166,7 @@ pub(crate) fn read(path: &Path, stack: &str, target: &str) -> Result<Option<Snap
             i.addr()
         )));
     }
-    Ok(Some(snap))
+    Ok(())
 }
 
 fn probe_version(bytes: &[u8]) -> Option<u64> {
@@ -167,63 +190,21 @@ fn check_version(path: &Path, found: Option<u64>) -> Result<(), StateError> {
     }
 }
 
-/// Replace the snapshot with `snap` atomically, keeping the previous one as the backup.
-/// The caller then makes the rename durable with [`sync_dir`]; an error here means the
-/// old snapshot is still in place.
-///
-/// Order matters for crash safety: the new content is durable in `.tmp` before anything is
-/// touched; the backup is a hard link to the old snapshot (so the rename cannot lose it);
-/// the rename is the commit point.
-pub(crate) fn write_atomic(paths: &StatePaths, snap: &Snapshot) -> Result<(), StateError> {
-    write_tmp(&paths.tmp, snap)?;
-    keep_backup(paths)?;
-    fs::rename(&paths.tmp, &paths.snapshot).map_err(|e| StateError::io("rename", &paths.tmp, e))
+/// Replace the snapshot of `backend` with `snap`, atomically, keeping the previous one as
+/// the backup. An error means the previous snapshot is still in place; `Ok` that the new
+/// one is, durable only after [`StateBackend::sync_snapshot`].
+pub(crate) fn write(backend: &mut dyn StateBackend, snap: &Snapshot) -> Result<(), StateError> {
+    backend.write_snapshot(&mut |w| encode(w, snap))
 }
 
-fn write_tmp(tmp: &Path, snap: &Snapshot) -> Result<(), StateError> {
-    let io_err = |e| StateError::io("write", tmp, e);
-    let file = File::create(tmp).map_err(io_err)?;
-    let mut w = BufWriter::with_capacity(1 << 20, file);
+/// `snap` as the bytes of a snapshot file.
+fn encode(w: &mut dyn Write, snap: &Snapshot) -> io::Result<()> {
     // Indented so that a state file can be read and diffed by people; serde_json's pretty
     // printer costs little over the compact one.
     let mut ser = serde_json::Serializer::with_formatter(
-        &mut w,
+        &mut *w,
         serde_json::ser::PrettyFormatter::with_indent(b" "),
     );
-    snap.serialize(&mut ser)
-        .map_err(|e| io_err(io::Error::from(e)))?;
-    w.write_all(b"\n").map_err(io_err)?;
-    let file = w.into_inner().map_err(|e| io_err(e.into_error()))?;
-    file.sync_all().map_err(io_err)
-}
-
-fn keep_backup(paths: &StatePaths) -> Result<(), StateError> {
-    if !paths.snapshot.exists() {
-        return Ok(());
-    }
-    match fs::remove_file(&paths.backup) {
-        Ok(()) => {}
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-        Err(e) => return Err(StateError::io("remove", &paths.backup, e)),
-    }
-    // A hard link costs nothing for a large state; some file systems have none, copy there.
-    if fs::hard_link(&paths.snapshot, &paths.backup).is_err() {
-        fs::copy(&paths.snapshot, &paths.backup)
-            .map_err(|e| StateError::io("back up", &paths.snapshot, e))?;
-    }
-    Ok(())
-}
-
-/// Make renames and file creations in `dir` durable.
-pub(crate) fn sync_dir(dir: &Path) -> Result<(), StateError> {
-    #[cfg(unix)]
-    {
-        File::open(dir)
-            .and_then(|d| d.sync_all())
-            .map_err(|e| StateError::io("sync directory", dir, e))?;
-    }
-    // Elsewhere directories cannot be opened as files; rename is as durable as it gets.
-    #[cfg(not(unix))]
-    let _ = dir;
-    Ok(())
+    snap.serialize(&mut ser).map_err(io::Error::from)?;
+    w.write_all(b"\n")
 }

@@ -1,5 +1,5 @@
 //! [`StateStore`]: one (stack, target) state, its snapshot plus journal, open for writing
-//! under the lock or read-only.
+//! under the lock or read-only, over any [`StateBackend`].
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
@@ -7,11 +7,13 @@ use std::path::Path;
 use overcast_core::{NativeAddr, NativeState};
 use serde_json::{Map, Value};
 
+use super::backend::{StateBackend, StateLocation};
 use super::error::StateError;
 use super::intent::Intent;
 use super::journal::{Change, Journal, Record};
-use super::lock::{LockInfo, StateLock};
-use super::paths::StatePaths;
+use super::local::LocalDir;
+use super::lock::LockInfo;
+use super::name;
 use super::snapshot::{self, Snapshot};
 
 /// One (stack, target) state.
@@ -20,15 +22,20 @@ use super::snapshot::{self, Snapshot};
 /// [`outputs`](Self::outputs)) is the snapshot with the journal replayed on top. Every
 /// mutation is appended to the journal and fsynced before it returns, so it survives a
 /// kill at any instant; [`compact`](Self::compact) folds the journal into a new snapshot.
+///
+/// The bytes live in a [`StateBackend`]: files under the stack's `.overcast/state/` for
+/// [`open`](Self::open) and [`open_read_only`](Self::open_read_only), anywhere else through
+/// [`open_at`](Self::open_at) and [`open_read_only_at`](Self::open_read_only_at).
 #[derive(Debug)]
 pub struct StateStore {
-    paths: StatePaths,
-    /// The current view; its `serial` and `lineage` are those of the snapshot on disk.
+    /// Dropping it releases the lock, if held.
+    backend: Box<dyn StateBackend>,
+    /// The current view; its `serial` and `lineage` are those of the stored snapshot.
     view: Snapshot,
     journal: Journal,
-    /// `None` for a read-only store.
-    lock: Option<StateLock>,
-    /// The view differs from the snapshot on disk.
+    /// The holder details of the lock this store holds; `None` for a read-only store.
+    lock: Option<LockInfo>,
+    /// The view differs from the stored snapshot.
     dirty: bool,
 }
 
@@ -48,11 +55,7 @@ impl StateStore {
         target: &str,
         operation: &str,
     ) -> Result<(StateStore, Option<LockInfo>), StateError> {
-        let paths = StatePaths::new(work_dir, stack, target)?;
-        let (lock, interrupted) = StateLock::acquire(&paths, operation)?;
-        let mut store = Self::load(paths, stack, target, true)?;
-        store.lock = Some(lock);
-        Ok((store, interrupted))
+        Self::open_at(&LocalDir::new(work_dir), stack, target, operation)
     }
 
     /// Open the state without the lock, for commands that only read it. Such a store
@@ -62,39 +65,73 @@ impl StateStore {
         stack: &str,
         target: &str,
     ) -> Result<StateStore, StateError> {
-        let paths = StatePaths::new(work_dir, stack, target)?;
+        Self::open_read_only_at(&LocalDir::new(work_dir), stack, target)
+    }
+
+    /// [`open`](Self::open) for a state kept at any [`StateLocation`].
+    pub fn open_at(
+        location: &dyn StateLocation,
+        stack: &str,
+        target: &str,
+        operation: &str,
+    ) -> Result<(StateStore, Option<LockInfo>), StateError> {
+        let mut backend = open_backend(location, stack, target)?;
+        let holder = LockInfo::current(operation);
+        let interrupted = backend.acquire_lock(&holder)?;
+        // On an error below the backend is dropped, which releases the lock.
+        let mut store = StateStore::unloaded(backend, stack, target, Some(holder));
+        store.load()?;
+        Ok((store, interrupted))
+    }
+
+    /// [`open_read_only`](Self::open_read_only) for a state kept at any [`StateLocation`].
+    pub fn open_read_only_at(
+        location: &dyn StateLocation,
+        stack: &str,
+        target: &str,
+    ) -> Result<StateStore, StateError> {
+        let backend = open_backend(location, stack, target)?;
+        let mut store = StateStore::unloaded(backend, stack, target, None);
         // Without the lock a writer may compact (truncate the journal) while we read it,
         // which can look like corruption: read again before believing it.
         let mut attempt = 1;
         loop {
-            match Self::load(paths.clone(), stack, target, false) {
+            match store.load() {
                 Err(StateError::Corrupt { .. }) if attempt < READ_ONLY_ATTEMPTS => attempt += 1,
-                other => return other,
+                Err(e) => return Err(e),
+                Ok(()) => return Ok(store),
             }
         }
     }
 
-    fn load(
-        paths: StatePaths,
+    /// A store over `backend` with an empty view, to be [`load`](Self::load)ed.
+    fn unloaded(
+        backend: Box<dyn StateBackend>,
         stack: &str,
         target: &str,
-        writable: bool,
-    ) -> Result<StateStore, StateError> {
+        lock: Option<LockInfo>,
+    ) -> StateStore {
+        StateStore {
+            backend,
+            view: Snapshot::empty(stack, target),
+            journal: Journal::default(),
+            lock,
+            dirty: false,
+        }
+    }
+
+    /// Read the view from the backend: the snapshot with the journal replayed on top.
+    fn load(&mut self) -> Result<(), StateError> {
+        let (stack, target) = (self.view.stack.clone(), self.view.target.clone());
         // Journal before snapshot: a compaction in between then only makes the snapshot
         // newer than the records read, which are skipped as already compacted in. The
         // other order could pair an old snapshot with an emptied journal.
-        let (journal, records) = Journal::load(&paths.journal, &paths.dir, writable)?;
-        let view = snapshot::read(&paths.snapshot, stack, target)?
-            .unwrap_or_else(|| Snapshot::empty(stack, target));
-        let mut store = StateStore {
-            paths,
-            view,
-            journal,
-            lock: None,
-            dirty: false,
-        };
-        store.replay(records)?;
-        Ok(store)
+        let (journal, records) = Journal::load(&*self.backend)?;
+        self.view = snapshot::read(&*self.backend, &stack, &target)?
+            .unwrap_or_else(|| Snapshot::empty(&stack, &target));
+        self.journal = journal;
+        self.dirty = false;
+        self.replay(records)
     }
 
     fn replay(&mut self, records: Vec<Record>) -> Result<(), StateError> {
@@ -102,18 +139,19 @@ impl StateStore {
         for Record { line, base, op } in records {
             if base < serial {
                 // Already in the snapshot: the previous compaction was interrupted between
-                // its rename and the journal truncation.
+                // its snapshot replacement and the journal truncation.
                 continue;
             }
             if base > serial {
+                let names = self.backend.names();
                 return Err(StateError::Corrupt {
-                    path: self.journal.path().to_path_buf(),
+                    path: names.journal.clone(),
                     line: Some(line),
                     message: format!(
                         "the record applies on top of state serial {base} but {} is at serial {serial}: \
                          the snapshot is older than its journal (restored from a backup?). Restore the \
                          matching snapshot, or move the journal aside to discard its changes",
-                        self.paths.snapshot.display()
+                        names.snapshot.display()
                     ),
                 });
             }
@@ -168,7 +206,7 @@ impl StateStore {
         match self.lock {
             Some(_) => Ok(()),
             None => Err(StateError::ReadOnly {
-                path: self.paths.snapshot.clone(),
+                path: self.backend.names().snapshot.clone(),
             }),
         }
     }
@@ -180,7 +218,8 @@ impl StateStore {
         if !self.changes(&change) {
             return Ok(());
         }
-        self.journal.append(self.view.serial, [&change], true)?;
+        self.journal
+            .append(&mut *self.backend, self.view.serial, [&change], true)?;
         self.dirty |= self.apply(change);
         Ok(())
     }
@@ -209,7 +248,7 @@ impl StateStore {
     /// Make every buffered record durable.
     pub fn sync(&mut self) -> Result<(), StateError> {
         self.check_writable()?;
-        self.journal.sync()
+        self.backend.sync_journal()
     }
 
     fn apply_changes_with(
@@ -260,7 +299,8 @@ impl StateStore {
         if kept.is_empty() {
             return Ok(());
         }
-        self.journal.append(self.view.serial, &kept, sync)?;
+        self.journal
+            .append(&mut *self.backend, self.view.serial, &kept, sync)?;
         for change in kept {
             self.dirty |= self.apply(change);
         }
@@ -283,7 +323,7 @@ impl StateStore {
         &self.view.outputs
     }
 
-    /// Serial of the snapshot on disk. Every compaction that writes a change increments it,
+    /// Serial of the stored snapshot. Every compaction that writes a change increments it,
     /// so a saved plan can check that the state did not move under it.
     pub fn serial(&self) -> u64 {
         self.view.serial
@@ -305,14 +345,14 @@ impl StateStore {
         &self.view.target
     }
 
-    /// Path of the snapshot file (for messages).
+    /// Name of the snapshot (its path for the local backend), for messages.
     pub fn path(&self) -> &Path {
-        &self.paths.snapshot
+        &self.backend.names().snapshot
     }
 
     /// The lock held by this store, `None` when read-only.
     pub fn lock_info(&self) -> Option<&LockInfo> {
-        self.lock.as_ref().map(StateLock::info)
+        self.lock.as_ref()
     }
 
     /// Whether the store holds the lock and accepts mutations (not read-only).
@@ -320,7 +360,7 @@ impl StateStore {
         self.lock.is_some()
     }
 
-    /// Whether the view differs from the snapshot on disk (a compaction would write).
+    /// Whether the view differs from the stored snapshot (a compaction would write).
     pub fn is_dirty(&self) -> bool {
         self.dirty
     }
@@ -359,27 +399,39 @@ impl StateStore {
         self.check_writable()?;
         if self.dirty {
             // The view is written in place with the next header (no copy of a large state);
-            // the header goes back if nothing was renamed.
+            // the header goes back if the snapshot was not replaced.
             let (old_serial, old_lineage) = (self.view.serial, self.view.lineage.clone());
             self.view.serial += 1;
             if self.view.lineage.is_empty() {
                 self.view.lineage = uuid::Uuid::new_v4().to_string();
             }
-            if let Err(e) = snapshot::write_atomic(&self.paths, &self.view) {
+            if let Err(e) = snapshot::write(&mut *self.backend, &self.view) {
                 self.view.serial = old_serial;
                 self.view.lineage = old_lineage;
                 return Err(e);
             }
-            // The rename happened: from here on the view is at the new serial, even if the
-            // directory sync fails (new records must not be based on the old serial, or a
-            // reload would skip them as already compacted in).
+            // The snapshot was replaced: from here on the view is at the new serial, even if
+            // the sync fails (new records must not be based on the old serial, or a reload
+            // would skip them as already compacted in).
             self.dirty = false;
-            snapshot::sync_dir(&self.paths.dir)?;
+            self.backend.sync_snapshot()?;
         }
         // Only after the snapshot holding the records is durable (see `replay`).
         if !self.journal.is_empty() {
-            self.journal.truncate()?;
+            self.journal.truncate(&mut *self.backend)?;
         }
         Ok(())
     }
+}
+
+/// The backend of `stack`/`target` at `location`, once both names are known to be usable
+/// in object names (whatever the backend).
+fn open_backend(
+    location: &dyn StateLocation,
+    stack: &str,
+    target: &str,
+) -> Result<Box<dyn StateBackend>, StateError> {
+    name::check("stack", stack)?;
+    name::check("target", target)?;
+    location.backend(stack, target)
 }
