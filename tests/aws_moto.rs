@@ -1698,3 +1698,77 @@ fn dropped_connections_and_slow_answers_converge_without_duplicates_or_leftovers
     stack.ok(&["destroy", "--auto-approve"]);
     assert_eq!(count(&c), (0, 0, 0), "nothing left behind");
 }
+
+// ---------------------------------------------------------------------------------------
+// The provider conformance suite (overcast_core::conformance) on moto.
+
+#[test]
+fn the_aws_provider_passes_the_conformance_suite_on_moto() {
+    use overcast_core::Kind;
+    use overcast_core::conformance::{self, Case, Target};
+    let moto = start_moto();
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/aws");
+    let case = |name: &str, kind, props| Case::new(name, kind, props).expect("valid properties");
+    let cases =
+        vec![
+        case("files", Kind::Storage, serde_json::json!({}))
+            .with_update(serde_json::json!({"versioning": true}))
+            .expect("update"),
+        case("jobs", Kind::Queue, serde_json::json!({"visibility_timeout": 30}))
+            .with_update(serde_json::json!({"visibility_timeout": 60}))
+            .expect("update")
+            .with_replace(serde_json::json!({"visibility_timeout": 60, "ordered": true}))
+            .expect("replace"),
+        case(
+            "web",
+            Kind::Compute,
+            serde_json::json!({"image": "amazon-linux-2", "size": "nano", "ports": [22]}),
+        )
+        .with_update(serde_json::json!({"image": "amazon-linux-2", "size": "micro", "ports": [22]}))
+        .expect("update")
+        .with_replace(serde_json::json!({"image": "ubuntu-24.04", "size": "micro", "ports": [22]}))
+        .expect("replace"),
+        case("db", Kind::Database, serde_json::json!({"engine": "postgres", "storage_gb": 20}))
+            .with_update(serde_json::json!({"engine": "postgres", "storage_gb": 30}))
+            .expect("update"),
+        case(
+            "api",
+            Kind::Function,
+            serde_json::json!({"runtime": "python3.12", "handler": "main.handler", "source": "fn"}),
+        )
+        .with_update(serde_json::json!({"runtime": "python3.12", "handler": "main.handler",
+                                        "source": "fn", "memory": 256}))
+        .expect("update"),
+    ];
+    let rt = rt();
+    let failures = rt.block_on(async {
+        let ctx = overcast_core::ProviderContext {
+            stack: "conform".into(),
+            target: "aws".into(),
+            settings: serde_json::json!({"region": "us-east-1", "endpoint_url": moto.endpoint})
+                .as_object()
+                .cloned()
+                .unwrap_or_default(),
+            spec_dir: fixtures.clone(),
+            work_dir: fixtures.clone(),
+        };
+        let p = overcast_aws::AwsProvider::with_sdk_config(ctx, sdk_config(&moto.endpoint).await)
+            .expect("provider");
+        let target = Target {
+            stack: "conform".into(),
+            target: "aws".into(),
+        };
+        let mut failures = Vec::new();
+        for case in &cases {
+            if let Err(f) = conformance::check(&p, &target, case).await {
+                failures.push(f.to_string());
+            }
+        }
+        failures
+    });
+    assert!(
+        failures.is_empty(),
+        "the AWS provider fails the conformance suite on moto:\n  {}",
+        failures.join("\n  ")
+    );
+}

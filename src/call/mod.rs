@@ -324,15 +324,21 @@ impl CallLayer {
     ) -> Result<Vec<DiscoveredResource>, ProviderError> {
         let subject = format!("discover on target `{target}`");
         let key = op_key(target, &subject, "discover");
-        self.run(
-            target,
-            DISCOVERY_API,
-            &subject,
-            CallKind::Read,
-            &key,
-            |ctx| async move { provider.discover(&ctx, filter).await },
-        )
-        .await
+        let mut found = self
+            .run(
+                target,
+                DISCOVERY_API,
+                &subject,
+                CallKind::Read,
+                &key,
+                |ctx| async move { provider.discover(&ctx, filter).await },
+            )
+            .await?;
+        // Whose each resource is, in the provider's own label encoding.
+        for r in &mut found {
+            r.owner = provider.decode_owner(&r.tags);
+        }
+        Ok(found)
     }
 
     /// Check credentials and reachability.

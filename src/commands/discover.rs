@@ -36,14 +36,13 @@ impl Standing {
 /// narrowed by every `--tag` and `--type`.
 fn filter(
     args: &DiscoverArgs,
-    stack: &str,
-    target: &str,
+    owner_filter: &DiscoveryFilter,
     known_types: &[String],
 ) -> anyhow::Result<DiscoveryFilter> {
     let mut f = if args.all {
         DiscoveryFilter::default()
     } else {
-        DiscoveryFilter::stack(stack, Some(target))
+        owner_filter.clone()
     };
     for t in &args.tags {
         let (k, v) = match t.split_once('=') {
@@ -67,13 +66,12 @@ fn filter(
     Ok(f)
 }
 
+/// Where a resource stands, by the owner its provider decoded from its labels.
 fn standing(r: &DiscoveredResource, stack: &str, in_state: &BTreeSet<String>) -> Standing {
-    if r.tags.get(OwnerTags::STACK_KEY).map(String::as_str) != Some(stack) {
-        return Standing::Other;
-    }
-    match r.tags.get(OwnerTags::RESOURCE_KEY) {
-        Some(addr) if in_state.contains(addr) => Standing::InState,
-        _ => Standing::NotInState,
+    match &r.owner {
+        Some(o) if o.stack == stack && in_state.contains(&o.resource) => Standing::InState,
+        Some(o) if o.stack == stack => Standing::NotInState,
+        _ => Standing::Other,
     }
 }
 
@@ -98,7 +96,8 @@ pub async fn run(ctx: &Ctx, args: &DiscoverArgs) -> anyhow::Result<i32> {
         .providers
         .get(&target)
         .context("no provider for the target")?;
-    let filter = filter(args, &stack_name, &target, &provider.discoverable_types())?;
+    let owner_filter = provider.owner_filter(&stack_name, Some(&target));
+    let filter = filter(args, &owner_filter, &provider.discoverable_types())?;
     let found = session
         .calls
         .discover(&target, &**provider, &filter)
@@ -197,28 +196,48 @@ mod tests {
     #[test]
     fn the_filter_is_this_stack_unless_all_and_checks_types() {
         let known = vec!["s3:bucket".to_string()];
-        let f =
-            filter(&args(false, &["team=a", "env"], &[]), "web", "aws", &known).expect("filter");
+        let f = filter(
+            &args(false, &["team=a", "env"], &[]),
+            &DiscoveryFilter::stack("web", Some("aws")),
+            &known,
+        )
+        .expect("filter");
         assert_eq!(f.tags.len(), 4);
         assert!(f.tags.contains(&("env".into(), None)));
-        let f = filter(&args(true, &[], &["s3:bucket"]), "web", "aws", &known).expect("filter");
+        let f = filter(
+            &args(true, &[], &["s3:bucket"]),
+            &DiscoveryFilter::stack("web", Some("aws")),
+            &known,
+        )
+        .expect("filter");
         assert!(f.tags.is_empty() && f.types == ["s3:bucket"]);
-        let e =
-            filter(&args(true, &[], &["s3:bukket"]), "web", "aws", &known).expect_err("bad type");
+        let e = filter(
+            &args(true, &[], &["s3:bukket"]),
+            &DiscoveryFilter::stack("web", Some("aws")),
+            &known,
+        )
+        .expect_err("bad type");
         assert!(e.to_string().contains("s3:bucket"), "{e}");
-        assert!(filter(&args(true, &["=x"], &[]), "web", "aws", &known).is_err());
+        assert!(
+            filter(
+                &args(true, &["=x"], &[]),
+                &DiscoveryFilter::stack("web", Some("aws")),
+                &known
+            )
+            .is_err()
+        );
     }
 
     #[test]
     fn standing_compares_tags_with_state() {
-        let r = |stack: &str, res: &str| DiscoveredResource {
-            arn: "arn".into(),
-            resource_type: "s3:bucket".into(),
-            id: "b".into(),
-            tags: BTreeMap::from([
-                (OwnerTags::STACK_KEY.to_string(), stack.to_string()),
-                (OwnerTags::RESOURCE_KEY.to_string(), res.to_string()),
-            ]),
+        let r = |stack: &str, res: &str| {
+            let mut r = DiscoveredResource::new("arn", "s3:bucket", "b", BTreeMap::new());
+            r.owner = Some(OwnerTags {
+                stack: stack.to_string(),
+                target: "aws".to_string(),
+                resource: res.to_string(),
+            });
+            r
         };
         let state = BTreeSet::from(["site.bucket".to_string()]);
         assert_eq!(

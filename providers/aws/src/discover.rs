@@ -99,12 +99,7 @@ pub async fn discover(
                     .map(|t| (t.key().to_string(), t.value().to_string()))
                     .collect();
                 let (resource_type, id) = parse_arn(arn);
-                out.push(DiscoveredResource {
-                    arn: arn.to_string(),
-                    resource_type,
-                    id,
-                    tags,
-                });
+                out.push(DiscoveredResource::new(arn, resource_type, id, tags));
             }
         }
     }
@@ -132,12 +127,12 @@ pub async fn discover(
                     .map(|t| (t.key().to_string(), t.value().to_string()))
                     .collect();
                 if filter.matches(&tags) {
-                    out.push(DiscoveredResource {
-                        arn: r.arn().to_string(),
-                        resource_type: "iam:role".into(),
-                        id: r.role_name().to_string(),
+                    out.push(DiscoveredResource::new(
+                        r.arn(),
+                        "iam:role",
+                        r.role_name(),
                         tags,
-                    });
+                    ));
                 }
             }
         }
@@ -157,12 +152,12 @@ pub async fn discover(
                     break;
                 };
                 for o in list.items() {
-                    out.push(DiscoveredResource {
-                        arn: format!("cloudfront:origin-access-control/{}", o.id()),
-                        resource_type: "cloudfront:origin-access-control".into(),
-                        id: o.id().to_string(),
-                        tags: BTreeMap::new(),
-                    });
+                    out.push(DiscoveredResource::new(
+                        format!("cloudfront:origin-access-control/{}", o.id()),
+                        "cloudfront:origin-access-control",
+                        o.id().to_string(),
+                        BTreeMap::new(),
+                    ));
                 }
                 match list.next_marker().filter(|_| list.is_truncated()) {
                     Some(m) => marker = Some(m.to_string()),
@@ -180,15 +175,15 @@ pub async fn discover(
                 let page = page.map_err(|e| errors::sdk("ListEventSourceMappings", "all", e))?;
                 for m in page.event_source_mappings() {
                     let id = m.uuid().unwrap_or_default().to_string();
-                    out.push(DiscoveredResource {
-                        arn: m.event_source_mapping_arn().map_or_else(
+                    out.push(DiscoveredResource::new(
+                        m.event_source_mapping_arn().map_or_else(
                             || format!("lambda:event-source-mapping/{id}"),
                             str::to_string,
                         ),
-                        resource_type: "lambda:event-source-mapping".into(),
+                        "lambda:event-source-mapping",
                         id,
-                        tags: BTreeMap::new(),
-                    });
+                        BTreeMap::new(),
+                    ));
                 }
             }
         }

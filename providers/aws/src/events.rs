@@ -156,8 +156,10 @@ pub async fn adopt(
 }
 
 /// Remove the target, the rule and the permission.
+/// A rule found by discovery has no recorded function: then only the target and the rule
+/// are removed.
 pub async fn delete(c: &Clients, inputs: &Attrs) -> Result<(), ProviderError> {
-    let (name, arn) = (s(inputs, "name")?, s(inputs, "function_arn")?);
+    let name = s(inputs, "name")?;
     let gone = |r: Result<(), ProviderError>| match r {
         Err(e) if e.class == ErrorClass::NotFound => Ok(()),
         other => other,
@@ -181,6 +183,9 @@ pub async fn delete(c: &Clients, inputs: &Attrs) -> Result<(), ProviderError> {
             .map(|_| ())
             .map_err(|e| errors::sdk("DeleteRule", name, e)),
     )?;
+    let Some(arn) = crate::util::opt_s(inputs, "function_arn").filter(|a| !a.is_empty()) else {
+        return Ok(());
+    };
     gone(
         c.lambda
             .remove_permission()

@@ -8,7 +8,7 @@ use std::sync::LazyLock;
 use async_trait::async_trait;
 use overcast_core::native::{CreateRequest, Observed};
 use overcast_core::op::OpContext;
-use overcast_core::{Attrs, NativeState, ProviderError};
+use overcast_core::{Attrs, Kind, NativeState, ProviderError};
 use serde_json::Value;
 
 use crate::config::Clients;
@@ -21,6 +21,23 @@ use crate::{cloudfront, ec2, events, iam, lambda, rds, s3, s3_notify, sqs};
 pub(crate) trait Handler: Send + Sync {
     /// The service whose request rate the type's calls count against.
     fn api(&self) -> &'static str;
+    /// The abstract kind whose expansion makes this type.
+    fn kind(&self) -> Kind;
+    /// The discovery type (`s3:bucket`) under which `discover` lists this type, if it
+    /// lists it; several native types may share one (a replica is an `rds:db` too), and
+    /// the first registered is the one a discovered resource maps to.
+    fn discovered_as(&self) -> Option<&'static str> {
+        None
+    }
+    /// The id this type's operations take, from the id discovery reports (a queue is
+    /// listed by name and operated on by URL). `Ok(None)`: it is gone.
+    async fn id_from_discovery(
+        &self,
+        _c: &Clients,
+        id: &str,
+    ) -> Result<Option<String>, ProviderError> {
+        Ok(Some(id.to_string()))
+    }
     /// Secrets to generate before a create (see `Provider::generate_secrets`).
     fn generate_secrets(&self) -> Attrs {
         Attrs::new()
@@ -63,6 +80,16 @@ pub(crate) trait Handler: Send + Sync {
     ) -> Result<Option<Observed>, ProviderError>;
 }
 
+/// The native type and handler of a discovery type (`s3:bucket` -> `aws_s3_bucket`).
+pub(crate) fn handler_of_discovered(
+    discovery_type: &str,
+) -> Option<(&'static str, &'static dyn Handler)> {
+    types::ALL.iter().find_map(|t| {
+        let h = handler(t)?;
+        (h.discovered_as() == Some(discovery_type)).then_some((*t, h))
+    })
+}
+
 /// The handler of a native type, if the provider has that type.
 pub(crate) fn handler(type_name: &str) -> Option<&'static dyn Handler> {
     static HANDLERS: LazyLock<BTreeMap<&'static str, Box<dyn Handler>>> = LazyLock::new(|| {
@@ -91,6 +118,12 @@ pub(crate) fn handler(type_name: &str) -> Option<&'static dyn Handler> {
 struct Bucket;
 #[async_trait]
 impl Handler for Bucket {
+    fn kind(&self) -> Kind {
+        Kind::Storage
+    }
+    fn discovered_as(&self) -> Option<&'static str> {
+        Some("s3:bucket")
+    }
     fn api(&self) -> &'static str {
         "s3"
     }
@@ -145,6 +178,20 @@ impl Handler for Bucket {
 struct Queue;
 #[async_trait]
 impl Handler for Queue {
+    /// Listed by name (from its ARN), operated on by URL.
+    async fn id_from_discovery(
+        &self,
+        c: &Clients,
+        id: &str,
+    ) -> Result<Option<String>, ProviderError> {
+        sqs::url_of(c, id).await
+    }
+    fn kind(&self) -> Kind {
+        Kind::Queue
+    }
+    fn discovered_as(&self) -> Option<&'static str> {
+        Some("sqs:queue")
+    }
     fn api(&self) -> &'static str {
         "sqs"
     }
@@ -197,6 +244,12 @@ impl Handler for Queue {
 struct Role;
 #[async_trait]
 impl Handler for Role {
+    fn kind(&self) -> Kind {
+        Kind::Function
+    }
+    fn discovered_as(&self) -> Option<&'static str> {
+        Some("iam:role")
+    }
     fn api(&self) -> &'static str {
         "iam"
     }
@@ -246,6 +299,12 @@ impl Handler for Role {
 struct Function;
 #[async_trait]
 impl Handler for Function {
+    fn kind(&self) -> Kind {
+        Kind::Function
+    }
+    fn discovered_as(&self) -> Option<&'static str> {
+        Some("lambda:function")
+    }
     fn api(&self) -> &'static str {
         "lambda"
     }
@@ -295,6 +354,12 @@ impl Handler for Function {
 struct EventSource;
 #[async_trait]
 impl Handler for EventSource {
+    fn kind(&self) -> Kind {
+        Kind::Function
+    }
+    fn discovered_as(&self) -> Option<&'static str> {
+        Some("lambda:event-source-mapping")
+    }
     fn api(&self) -> &'static str {
         "lambda"
     }
@@ -344,6 +409,9 @@ impl Handler for EventSource {
 struct FunctionUrl;
 #[async_trait]
 impl Handler for FunctionUrl {
+    fn kind(&self) -> Kind {
+        Kind::Function
+    }
     fn api(&self) -> &'static str {
         "lambda"
     }
@@ -396,6 +464,12 @@ impl Handler for FunctionUrl {
 struct Schedule;
 #[async_trait]
 impl Handler for Schedule {
+    fn kind(&self) -> Kind {
+        Kind::Function
+    }
+    fn discovered_as(&self) -> Option<&'static str> {
+        Some("events:rule")
+    }
     fn api(&self) -> &'static str {
         "events"
     }
@@ -445,6 +519,9 @@ impl Handler for Schedule {
 struct BucketNotification;
 #[async_trait]
 impl Handler for BucketNotification {
+    fn kind(&self) -> Kind {
+        Kind::Function
+    }
     fn api(&self) -> &'static str {
         "s3"
     }
@@ -494,6 +571,12 @@ impl Handler for BucketNotification {
 struct SecurityGroup;
 #[async_trait]
 impl Handler for SecurityGroup {
+    fn kind(&self) -> Kind {
+        Kind::Compute
+    }
+    fn discovered_as(&self) -> Option<&'static str> {
+        Some("ec2:security-group")
+    }
     fn api(&self) -> &'static str {
         "ec2"
     }
@@ -543,6 +626,12 @@ impl Handler for SecurityGroup {
 struct Instance;
 #[async_trait]
 impl Handler for Instance {
+    fn kind(&self) -> Kind {
+        Kind::Compute
+    }
+    fn discovered_as(&self) -> Option<&'static str> {
+        Some("ec2:instance")
+    }
     fn api(&self) -> &'static str {
         "ec2"
     }
@@ -592,6 +681,12 @@ impl Handler for Instance {
 struct DbInstance;
 #[async_trait]
 impl Handler for DbInstance {
+    fn kind(&self) -> Kind {
+        Kind::Database
+    }
+    fn discovered_as(&self) -> Option<&'static str> {
+        Some("rds:db")
+    }
     fn api(&self) -> &'static str {
         "rds"
     }
@@ -644,6 +739,9 @@ impl Handler for DbInstance {
 struct DbReplica;
 #[async_trait]
 impl Handler for DbReplica {
+    fn kind(&self) -> Kind {
+        Kind::Database
+    }
     fn api(&self) -> &'static str {
         "rds"
     }
@@ -693,6 +791,12 @@ impl Handler for DbReplica {
 struct OriginAccessControl;
 #[async_trait]
 impl Handler for OriginAccessControl {
+    fn kind(&self) -> Kind {
+        Kind::Cdn
+    }
+    fn discovered_as(&self) -> Option<&'static str> {
+        Some("cloudfront:origin-access-control")
+    }
     fn api(&self) -> &'static str {
         "cloudfront"
     }
@@ -745,6 +849,12 @@ impl Handler for OriginAccessControl {
 struct Distribution;
 #[async_trait]
 impl Handler for Distribution {
+    fn kind(&self) -> Kind {
+        Kind::Cdn
+    }
+    fn discovered_as(&self) -> Option<&'static str> {
+        Some("cloudfront:distribution")
+    }
     fn api(&self) -> &'static str {
         "cloudfront"
     }
@@ -796,6 +906,9 @@ impl Handler for Distribution {
 struct BucketCdnAccess;
 #[async_trait]
 impl Handler for BucketCdnAccess {
+    fn kind(&self) -> Kind {
+        Kind::Cdn
+    }
     fn api(&self) -> &'static str {
         "s3"
     }
@@ -876,6 +989,20 @@ async fn cdn_access_read(c: &Clients, inputs: &Attrs) -> Result<Option<Observed>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_discovery_type_maps_to_a_native_type() {
+        for t in crate::discover::discoverable_types() {
+            assert!(
+                handler_of_discovered(t).is_some(),
+                "discovery type `{t}` has no native type"
+            );
+        }
+        assert_eq!(
+            handler_of_discovered("rds:db").map(|(t, _)| t),
+            Some(types::DB_INSTANCE)
+        );
+    }
 
     #[test]
     fn every_native_type_the_expansion_produces_has_a_handler() {

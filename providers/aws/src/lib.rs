@@ -16,6 +16,7 @@
 //! [`overcast_core::Provider::discover`] lists every resource of the supported types in a
 //! region (see [`discover`]); the CLI's `overcast discover` prints it.
 
+mod abstracts;
 pub mod catalog;
 pub mod cloudfront;
 pub mod config;

@@ -11,8 +11,8 @@ use aws_credential_types::provider::ProvideCredentials;
 use overcast_core::native::{CreateRequest, Observed};
 use overcast_core::op::OpContext;
 use overcast_core::{
-    AbstractResource, Attrs, ErrorClass, Kind, NativeSpec, NativeState, Provider, ProviderContext,
-    ProviderError,
+    AbstractResource, Attrs, ErrorClass, Kind, NativeAddr, NativeSpec, NativeState, Provider,
+    ProviderContext, ProviderError,
 };
 use serde_json::Value;
 use tokio::sync::OnceCell;
@@ -20,7 +20,7 @@ use tokio::sync::OnceCell;
 use crate::config::{self, Clients, Settings};
 use crate::discover::{self, DiscoveredResource, DiscoveryFilter};
 use crate::expand::{self, types};
-use crate::handlers::{Handler, handler};
+use crate::handlers::{Handler, handler, handler_of_discovered};
 use crate::{errors, outputs};
 
 /// The AWS provider for one target of one stack.
@@ -143,6 +143,49 @@ impl Provider for AwsProvider {
         filter: &DiscoveryFilter,
     ) -> Result<Vec<DiscoveredResource>, ProviderError> {
         discover::discover(self.clients().await?, filter).await
+    }
+
+    /// A discovered resource as a state its handler can read and delete: the native type
+    /// of its discovery type, the id its operations take, and its address from its owner
+    /// tags (or `discovered.<id>` for a resource overcast did not create).
+    async fn discovered_state(
+        &self,
+        _ctx: &OpContext,
+        found: &DiscoveredResource,
+    ) -> Result<Option<NativeState>, ProviderError> {
+        let Some((type_name, h)) = handler_of_discovered(&found.resource_type) else {
+            return Ok(None);
+        };
+        let Some(id) = h
+            .id_from_discovery(self.clients().await?, &found.id)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let addr = found
+            .owner
+            .as_ref()
+            .and_then(|o| o.resource.parse().ok())
+            .unwrap_or_else(|| NativeAddr::new("discovered", found.id.replace('.', "-")));
+        let mut inputs = Attrs::new();
+        // Types whose operations read their name from the inputs (a schedule's rule).
+        inputs.insert("name".into(), Value::from(found.id.clone()));
+        Ok(Some(NativeState {
+            addr,
+            kind: h.kind(),
+            type_name: type_name.to_string(),
+            id,
+            inputs,
+            outputs: Attrs::new(),
+            depends_on: Vec::new(),
+            sensitive: Vec::new(),
+            force_new: Vec::new(),
+            protect: false,
+        }))
+    }
+
+    fn to_abstract(&self, state: &NativeState) -> Option<overcast_core::provider::AbstractView> {
+        crate::abstracts::to_abstract(state)
     }
 
     fn generate_secrets(&self, type_name: &str) -> Attrs {

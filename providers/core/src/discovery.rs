@@ -51,6 +51,7 @@ impl DiscoveryFilter {
 
 /// One discovered resource.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct DiscoveredResource {
     /// Its provider-wide unique name: an ARN on AWS (for untagged types without one, a
     /// synthetic `service:type/id`).
@@ -61,6 +62,28 @@ pub struct DiscoveredResource {
     pub id: String,
     /// Its tags.
     pub tags: BTreeMap<String, String>,
+    /// The overcast owner its labels carry, decoded by its provider
+    /// ([`crate::Provider::decode_owner`]); `None` for a resource overcast did not create.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner: Option<crate::OwnerTags>,
+}
+
+impl DiscoveredResource {
+    /// A resource as a provider lists it; the engine decodes its owner.
+    pub fn new(
+        arn: impl Into<String>,
+        resource_type: impl Into<String>,
+        id: impl Into<String>,
+        tags: BTreeMap<String, String>,
+    ) -> DiscoveredResource {
+        DiscoveredResource {
+            arn: arn.into(),
+            resource_type: resource_type.into(),
+            id: id.into(),
+            tags,
+            owner: None,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -13,10 +13,13 @@
 //! assert!(Kind::Database.output("password").unwrap().sensitive);
 //! ```
 
+pub mod abstracts;
 pub mod catalog;
+pub mod conformance;
 pub mod discovery;
 pub mod error;
 pub mod kinds;
+pub mod labels;
 pub mod native;
 pub mod op;
 pub mod poll;

@@ -17,7 +17,8 @@ use serde_json::Value;
 use crate::discovery::{DiscoveredResource, DiscoveryFilter};
 use crate::error::ProviderError;
 use crate::kinds::{Kind, Properties};
-use crate::native::{Attrs, CreateRequest, NativeSpec, NativeState, Observed};
+use crate::labels::{self, LabelRules};
+use crate::native::{Attrs, CreateRequest, NativeSpec, NativeState, Observed, OwnerTags};
 use crate::op::OpContext;
 
 /// Where a provider runs: one target of one stack.
@@ -53,6 +54,18 @@ impl AbstractResource {
     pub fn kind(&self) -> Kind {
         self.properties.kind()
     }
+}
+
+/// A native resource seen as an abstract one (see [`Provider::to_abstract`]).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct AbstractView {
+    /// The kind.
+    pub kind: Kind,
+    /// The properties a spec would write for it (only those that differ from defaults
+    /// need be present).
+    pub properties: serde_json::Map<String, Value>,
+    /// What could not be carried exactly: `(property, what differs)`.
+    pub approximations: Vec<(String, String)>,
 }
 
 /// A cloud, as the engine sees it.
@@ -151,6 +164,64 @@ pub trait Provider: Send + Sync {
             self.name()
         ))
         .with_hint("`overcast state list` shows what overcast recorded"))
+    }
+
+    /// The labels that carry `owner` on this cloud, within its rules (see
+    /// [`crate::labels`]). Default: tags that take any value (`overcast:stack`, ...).
+    fn owner_labels(&self, owner: &OwnerTags) -> Vec<(String, String)> {
+        labels::encode(owner, &LabelRules::TAGS)
+    }
+
+    /// The owner that a discovered resource's labels carry, if overcast created it:
+    /// the inverse of [`Provider::owner_labels`].
+    fn decode_owner(&self, labels: &BTreeMap<String, String>) -> Option<OwnerTags> {
+        labels::decode(labels, &LabelRules::TAGS)
+    }
+
+    /// The discovery filter of everything overcast created for `stack` (and `target`), in
+    /// this cloud's label keys.
+    fn owner_filter(&self, stack: &str, target: Option<&str>) -> DiscoveryFilter {
+        DiscoveryFilter::stack(stack, target)
+    }
+
+    /// The state a discovered resource would have if overcast had recorded it: enough for
+    /// [`Provider::read`] and [`Provider::delete`] to act on it with no recorded state (what
+    /// `nuke` deletes, what `import` adopts). `Ok(None)`: a type this provider does not
+    /// manage. Default: none.
+    async fn discovered_state(
+        &self,
+        ctx: &OpContext,
+        found: &DiscoveredResource,
+    ) -> Result<Option<NativeState>, ProviderError> {
+        let _ = (ctx, found);
+        Ok(None)
+    }
+
+    /// Delete a discovered resource, with no recorded state: through
+    /// [`Provider::discovered_state`] and [`Provider::delete`].
+    async fn delete_discovered(
+        &self,
+        ctx: &OpContext,
+        found: &DiscoveredResource,
+    ) -> Result<(), ProviderError> {
+        match self.discovered_state(ctx, found).await? {
+            Some(state) => self.delete(ctx, &state).await,
+            None => Err(ProviderError::invalid(format!(
+                "provider `{}` cannot delete `{}` ({}): not a type it manages",
+                self.name(),
+                found.id,
+                found.resource_type
+            ))),
+        }
+    }
+
+    /// The abstract resource a native most likely belongs to, for `migrate` and
+    /// `discover -o`: its kind, the properties a spec would write, and what the mapping
+    /// could not carry exactly. `None`: the native is a part of a resource that another
+    /// native represents (a role of a function), or a type with no abstract kind.
+    fn to_abstract(&self, state: &NativeState) -> Option<AbstractView> {
+        let _ = state;
+        None
     }
 
     /// Invoke a function resource with a JSON payload and return its JSON result.

@@ -54,12 +54,7 @@ pub(crate) fn materialized(
                 let tags = tags(&owner);
                 if filter.wants(&rec.type_name) && filter.matches(&tags) {
                     let id = native.display().to_string();
-                    out.push(DiscoveredResource {
-                        arn: id.clone(),
-                        resource_type: rec.type_name,
-                        id,
-                        tags,
-                    });
+                    out.push(DiscoveredResource::new(id.clone(), rec.type_name, id, tags));
                 }
             }
         }
@@ -76,12 +71,8 @@ pub(crate) fn ledger(
         .into_iter()
         .filter_map(|(key, owner, type_name)| {
             let tags = tags(&owner);
-            (filter.wants(&type_name) && filter.matches(&tags)).then(|| DiscoveredResource {
-                arn: key.clone(),
-                resource_type: type_name,
-                id: key,
-                tags,
-            })
+            (filter.wants(&type_name) && filter.matches(&tags))
+                .then(|| DiscoveredResource::new(key.clone(), type_name, key, tags))
         })
         .collect();
     out.sort_by(|a, b| a.arn.cmp(&b.arn));

@@ -28,6 +28,20 @@ pub(crate) mod types {
 
     /// Every native type of the local cloud.
     pub(crate) const ALL: &[&str] = &[BUCKET, QUEUE, SQLITE, POSTGRES, FUNCTION, PROCESS, CDN];
+
+    /// The abstract kind whose expansion makes a native type.
+    pub(crate) fn kind_of(type_name: &str) -> Option<overcast_core::Kind> {
+        use overcast_core::Kind;
+        Some(match type_name {
+            BUCKET => Kind::Storage,
+            QUEUE => Kind::Queue,
+            SQLITE | POSTGRES => Kind::Database,
+            FUNCTION => Kind::Function,
+            PROCESS => Kind::Compute,
+            CDN => Kind::Cdn,
+            _ => return None,
+        })
+    }
 }
 
 fn to_value<T: serde::Serialize>(v: &T) -> Value {

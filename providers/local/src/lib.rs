@@ -30,6 +30,7 @@
 //! Target settings (see [`Settings`]): `latency_ms`, `error_rate`, `seed`,
 //! `fail_resources`, `noop`, `postgres`, `helper_exe`.
 
+mod abstracts;
 mod cdn;
 mod cdn_server;
 mod compute;

@@ -387,6 +387,37 @@ impl Provider for LocalProvider {
         blocking(move || inner.adopt(&req)).await
     }
 
+    /// A discovered native of this target as a state: its owner record gives its address,
+    /// its type its kind. A native without an owner is not one the local cloud made.
+    async fn discovered_state(
+        &self,
+        _ctx: &OpContext,
+        found: &DiscoveredResource,
+    ) -> Result<Option<NativeState>, ProviderError> {
+        let (Some(owner), Some(kind)) = (&found.owner, types::kind_of(&found.resource_type)) else {
+            return Ok(None);
+        };
+        let Ok(addr) = owner.resource.parse() else {
+            return Ok(None);
+        };
+        Ok(Some(NativeState {
+            addr,
+            kind,
+            type_name: found.resource_type.clone(),
+            id: found.id.clone(),
+            inputs: Attrs::new(),
+            outputs: Attrs::new(),
+            depends_on: Vec::new(),
+            sensitive: Vec::new(),
+            force_new: Vec::new(),
+            protect: false,
+        }))
+    }
+
+    fn to_abstract(&self, state: &NativeState) -> Option<overcast_core::provider::AbstractView> {
+        crate::abstracts::to_abstract(state)
+    }
+
     fn discoverable_types(&self) -> Vec<String> {
         types::ALL.iter().map(|t| t.to_string()).collect()
     }
