@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use overcast_aws::sdk::{self, aws_config};
 
@@ -991,6 +992,34 @@ fn throttling_and_5xx_are_retried_until_the_apply_converges() {
 // ministack: unlike moto it refuses to delete an enabled distribution
 // (DistributionNotDisabled) and checks If-Match, as CloudFront does.
 
+/// A server that needs its port up front is started again on a new port when another
+/// process holds the one it was given, and the guard stops it by PID.
+#[test]
+fn ministack_is_started_again_on_a_new_port_when_its_port_is_taken() {
+    let held = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let taken = held.local_addr().expect("addr").port();
+    let server = common::servers::ministack();
+    let ms = common::servers::start_on_ports(
+        "ministack",
+        [taken, common::servers::free_port()],
+        |port| {
+            let mut c = Command::new(&server);
+            c.env("GATEWAY_PORT", port.to_string())
+                .env("BIND_HOST", "127.0.0.1");
+            c
+        },
+        |port| TcpStream::connect(("127.0.0.1", port)).is_ok(),
+    );
+    assert_ne!(ms.port, taken, "{}", ms.output_tail());
+    let pid = ms.pid() as i32;
+    assert!(common::alive(pid));
+    drop(ms);
+    assert!(
+        !common::alive(pid),
+        "the guard stopped ministack (pid {pid})"
+    );
+}
+
 /// A cdn in front of a bucket on an emulator that enforces CloudFront's rules: the
 /// distribution is created with the origin access control, and destroy disables it, waits
 /// until it is deployed, then deletes it with the right ETag.
@@ -1395,4 +1424,166 @@ fn find_key<'a>(v: &'a serde_json::Value, key: &str) -> Option<&'a serde_json::V
         serde_json::Value::Array(a) => a.iter().find_map(|x| find_key(x, key)),
         _ => None,
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// scripts/emulators.sh: what a user runs to try the AWS provider offline.
+
+/// Kills a process by PID when dropped, if it still runs (also when the test panics).
+struct KillOnDrop(i32);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if common::alive(self.0) {
+            // SAFETY: kill(2) has no memory-safety preconditions.
+            unsafe { libc::kill(self.0, libc::SIGKILL) };
+        }
+    }
+}
+
+/// `bash scripts/emulators.sh start aws` starts moto and prints, as its last lines, a
+/// `targets:` block and the environment to export; a stack with exactly that block, run
+/// with exactly that environment, applies against it (checked through moto's API);
+/// `stop` stops that process.
+#[test]
+fn emulators_script_starts_moto_for_a_user_and_stops_it() {
+    let state = tempfile::tempdir().expect("tempdir");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/emulators.sh");
+    let emulators = |args: &[&str]| {
+        let out = Command::new("bash")
+            .arg(&script)
+            .args(args)
+            .env("OVERCAST_EMULATORS_DIR", state.path())
+            .output()
+            .expect("run scripts/emulators.sh");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            out.status.success(),
+            "emulators.sh {args:?} failed:\n{text}"
+        );
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    let pid_file = state.path().join("aws.pid");
+    let recorded_pid = || -> Option<i32> {
+        std::fs::read_to_string(&pid_file)
+            .ok()
+            .and_then(|p| p.trim().parse().ok())
+    };
+    let started = std::panic::catch_unwind(|| emulators(&["start", "aws"]));
+    let _guard = recorded_pid().map(KillOnDrop);
+    let printed = started.unwrap_or_else(|e| std::panic::resume_unwind(e));
+    let pid = recorded_pid().expect("start records the PID");
+    assert!(common::alive(pid), "moto (pid {pid}) runs");
+
+    // The last lines: the targets block, then the exports.
+    let lines: Vec<&str> = printed.lines().collect();
+    let targets: String = lines
+        .iter()
+        .skip_while(|l| **l != "targets:")
+        .take_while(|l| !l.is_empty())
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let endpoint = targets
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("endpoint_url: "))
+        .unwrap_or_else(|| panic!("no endpoint_url in:\n{printed}"))
+        .to_string();
+    assert!(endpoint.starts_with("http://127.0.0.1:"), "{printed}");
+    assert!(
+        targets.contains("\n  aws:\n    provider: aws\n"),
+        "{printed}"
+    );
+    let env: Vec<(String, String)> = lines
+        .iter()
+        .filter_map(|l| l.strip_prefix("export "))
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    assert!(
+        env.iter().any(|(k, _)| k == "AWS_ACCESS_KEY_ID"),
+        "{printed}"
+    );
+    assert!(
+        lines.last().is_some_and(|l| l.starts_with("export ")),
+        "the exports come last:\n{printed}"
+    );
+    // Starting again finds it running: same process, same target.
+    assert_eq!(emulators(&["start", "aws"]), printed);
+    assert_eq!(recorded_pid(), Some(pid));
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("overcast.yaml"),
+        format!(
+            "stack: offline\n{targets}resources:\n  files:\n    kind: storage\n  jobs:\n    kind: queue\n"
+        ),
+    )
+    .expect("write spec");
+    // Empty shared config files: nothing of the machine's own AWS setup leaks in.
+    let empty = dir.path().join("aws-empty-config");
+    std::fs::write(&empty, "").expect("write empty config");
+    let overcast = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_overcast"))
+            .current_dir(dir.path())
+            .arg("--no-color")
+            .args(args)
+            .env_remove("AWS_PROFILE")
+            .env_remove("AWS_ENDPOINT_URL")
+            .env("AWS_CONFIG_FILE", &empty)
+            .env("AWS_SHARED_CREDENTIALS_FILE", &empty)
+            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .output()
+            .expect("run overcast")
+    };
+    let ok = |args: &[&str]| {
+        let out = overcast(args);
+        assert!(
+            out.status.success(),
+            "overcast {args:?} failed:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    ok(&["apply", "--auto-approve"]);
+    let rt = rt();
+    let c = rt.block_on(clients(&endpoint));
+    rt.block_on(async {
+        let buckets = c.s3.list_buckets().send().await.expect("buckets");
+        assert_eq!(buckets.buckets().len(), 1, "the bucket is in moto");
+        let queues = c.sqs.list_queues().send().await.expect("queues");
+        assert_eq!(queues.queue_urls().len(), 1, "the queue is in moto");
+    });
+    let plan = overcast(&["plan", "--detailed-exitcode"]);
+    assert_eq!(
+        plan.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&plan.stdout)
+    );
+    ok(&["destroy", "--auto-approve"]);
+    rt.block_on(async {
+        let buckets = c.s3.list_buckets().send().await.expect("buckets");
+        assert!(buckets.buckets().is_empty(), "destroyed in moto");
+    });
+
+    emulators(&["stop"]);
+    assert!(
+        common::wait_until(Duration::from_secs(10), || !common::alive(pid)),
+        "moto (pid {pid}) still runs after stop"
+    );
+    assert!(!pid_file.exists(), "stop forgets the PID");
+    let port: u16 = endpoint
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .expect("port");
+    assert!(
+        http_get(port, "/moto-api/").is_none(),
+        "something still answers on {endpoint}"
+    );
+    assert!(emulators(&["status"]).contains("not running"));
 }

@@ -91,10 +91,11 @@ fn announced_port(line: &str) -> Option<u16> {
     digits.parse().ok().filter(|p| *p != 0)
 }
 
-/// Whether a server's output says its port was taken.
+/// Whether a server's output says its port was taken: `Address already in use` (EADDRINUSE,
+/// errno 98) from the OS, or ministack's own `127.0.0.1:<port> is already in use`.
 fn bind_failed(output: &str) -> bool {
     let o = output.to_ascii_lowercase();
-    o.contains("address already in use") || o.contains("errno 98")
+    o.contains("already in use") || o.contains("errno 98")
 }
 
 /// A free port, picked by binding port 0 and releasing it: callers must cope with it
