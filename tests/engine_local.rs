@@ -116,14 +116,19 @@ fn set<S: AsRef<str>>(items: impl IntoIterator<Item = S>) -> BTreeSet<String> {
     items.into_iter().map(|s| s.as_ref().to_string()).collect()
 }
 
-/// `actual` is `expected`; otherwise say what is missing and what should not be there.
-fn assert_same_set(what: &str, actual: &BTreeSet<String>, expected: &BTreeSet<String>) {
+/// What differs between `actual` and `expected`: what is missing, and what should not be
+/// there (orphans, duplicates); `None` when they are the same set.
+fn set_mismatch(actual: &BTreeSet<String>, expected: &BTreeSet<String>) -> Option<String> {
     let missing: Vec<_> = expected.difference(actual).collect();
     let extra: Vec<_> = actual.difference(expected).collect();
-    assert!(
-        missing.is_empty() && extra.is_empty(),
-        "{what}: missing {missing:?}, not expected (orphans or duplicates) {extra:?}"
-    );
+    (!missing.is_empty() || !extra.is_empty())
+        .then(|| format!("missing {missing:?}, not expected (orphans or duplicates) {extra:?}"))
+}
+
+fn assert_same_set(what: &str, actual: &BTreeSet<String>, expected: &BTreeSet<String>) {
+    if let Some(diff) = set_mismatch(actual, expected) {
+        panic!("{what}: {diff}");
+    }
 }
 
 /// The stack is converged on exactly `expected`: a plan has nothing to do, state holds
@@ -169,9 +174,11 @@ fn converged_compares_sets_not_counts() {
         natives.contains("q9.queue") && !natives.contains("q5.queue"),
         "{natives:?}"
     );
-    let caught =
-        std::panic::catch_unwind(|| assert_same_set("local cloud", &natives, &chain_addrs()));
-    assert!(caught.is_err(), "an orphan plus a missing native passed");
+    assert_eq!(
+        set_mismatch(&natives, &chain_addrs()).as_deref(),
+        Some(r#"missing ["q5.queue"], not expected (orphans or duplicates) ["q9.queue"]"#),
+        "an orphan plus a missing native must not pass for converged"
+    );
 }
 
 #[test]
