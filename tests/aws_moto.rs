@@ -2,122 +2,39 @@
 //! emulator) started on 127.0.0.1 by these tests. Results are checked through the
 //! emulator's own API with the AWS SDK clients, not only through overcast.
 //!
-//! moto comes from `scripts/test.sh` (a venv under ~/.cache/overcast), found through
-//! OVERCAST_MOTO_SERVER. If it cannot be started the tests FAIL: a skipped provider test
-//! would prove nothing.
+//! moto and ministack come from `scripts/test.sh` (venvs under ~/.cache/overcast), found
+//! through OVERCAST_MOTO_SERVER and OVERCAST_MINISTACK (tests/common/servers.rs starts
+//! them). If one cannot be started the tests FAIL: a skipped provider test would prove
+//! nothing.
 #![cfg(feature = "aws")]
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use overcast_aws::sdk::{self, aws_config};
 
 // ---------------------------------------------------------------------------------------
-// moto: one server per test, on a free port, killed by PID when the guard drops (also
-// when the test panics).
+// moto: one server per test, on a port of its own, killed by PID when the guard drops
+// (also when the test panics). The helpers live in tests/common/servers.rs.
 
-struct Moto {
-    child: Child,
-    endpoint: String,
-}
+mod common;
 
-impl Drop for Moto {
-    fn drop(&mut self) {
-        // Child::kill signals exactly this PID.
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn moto_server() -> PathBuf {
-    if let Ok(p) = std::env::var("OVERCAST_MOTO_SERVER") {
-        return PathBuf::from(p);
-    }
-    let home = std::env::var("HOME").unwrap_or_default();
-    let p = Path::new(&home).join(".cache/overcast/venv/bin/moto_server");
-    assert!(
-        p.exists(),
-        "moto is not installed: run `bash scripts/test.sh` (it installs moto[server] into \
-         ~/.cache/overcast/venv) or set OVERCAST_MOTO_SERVER to a moto_server executable"
-    );
-    p
-}
-
-fn free_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
-    l.local_addr().expect("local addr").port()
-}
-
-fn start_moto() -> Moto {
-    let server = moto_server();
-    let port = free_port();
-    let child = Command::new(&server)
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-        .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
-        // One image per catalog name (tests/fixtures/aws/amis.json), owned by the accounts
-        // the catalog queries, so every `image:` of the catalog resolves as on AWS. moto's
-        // own list lacks recent releases such as Ubuntu 24.04, the default image.
-        .env(
-            "MOTO_AMIS_PATH",
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/aws/amis.json"),
-        )
-        .env("MOTO_ENABLE_AMI_VALIDATION", "true")
-        .env("MOTO_EC2_ENABLE_INSTANCE_TYPE_VALIDATION", "true")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start moto ({}): {e}", server.display()));
-    let moto = Moto {
-        child,
-        endpoint: format!("http://127.0.0.1:{port}"),
-    };
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if http_get(port, "/moto-api/").is_some() {
-            return moto;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "moto ({}) did not answer on 127.0.0.1:{port} within 60 s",
-            server.display()
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
+use common::servers::{Server, http_get, start_ministack, start_moto};
 
 /// A bucket's versioning status through moto's HTTP API (the SDK cannot parse moto's
 /// GetBucketVersioning answer: its root element has another name).
-fn versioning(moto: &Moto, bucket: &str) -> String {
-    let port: u16 = moto
-        .endpoint
-        .rsplit(':')
-        .next()
-        .and_then(|p| p.parse().ok())
-        .expect("port");
-    let body = http_get(port, &format!("/{bucket}?versioning")).expect("GET ?versioning");
+fn versioning(moto: &Server, bucket: &str) -> String {
+    let body = http_get(moto.port, &format!("/{bucket}?versioning")).expect("GET ?versioning");
     body.split("<Status>")
         .nth(1)
         .and_then(|r| r.split("</Status>").next())
         .unwrap_or("")
         .to_string()
-}
-
-fn http_get(port: u16, path: &str) -> Option<String> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut out = String::new();
-    s.read_to_string(&mut out).ok()?;
-    out.starts_with("HTTP/1").then_some(out)
 }
 
 /// The operation context of a direct provider call in these tests.
@@ -156,10 +73,7 @@ impl Stack {
     /// at the emulator: the example's resources are left exactly as they are.
     fn example_on_aws(endpoint: &str, example: &str, local_targets: &str) -> Stack {
         let dir = tempfile::tempdir().expect("tempdir");
-        let src = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("examples")
-            .join(example);
-        copy_dir(&src, dir.path());
+        common::copy_stack(&common::example_dir(example), dir.path());
         let spec = dir.path().join("overcast.yaml");
         let text = std::fs::read_to_string(&spec).expect("read example spec");
         assert!(
@@ -236,19 +150,6 @@ impl Stack {
             String::from_utf8_lossy(&out.stderr)
         );
         (out.status.code().unwrap_or(-1), text)
-    }
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for entry in std::fs::read_dir(from).expect("read example dir") {
-        let entry = entry.expect("dir entry");
-        let target = to.join(entry.file_name());
-        if entry.file_type().expect("file type").is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).expect("copy example file");
-        }
     }
 }
 
@@ -896,8 +797,11 @@ fn credentials_come_from_a_profiles_credential_process() {
 #[test]
 fn missing_credentials_fail_preflight_clearly() {
     let yaml = "stack: nocreds\ntargets:\n  aws:\n    provider: aws\n    region: us-east-1\n    endpoint_url: ${var.endpoint}\nvariables:\n  endpoint: { type: string }\nresources:\n  q:\n    kind: queue\n";
-    // Nothing listens on this port: preflight must fail on credentials before any call.
-    let stack = Stack::new(&format!("http://127.0.0.1:{}", free_port()), yaml);
+    // Nothing answers on this port (held, never accepted, so nobody else can take it):
+    // preflight must fail on credentials before any call.
+    let held = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = held.local_addr().expect("addr").port();
+    let stack = Stack::new(&format!("http://127.0.0.1:{port}"), yaml);
     let out = Command::new(env!("CARGO_BIN_EXE_overcast"))
         .current_dir(stack.dir.path())
         .args(["--no-color", "--var"])
@@ -1065,13 +969,7 @@ fn start_proxy(upstream_port: u16, faults: usize) -> Proxy {
 #[test]
 fn throttling_and_5xx_are_retried_until_the_apply_converges() {
     let moto = start_moto();
-    let port: u16 = moto
-        .endpoint
-        .rsplit(':')
-        .next()
-        .and_then(|p| p.parse().ok())
-        .expect("moto port");
-    let proxy = start_proxy(port, 12);
+    let proxy = start_proxy(moto.port, 12);
     let yaml = "stack: flaky\ntargets:\n  aws:\n    provider: aws\n    region: us-east-1\n    endpoint_url: ${var.endpoint}\nvariables:\n  endpoint: { type: string }\nresources:\n  files:\n    kind: storage\n    versioning: true\n  jobs:\n    kind: queue\n    visibility_timeout: 40\noutputs:\n  bucket: ${files.name}\n  queue: ${jobs.url}\n";
     let stack = Stack::new(&proxy.endpoint, yaml);
     stack.ok(&["apply", "--auto-approve"]);
@@ -1102,39 +1000,32 @@ fn throttling_and_5xx_are_retried_until_the_apply_converges() {
 // ministack: unlike moto it refuses to delete an enabled distribution
 // (DistributionNotDisabled) and checks If-Match, as CloudFront does.
 
-fn start_ministack() -> Moto {
-    let server = std::env::var("OVERCAST_MINISTACK")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| {
-            let home = std::env::var("HOME").unwrap_or_default();
-            Path::new(&home).join(".cache/overcast/venv-ministack/bin/ministack")
-        });
-    assert!(
-        server.exists(),
-        "ministack is not installed: run `bash scripts/test.sh` (it installs it into \
-         ~/.cache/overcast/venv-ministack) or set OVERCAST_MINISTACK"
+/// A server that needs its port up front is started again on a new port when another
+/// process holds the one it was given, and the guard stops it by PID.
+#[test]
+fn ministack_is_started_again_on_a_new_port_when_its_port_is_taken() {
+    let held = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let taken = held.local_addr().expect("addr").port();
+    let server = common::servers::ministack();
+    let ms = common::servers::start_on_ports(
+        "ministack",
+        [taken, common::servers::free_port()],
+        |port| {
+            let mut c = Command::new(&server);
+            c.env("GATEWAY_PORT", port.to_string())
+                .env("BIND_HOST", "127.0.0.1");
+            c
+        },
+        |port| TcpStream::connect(("127.0.0.1", port)).is_ok(),
     );
-    let port = free_port();
-    let child = Command::new(&server)
-        .env("GATEWAY_PORT", port.to_string())
-        .env("BIND_HOST", "127.0.0.1")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start ministack ({}): {e}", server.display()));
-    let server_guard = Moto {
-        child,
-        endpoint: format!("http://127.0.0.1:{port}"),
-    };
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "ministack did not listen on 127.0.0.1:{port} within 60 s"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    server_guard
+    assert_ne!(ms.port, taken, "{}", ms.output_tail());
+    let pid = ms.pid() as i32;
+    assert!(common::alive(pid));
+    drop(ms);
+    assert!(
+        !common::alive(pid),
+        "the guard stopped ministack (pid {pid})"
+    );
 }
 
 /// A cdn in front of a bucket on an emulator that enforces CloudFront's rules: the
@@ -1468,6 +1359,7 @@ fn quickstart_example_runs_unchanged_on_aws() {
 /// intent, so a crash between the create and its recorded result loses nothing: the next
 /// plan adopts the instance with the password it was created with.
 #[test]
+#[cfg_attr(not(feature = "test-hooks"), ignore = "needs --features test-hooks")]
 fn database_adopted_after_a_crash_keeps_its_generated_password() {
     let moto = start_moto();
     let yaml = r#"
@@ -1771,4 +1663,166 @@ fn the_aws_provider_passes_the_conformance_suite_on_moto() {
         "the AWS provider fails the conformance suite on moto:\n  {}",
         failures.join("\n  ")
     );
+}
+
+// ---------------------------------------------------------------------------------------
+// scripts/emulators.sh: what a user runs to try the AWS provider offline.
+
+/// Kills a process by PID when dropped, if it still runs (also when the test panics).
+struct KillOnDrop(i32);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if common::alive(self.0) {
+            // SAFETY: kill(2) has no memory-safety preconditions.
+            unsafe { libc::kill(self.0, libc::SIGKILL) };
+        }
+    }
+}
+
+/// `bash scripts/emulators.sh start aws` starts moto and prints, as its last lines, a
+/// `targets:` block and the environment to export; a stack with exactly that block, run
+/// with exactly that environment, applies against it (checked through moto's API);
+/// `stop` stops that process.
+#[test]
+fn emulators_script_starts_moto_for_a_user_and_stops_it() {
+    let state = tempfile::tempdir().expect("tempdir");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/emulators.sh");
+    let emulators = |args: &[&str]| {
+        let out = Command::new("bash")
+            .arg(&script)
+            .args(args)
+            .env("OVERCAST_EMULATORS_DIR", state.path())
+            .output()
+            .expect("run scripts/emulators.sh");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            out.status.success(),
+            "emulators.sh {args:?} failed:\n{text}"
+        );
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    let pid_file = state.path().join("aws.pid");
+    let recorded_pid = || -> Option<i32> {
+        std::fs::read_to_string(&pid_file)
+            .ok()
+            .and_then(|p| p.trim().parse().ok())
+    };
+    let started = std::panic::catch_unwind(|| emulators(&["start", "aws"]));
+    let _guard = recorded_pid().map(KillOnDrop);
+    let printed = started.unwrap_or_else(|e| std::panic::resume_unwind(e));
+    let pid = recorded_pid().expect("start records the PID");
+    assert!(common::alive(pid), "moto (pid {pid}) runs");
+
+    // The last lines: the targets block, then the exports.
+    let lines: Vec<&str> = printed.lines().collect();
+    let targets: String = lines
+        .iter()
+        .skip_while(|l| **l != "targets:")
+        .take_while(|l| !l.is_empty())
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let endpoint = targets
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("endpoint_url: "))
+        .unwrap_or_else(|| panic!("no endpoint_url in:\n{printed}"))
+        .to_string();
+    assert!(endpoint.starts_with("http://127.0.0.1:"), "{printed}");
+    assert!(
+        targets.contains("\n  aws:\n    provider: aws\n"),
+        "{printed}"
+    );
+    let env: Vec<(String, String)> = lines
+        .iter()
+        .filter_map(|l| l.strip_prefix("export "))
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    assert!(
+        env.iter().any(|(k, _)| k == "AWS_ACCESS_KEY_ID"),
+        "{printed}"
+    );
+    assert!(
+        lines.last().is_some_and(|l| l.starts_with("export ")),
+        "the exports come last:\n{printed}"
+    );
+    // Starting again finds it running: same process, same target.
+    assert_eq!(emulators(&["start", "aws"]), printed);
+    assert_eq!(recorded_pid(), Some(pid));
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("overcast.yaml"),
+        format!(
+            "stack: offline\n{targets}resources:\n  files:\n    kind: storage\n  jobs:\n    kind: queue\n"
+        ),
+    )
+    .expect("write spec");
+    // Empty shared config files: nothing of the machine's own AWS setup leaks in.
+    let empty = dir.path().join("aws-empty-config");
+    std::fs::write(&empty, "").expect("write empty config");
+    let overcast = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_overcast"))
+            .current_dir(dir.path())
+            .arg("--no-color")
+            .args(args)
+            .env_remove("AWS_PROFILE")
+            .env_remove("AWS_ENDPOINT_URL")
+            .env("AWS_CONFIG_FILE", &empty)
+            .env("AWS_SHARED_CREDENTIALS_FILE", &empty)
+            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .output()
+            .expect("run overcast")
+    };
+    let ok = |args: &[&str]| {
+        let out = overcast(args);
+        assert!(
+            out.status.success(),
+            "overcast {args:?} failed:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    ok(&["apply", "--auto-approve"]);
+    let rt = rt();
+    let c = rt.block_on(clients(&endpoint));
+    rt.block_on(async {
+        let buckets = c.s3.list_buckets().send().await.expect("buckets");
+        assert_eq!(buckets.buckets().len(), 1, "the bucket is in moto");
+        let queues = c.sqs.list_queues().send().await.expect("queues");
+        assert_eq!(queues.queue_urls().len(), 1, "the queue is in moto");
+    });
+    let plan = overcast(&["plan", "--detailed-exitcode"]);
+    assert_eq!(
+        plan.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&plan.stdout)
+    );
+    ok(&["destroy", "--auto-approve"]);
+    rt.block_on(async {
+        let buckets = c.s3.list_buckets().send().await.expect("buckets");
+        assert!(buckets.buckets().is_empty(), "destroyed in moto");
+    });
+
+    emulators(&["stop"]);
+    assert!(
+        common::wait_until(Duration::from_secs(10), || !common::alive(pid)),
+        "moto (pid {pid}) still runs after stop"
+    );
+    assert!(!pid_file.exists(), "stop forgets the PID");
+    let port: u16 = endpoint
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .expect("port");
+    assert!(
+        http_get(port, "/moto-api/").is_none(),
+        "something still answers on {endpoint}"
+    );
+    assert!(emulators(&["status"]).contains("not running"));
 }

@@ -3,6 +3,7 @@
 
 mod common;
 
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use common::{TestStack, alive, http_get, wait_until};
@@ -72,7 +73,8 @@ fn quickstart_apply_noop_update_replace_destroy() {
         "{}",
         r.all()
     );
-    assert_eq!(s.local_artifacts("local"), Vec::<String>::new());
+    assert_eq!(s.local_natives("local"), BTreeSet::new());
+    assert_eq!(s.local_files("local"), Vec::<std::path::PathBuf>::new());
     assert!(s.state_addrs().is_empty());
     assert!(
         wait_until(Duration::from_secs(10), || pids.iter().all(|p| !alive(*p))),
@@ -80,10 +82,12 @@ fn quickstart_apply_noop_update_replace_destroy() {
     );
 }
 
-/// A stack of no-op resources in a chain and a fan-out, slow enough to interrupt.
-fn chain_stack(latency_ms: u64, extra_target_settings: &str) -> String {
+/// A stack of queues in a chain and buckets in a fan-out, slow enough to interrupt: with
+/// `noop`, entries of the local cloud's ledger; without, real artifacts (SQLite queues and
+/// bucket directories).
+fn chain_stack(noop: bool, latency_ms: u64, extra_target_settings: &str) -> String {
     let mut y = format!(
-        "stack: chain\ntargets:\n  local:\n    provider: local\n    noop: true\n    latency_ms: {latency_ms}\n{extra_target_settings}resources:\n"
+        "stack: chain\ntargets:\n  local:\n    provider: local\n    noop: {noop}\n    latency_ms: {latency_ms}\n{extra_target_settings}resources:\n"
     );
     y.push_str("  q0:\n    kind: queue\n");
     for i in 1..6 {
@@ -100,9 +104,36 @@ fn chain_stack(latency_ms: u64, extra_target_settings: &str) -> String {
     y
 }
 
-const CHAIN_ADDRS: usize = 10;
+/// The native addresses of [`chain_stack`].
+fn chain_addrs() -> BTreeSet<String> {
+    (0..6)
+        .map(|i| format!("q{i}.queue"))
+        .chain((0..4).map(|i| format!("fan{i}.bucket")))
+        .collect()
+}
 
-fn assert_converged(s: &TestStack) {
+fn set<S: AsRef<str>>(items: impl IntoIterator<Item = S>) -> BTreeSet<String> {
+    items.into_iter().map(|s| s.as_ref().to_string()).collect()
+}
+
+/// What differs between `actual` and `expected`: what is missing, and what should not be
+/// there (orphans, duplicates); `None` when they are the same set.
+fn set_mismatch(actual: &BTreeSet<String>, expected: &BTreeSet<String>) -> Option<String> {
+    let missing: Vec<_> = expected.difference(actual).collect();
+    let extra: Vec<_> = actual.difference(expected).collect();
+    (!missing.is_empty() || !extra.is_empty())
+        .then(|| format!("missing {missing:?}, not expected (orphans or duplicates) {extra:?}"))
+}
+
+fn assert_same_set(what: &str, actual: &BTreeSet<String>, expected: &BTreeSet<String>) {
+    if let Some(diff) = set_mismatch(actual, expected) {
+        panic!("{what}: {diff}");
+    }
+}
+
+/// The stack is converged on exactly `expected`: a plan has nothing to do, state holds
+/// these natives and the local cloud holds these natives, no more and no fewer.
+fn assert_converged_on(s: &TestStack, expected: &BTreeSet<String>) {
     let r = s.run(&["plan", "--detailed-exitcode"]);
     assert_eq!(
         r.code(),
@@ -110,71 +141,134 @@ fn assert_converged(s: &TestStack) {
         "after recovery, the stack is converged:\n{}",
         r.all()
     );
-    let addrs = s.state_addrs();
-    assert_eq!(addrs.len(), CHAIN_ADDRS, "{addrs:?}");
-    // Every artifact on disk is in state and vice versa: no orphan, no duplicate.
-    let artifacts = s.local_artifacts("local");
-    assert_eq!(artifacts.len(), CHAIN_ADDRS, "{artifacts:?}");
+    assert_same_set("state", &set(s.state_addrs()), expected);
+    assert_same_set("local cloud", &s.local_natives("local"), expected);
+}
+
+fn assert_converged(s: &TestStack) {
+    assert_converged_on(s, &chain_addrs());
+}
+
+/// The two materializations the kill -9 tests run against.
+const MODES: [(bool, &str); 2] = [(true, "noop"), (false, "real artifacts")];
+
+#[test]
+fn converged_compares_sets_not_counts() {
+    // An orphan on disk plus a native missing from it: same count, not converged.
+    let s = TestStack::yaml(&chain_stack(false, 0, ""));
+    s.ok(&["apply", "--auto-approve"]);
+    let root = s.path().join(".overcast/local/local");
+    let q5 = root.join("queue/q5/queue");
+    let orphan = root.join("queue/q9/queue");
+    std::fs::create_dir_all(orphan.parent().expect("parent")).expect("mkdir");
+    std::fs::rename(&q5, &orphan).expect("move q5");
+    let owner = std::fs::read_to_string(orphan.join("owner.json")).expect("owner");
+    std::fs::write(
+        orphan.join("owner.json"),
+        owner.replace("q5.queue", "q9.queue"),
+    )
+    .expect("retag");
+    let natives = s.local_natives("local");
+    assert_eq!(natives.len(), chain_addrs().len());
+    assert!(
+        natives.contains("q9.queue") && !natives.contains("q5.queue"),
+        "{natives:?}"
+    );
+    assert_eq!(
+        set_mismatch(&natives, &chain_addrs()).as_deref(),
+        Some(r#"missing ["q5.queue"], not expected (orphans or duplicates) ["q9.queue"]"#),
+        "an orphan plus a missing native must not pass for converged"
+    );
 }
 
 #[test]
+#[cfg_attr(not(feature = "test-hooks"), ignore = "needs --features test-hooks")]
 fn kill_9_right_after_a_create_is_recovered_without_duplicates_or_orphans() {
     // The worst instant: the provider created the resource, state does not know yet.
-    for victim in ["q0.queue", "q3.queue", "fan2.bucket", "q5.queue"] {
-        let s = TestStack::yaml(&chain_stack(0, ""));
-        let r = s
-            .command(&["apply", "--auto-approve", "--parallelism", "2"])
-            .env("OVERCAST_TEST_CRASH_BEFORE_RECORD", victim)
-            .output()
-            .expect("run");
-        assert_eq!(r.status.code(), None, "killed by a signal for {victim}");
-        let listed = s.ok(&["state", "list"]).stdout();
-        assert!(
-            listed.contains("pending"),
-            "the intent of {victim} is in state:\n{listed}"
-        );
-        let r = s.ok(&["apply", "--auto-approve"]);
-        assert!(
-            r.stderr().contains("adopting") || r.stdout().contains("adopting"),
-            "{}",
-            r.all()
-        );
-        assert_converged(&s);
+    for (noop, mode) in MODES {
+        for victim in ["q0.queue", "q3.queue", "fan2.bucket", "q5.queue"] {
+            kill_9_right_after_creating(noop, victim, mode);
+        }
     }
+}
+
+/// One trial: the apply SIGKILLs itself right after `victim` was created, before its
+/// result is recorded; the next apply adopts it and converges.
+fn kill_9_right_after_creating(noop: bool, victim: &str, mode: &str) {
+    let s = TestStack::yaml(&chain_stack(noop, 0, ""));
+    let r = s
+        .command(&["apply", "--auto-approve", "--parallelism", "2"])
+        .env("OVERCAST_TEST_CRASH_BEFORE_RECORD", victim)
+        .output()
+        .expect("run");
+    assert_eq!(
+        r.status.code(),
+        None,
+        "{mode}: killed by a signal for {victim}"
+    );
+    let listed = s.ok(&["state", "list"]).stdout();
+    assert!(
+        listed.contains("pending"),
+        "{mode}: the intent of {victim} is in state:\n{listed}"
+    );
+    assert!(
+        s.local_natives("local").contains(victim),
+        "{mode}: {victim} was created before the kill"
+    );
+    let r = s.ok(&["apply", "--auto-approve"]);
+    assert!(
+        r.stderr().contains("adopting") || r.stdout().contains("adopting"),
+        "{mode}: {}",
+        r.all()
+    );
+    assert_converged(&s);
 }
 
 #[test]
 fn kill_9_at_several_points_of_an_apply_then_resume_converges() {
-    for after_ops in [1usize, 4, 7] {
-        let s = TestStack::yaml(&chain_stack(150, ""));
-        let mut child = s
-            .command(&["apply", "--auto-approve", "--parallelism", "3"])
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("spawn");
-        let stderr = child.stderr.take().expect("stderr");
-        let mut seen = 0;
-        use std::io::BufRead;
-        for line in std::io::BufReader::new(stderr).lines() {
-            let line = line.expect("line");
-            if line.contains(": created after") {
-                seen += 1;
-                if seen == after_ops {
-                    child.kill().expect("kill -9");
-                    break;
-                }
+    for (noop, mode) in MODES {
+        for after_ops in [1usize, 4, 7] {
+            kill_9_after_creates(noop, after_ops, mode);
+        }
+    }
+}
+
+/// One trial: the apply is SIGKILLed (from outside) after `after_ops` creates; the next
+/// apply resumes and converges.
+fn kill_9_after_creates(noop: bool, after_ops: usize, mode: &str) {
+    let s = TestStack::yaml(&chain_stack(noop, 150, ""));
+    let mut child = s
+        .command(&["apply", "--auto-approve", "--parallelism", "3"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let stderr = child.stderr.take().expect("stderr");
+    let mut seen = 0;
+    use std::io::BufRead;
+    for line in std::io::BufReader::new(stderr).lines() {
+        let line = line.expect("line");
+        if line.contains(": created after") {
+            seen += 1;
+            if seen == after_ops {
+                child.kill().expect("kill -9");
+                break;
             }
         }
-        let _ = child.wait();
-        let r = s.ok(&["apply", "--auto-approve"]);
-        assert!(r.stdout().contains("Apply complete!"), "{}", r.all());
-        assert_converged(&s);
     }
+    let _ = child.wait();
+    let r = s.ok(&["apply", "--auto-approve"]);
+    assert!(
+        r.stdout().contains("Apply complete!"),
+        "{mode}, killed after {after_ops}: {}",
+        r.all()
+    );
+    assert_converged(&s);
 }
 
 #[test]
 fn a_second_concurrent_apply_is_refused_and_state_stays_intact() {
-    let s = TestStack::yaml(&chain_stack(300, ""));
+    let s = TestStack::yaml(&chain_stack(true, 300, ""));
     let mut first = s
         .command(&["apply", "--auto-approve", "--parallelism", "1"])
         .spawn()
@@ -199,7 +293,7 @@ fn a_second_concurrent_apply_is_refused_and_state_stays_intact() {
 
 #[test]
 fn a_failed_branch_skips_only_its_dependents_and_state_records_what_exists() {
-    let s = TestStack::yaml(&chain_stack(0, "    fail_resources: [q2]\n"));
+    let s = TestStack::yaml(&chain_stack(false, 0, "    fail_resources: [q2]\n"));
     let r = s.run(&["apply", "--auto-approve"]);
     assert_eq!(r.code(), Some(1), "{}", r.all());
     let out = r.stdout();
@@ -213,22 +307,22 @@ fn a_failed_branch_skips_only_its_dependents_and_state_records_what_exists() {
             "{out}"
         );
     }
-    let addrs = s.state_addrs();
-    let expected = [
+    let expected = set([
         "fan0.bucket",
         "fan1.bucket",
         "fan2.bucket",
         "fan3.bucket",
         "q0.queue",
         "q1.queue",
-    ];
-    assert_eq!(addrs, expected, "state holds exactly what was created");
-    assert_eq!(s.local_artifacts("local").len(), expected.len());
+    ]);
+    // State holds exactly what was created, and that is what exists.
+    assert_same_set("state", &set(s.state_addrs()), &expected);
+    assert_same_set("local cloud", &s.local_natives("local"), &expected);
 }
 
 #[test]
 fn retryable_errors_are_retried_until_the_apply_converges() {
-    let s = TestStack::yaml(&chain_stack(0, "    error_rate: 0.4\n    seed: 11\n"));
+    let s = TestStack::yaml(&chain_stack(true, 0, "    error_rate: 0.4\n    seed: 11\n"));
     let r = s.ok(&["apply", "--auto-approve"]);
     assert!(
         r.stderr().contains("retrying"),
@@ -241,7 +335,7 @@ fn retryable_errors_are_retried_until_the_apply_converges() {
 
 #[test]
 fn a_saved_plan_applies_exactly_and_is_refused_once_state_changed() {
-    let s = TestStack::yaml(&chain_stack(0, ""));
+    let s = TestStack::yaml(&chain_stack(true, 0, ""));
     s.ok(&["plan", "--out", "first.plan"]);
     s.ok(&["plan", "--out", "second.plan"]);
     let r = s.ok(&["apply", "first.plan"]);
@@ -287,7 +381,7 @@ fn protected_resources_refuse_destroy_unless_overridden() {
 
 #[test]
 fn json_mode_emits_ndjson_events_and_a_result() {
-    let s = TestStack::yaml(&chain_stack(0, ""));
+    let s = TestStack::yaml(&chain_stack(true, 0, ""));
     let r = s.ok(&["apply", "--auto-approve", "--json"]);
     let mut types = Vec::new();
     for line in r.stdout().lines() {
@@ -298,14 +392,14 @@ fn json_mode_emits_ndjson_events_and_a_result() {
     assert!(types.iter().any(|t| t == "plan"), "{types:?}");
     assert_eq!(
         types.iter().filter(|t| *t == "op_finished").count(),
-        CHAIN_ADDRS
+        chain_addrs().len()
     );
     assert_eq!(types.last().map(String::as_str), Some("result"));
 }
 
 #[test]
 fn ctrl_c_lets_in_flight_operations_finish_saves_state_and_exits_130() {
-    let s = TestStack::yaml(&chain_stack(300, ""));
+    let s = TestStack::yaml(&chain_stack(false, 300, ""));
     let mut child = s
         .command(&["apply", "--auto-approve", "--parallelism", "1"])
         .stdout(std::process::Stdio::piped())
@@ -340,9 +434,12 @@ fn ctrl_c_lets_in_flight_operations_finish_saves_state_and_exits_130() {
     );
     assert!(stdout.contains("Not started"), "{stdout}");
     // What finished is in state, nothing half-done is lost, and a new apply converges.
-    let created = s.state_addrs().len();
-    assert!((1..CHAIN_ADDRS).contains(&created), "{created}");
-    assert_eq!(s.local_artifacts("local").len(), created);
+    let created = set(s.state_addrs());
+    assert!(
+        (1..chain_addrs().len()).contains(&created.len()),
+        "{created:?}"
+    );
+    assert_same_set("local cloud", &s.local_natives("local"), &created);
     s.ok(&["apply", "--auto-approve"]);
     assert_converged(&s);
 }
@@ -497,9 +594,115 @@ fn destroy_without_refresh_deletes_what_state_records() {
     let r = s.ok(&["destroy", "--auto-approve", "--no-refresh"]);
     assert!(r.all().contains("a.bucket"), "{}", r.all());
     assert!(s.state_addrs().is_empty());
+    assert_eq!(s.local_natives("local"), BTreeSet::new());
+}
+
+/// A user who followed the README has run the quickstart in place: `examples/quickstart`
+/// then holds a `.overcast/` working directory (state, the local cloud's natives). Tests
+/// copy only the spec and what it references, so such leftovers never reach a test.
+#[test]
+fn test_copies_of_an_example_leave_out_a_users_working_directory() {
+    let used = tempfile::tempdir().expect("tempdir");
+    common::copy_tree(&common::example_dir("quickstart"), used.path());
+    let state = used.path().join(".overcast/state");
+    std::fs::create_dir_all(&state).expect("mkdir");
+    std::fs::write(state.join("quickstart.local.json"), "{\"not\": \"yours\"}").expect("plant");
+    std::fs::create_dir_all(used.path().join("site/.overcast")).expect("mkdir");
+    std::fs::write(used.path().join("notes.txt"), "a user's file").expect("plant");
     assert!(
-        s.local_artifacts("local").is_empty(),
-        "{:?}",
-        s.local_artifacts("local")
+        used.path()
+            .join(".overcast/state/quickstart.local.json")
+            .is_file()
     );
+
+    let s = TestStack::copy_of(used.path());
+    let files = common::files_under(s.path());
+    for left_out in [".overcast", "notes.txt", "site/.overcast"] {
+        assert!(
+            !s.path().join(left_out).exists(),
+            "{left_out} was copied: {files:?}"
+        );
+    }
+    for needed in ["overcast.yaml", "site/index.html", "functions/hello/app.py"] {
+        assert!(
+            files.contains(&std::path::PathBuf::from(needed)),
+            "{needed} is missing: {files:?}"
+        );
+    }
+    // What was copied is enough: the stack plans (the local cloud reads its content and
+    // code) and starts from an empty state.
+    assert!(s.state_addrs().is_empty());
+    let r = s.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(r.code(), Some(2), "{}", r.all());
+    assert!(r.stdout().contains("to add"), "{}", r.all());
+}
+
+/// `engine: postgres` on a local target with `postgres: true` is a real PostgreSQL cluster
+/// (run by an unprivileged user when overcast runs as root): a client connects with the
+/// connection string, writes a row and reads it back; a second plan has nothing to do;
+/// destroy stops the cluster and leaves nothing. Where PostgreSQL is missing the test is
+/// skipped, loudly; under scripts/test.sh (or CI=true) it FAILS instead.
+#[test]
+fn postgres_database_on_the_local_cloud_is_a_real_cluster() {
+    let s = TestStack::yaml(
+        "stack: pg\ntargets:\n  local:\n    provider: local\n    postgres: true\nresources:\n  db:\n    kind: database\n    engine: postgres\n    database_name: shop\n    username: admin\noutputs:\n  engine: ${db.engine}\n  url: ${db.connection_string}\n",
+    );
+    let applied = s.ok(&["apply", "--auto-approve"]);
+    if s.ok(&["output", "engine"]).stdout().trim() != "postgres" {
+        let why: Vec<String> = applied
+            .stderr()
+            .lines()
+            .filter(|l| l.contains("postgres"))
+            .map(str::to_string)
+            .collect();
+        assert!(
+            !common::postgres_required(),
+            "PostgreSQL must be usable here (scripts/test.sh sets it up), but the database \
+             became an SQLite file: {why:?}\n{}",
+            applied.all()
+        );
+        eprintln!(
+            "\n*** SKIPPED postgres_database_on_the_local_cloud_is_a_real_cluster: PostgreSQL \
+             is not usable here ({why:?}). Run `bash scripts/test.sh` to set it up. ***\n"
+        );
+        return;
+    }
+    let url = s.ok(&["output", "url"]).stdout().trim().to_string();
+    assert!(url.starts_with("postgresql://admin:"), "{url}");
+    common::psql(
+        &url,
+        "create table notes (id int primary key, body text); \
+         insert into notes values (1, 'written through overcast')",
+    );
+    assert_eq!(
+        common::psql(&url, "select body from notes where id = 1"),
+        "written through overcast"
+    );
+    let r = s.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(r.code(), Some(0), "{}", r.all());
+
+    let native = s.path().join(".overcast/local/local/database/db/db");
+    let cluster = common::postgres_cluster_dir(&native);
+    let pid = common::postmaster_pid(&cluster).expect("the cluster's postmaster.pid");
+    assert!(alive(pid), "the cluster runs (pid {pid})");
+    let port: u16 = url
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.split('/').next())
+        .and_then(|p| p.parse().ok())
+        .expect("port in the connection string");
+
+    s.ok(&["destroy", "--auto-approve"]);
+    assert!(
+        wait_until(Duration::from_secs(10), || !alive(pid)),
+        "the cluster (pid {pid}) still runs after destroy"
+    );
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
+        "something still listens on the cluster's port {port}"
+    );
+    assert!(s.state_addrs().is_empty());
+    assert_eq!(s.local_natives("local"), BTreeSet::new());
+    assert_eq!(s.local_files("local"), Vec::<std::path::PathBuf>::new());
+    assert!(!cluster.exists(), "{} is left", cluster.display());
 }

@@ -274,6 +274,45 @@ pub fn pid_alive(pid: i64) -> bool {
     }
 }
 
+/// Whether PostgreSQL tests must run here rather than skip: `scripts/test.sh` installs
+/// PostgreSQL and sets OVERCAST_TEST_REQUIRE_POSTGRES=1; CI=true means the same.
+pub fn postgres_required() -> bool {
+    std::env::var("OVERCAST_TEST_REQUIRE_POSTGRES").is_ok_and(|v| v == "1")
+        || std::env::var("CI").is_ok_and(|v| v == "true")
+}
+
+/// The directory holding the PostgreSQL cluster of the native at `native_dir`: the target
+/// of its `cluster` symlink (when the provider runs as root), else the directory itself.
+pub fn postgres_cluster_dir(native_dir: &Path) -> PathBuf {
+    std::fs::read_link(native_dir.join("cluster")).unwrap_or_else(|_| native_dir.to_path_buf())
+}
+
+/// The pid of the postmaster of the cluster in `cluster` (first line of postmaster.pid).
+pub fn postmaster_pid(cluster: &Path) -> Option<i32> {
+    std::fs::read_to_string(cluster.join("data/postmaster.pid"))
+        .ok()?
+        .lines()
+        .next()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// Run `psql` with the connection string `url` and the SQL `sql`: its unaligned output.
+pub fn psql(url: &str, sql: &str) -> String {
+    let out = std::process::Command::new("psql")
+        .args([url, "-v", "ON_ERROR_STOP=1", "-Atc", sql])
+        .env_remove("PGPASSWORD")
+        .output()
+        .expect("run psql (the PostgreSQL client)");
+    assert!(
+        out.status.success(),
+        "psql {sql:?} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
 /// The operation context of a direct provider call in these tests.
 pub fn ctx() -> overcast_core::OpContext {
     overcast_core::OpContext::detached("local-test")
