@@ -5,7 +5,7 @@ use serde::Deserialize;
 
 use super::Cloud;
 use super::fidelity::{Difference, Fidelity, Nearest};
-use super::table::{CatalogError, PerCloud, columns};
+use super::table::{CatalogError, columns};
 
 /// An abstract region: a place, and each cloud's region there or nearest to it.
 #[derive(Debug, Deserialize)]

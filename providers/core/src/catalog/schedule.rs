@@ -383,9 +383,6 @@ pub struct Cron {
     day_of_week: Option<[bool; 7]>,
 }
 
-const CRON_EXAMPLE: &str =
-    "five fields, `minute hour day-of-month month day-of-week`, such as `0 12 * * MON-FRI`";
-
 impl Cron {
     fn parse(text: &str, dialect: Dialect) -> Result<Cron, ScheduleError> {
         let fields: Vec<&str> = text.split_whitespace().collect();
