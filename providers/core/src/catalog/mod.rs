@@ -231,7 +231,7 @@ impl Catalog {
         cloud: Cloud,
         native: &str,
     ) -> Option<Nearest<StorageClass>> {
-        self.storage.from_native(cloud, native)
+        self.storage.of_native(cloud, native)
     }
 
     // ---- queue ---------------------------------------------------------------------
@@ -291,7 +291,7 @@ impl Catalog {
 
     /// The abstract region of a cloud's region (`eastus` gives `us-virginia`).
     pub fn region_of_native(&self, cloud: Cloud, id: &str) -> Option<Nearest<&str>> {
-        self.regions.from_native(cloud, id).map(|n| Nearest {
+        self.regions.of_native(cloud, id).map(|n| Nearest {
             value: n.value.name.as_str(),
             fidelity: n.fidelity,
         })
@@ -301,7 +301,7 @@ impl Catalog {
     /// on Azure), with the place that differs, if any.
     pub fn region_equivalent(&self, from: Cloud, id: &str, to: Cloud) -> Option<Nearest<&str>> {
         let from_place = &self.regions.native(from, id)?.place;
-        let row = self.regions.from_native(from, id)?.value;
+        let row = self.regions.of_native(from, id)?.value;
         let target = row.column(to).as_str();
         let fidelity = match self.regions.native(to, target) {
             Some(n) if &n.place != from_place => {

@@ -150,7 +150,7 @@ impl RegionTable {
     }
 
     /// A native region's abstract region, and whether it is in that place.
-    pub(crate) fn from_native(&self, cloud: Cloud, id: &str) -> Option<Nearest<&RegionRow>> {
+    pub(crate) fn of_native(&self, cloud: Cloud, id: &str) -> Option<Nearest<&RegionRow>> {
         let n = self.native(cloud, id)?;
         let row = self.row_of(cloud, n)?;
         Some(Nearest {

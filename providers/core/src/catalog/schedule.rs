@@ -236,23 +236,23 @@ impl Interval {
     fn normalized(self) -> Result<Interval, ScheduleError> {
         let Interval { amount, unit } = self;
         match unit {
-            Unit::Minutes if amount % 60 == 0 => Interval {
+            Unit::Minutes if amount.is_multiple_of(60) => Interval {
                 amount: amount / 60,
                 unit: Unit::Hours,
             }
             .normalized(),
-            Unit::Minutes if 60 % amount != 0 => Err(err(
+            Unit::Minutes if !60u32.is_multiple_of(amount) => Err(err(
                 format!(
                     "`every {amount}m` does not divide an hour, so Azure and Google Cloud (cron) cannot keep its period"
                 ),
                 "minutes that divide 60 (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30), or hours; `rate(N minutes)` if the function runs on AWS only",
             )),
-            Unit::Hours if amount % 24 == 0 => Interval {
+            Unit::Hours if amount.is_multiple_of(24) => Interval {
                 amount: amount / 24,
                 unit: Unit::Days,
             }
             .normalized(),
-            Unit::Hours if 24 % amount != 0 => Err(err(
+            Unit::Hours if !24u32.is_multiple_of(amount) => Err(err(
                 format!(
                     "`every {amount}h` does not divide a day, so Azure and Google Cloud (cron) cannot keep its period"
                 ),
@@ -387,7 +387,7 @@ impl Cron {
     fn parse(text: &str, dialect: Dialect) -> Result<Cron, ScheduleError> {
         let fields: Vec<&str> = text.split_whitespace().collect();
         if fields.len() != 5 {
-            let why = if fields.len() == 6 && fields.iter().any(|f| *f == "?") {
+            let why = if fields.len() == 6 && fields.contains(&"?") {
                 " (`?` and a year field are EventBridge syntax: drop the year, write `*` for `?`)"
             } else if fields.len() == 6 {
                 " (a sixth field is a seconds or year field, which not every cloud has)"

@@ -111,7 +111,7 @@ impl StorageTable {
 
     /// The abstract class of a native one (names compare without case: Azure answers
     /// `Hot` or `hot`).
-    pub(crate) fn from_native(&self, cloud: Cloud, native: &str) -> Option<Nearest<StorageClass>> {
+    pub(crate) fn of_native(&self, cloud: Cloud, native: &str) -> Option<Nearest<StorageClass>> {
         if let Some(row) = self
             .class
             .iter()

@@ -93,7 +93,7 @@ pub(crate) fn parse<T: DeserializeOwned>(
 pub(crate) fn memory(mib: u32) -> String {
     if mib < 1024 {
         format!("{mib} MiB")
-    } else if mib % 1024 == 0 {
+    } else if mib.is_multiple_of(1024) {
         format!("{} GiB", mib / 1024)
     } else {
         format!("{:.1} GiB", f64::from(mib) / 1024.0)
@@ -103,9 +103,9 @@ pub(crate) fn memory(mib: u32) -> String {
 /// A duration in seconds as people read it: `30 s`, `5 min`, `4 days`.
 pub(crate) fn duration(secs: u64) -> String {
     match secs {
-        s if s % 86_400 == 0 && s >= 86_400 => plural(s / 86_400, "day"),
-        s if s % 3600 == 0 && s >= 3600 => plural(s / 3600, "hour"),
-        s if s % 60 == 0 && s >= 60 => plural(s / 60, "minute"),
+        s if s.is_multiple_of(86_400) && s >= 86_400 => plural(s / 86_400, "day"),
+        s if s.is_multiple_of(3600) && s >= 3600 => plural(s / 3600, "hour"),
+        s if s.is_multiple_of(60) && s >= 60 => plural(s / 60, "minute"),
         s => plural(s, "second"),
     }
 }
