@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use overcast_core::catalog::schedule::{self, Schedule};
 use overcast_core::kinds::{FUNCTION_RUNTIMES, Kind, Properties, TriggerType};
 
 use super::diag::{Diags, join};
@@ -146,6 +147,25 @@ fn check_dir(c: &Ctx<'_>, field: &str, value: &str, what: &str, d: &mut Diags) {
     }
 }
 
+/// A trigger's schedule must parse in the neutral syntax (or be an EventBridge expression,
+/// accepted for compatibility): a bad one is reported here, at its position, rather than
+/// by a cloud at apply time.
+fn check_schedule(c: &Ctx<'_>, value: &str, d: &mut Diags) {
+    if value.contains("${") {
+        return; // known only at apply time
+    }
+    if let Err(e) = Schedule::parse(value) {
+        d.push(
+            d.at(
+                c.pos("trigger.schedule"),
+                &c.field("trigger.schedule"),
+                format!("invalid schedule: {}", e.message),
+            )
+            .expected(e.expected),
+        );
+    }
+}
+
 /// Apply the rules of the resource's kind.
 pub(crate) fn check(c: &Ctx<'_>, props: &Properties, d: &mut Diags) {
     match props {
@@ -276,8 +296,9 @@ pub(crate) fn check(c: &Ctx<'_>, props: &Properties, d: &mut Diags) {
                         }
                     }
                     TriggerType::Schedule => {
-                        if t.schedule.is_none() {
-                            need("schedule", "`rate(5 minutes)` or `cron(0 12 * * ? *)`", d);
+                        match &t.schedule {
+                            None => need("schedule", schedule::EXAMPLES, d),
+                            Some(s) => check_schedule(c, s, d),
                         }
                         if t.source.is_some() {
                             forbid("source", d);

@@ -3,17 +3,22 @@
 //! the function and the distribution each stand for their resource; the other natives
 //! (roles, security groups, mappings, replicas) are parts of one.
 
-use overcast_core::catalog::Size;
+use overcast_core::catalog::{Cloud, Nearest, Size, catalog};
 use overcast_core::provider::AbstractView;
 use overcast_core::{Kind, NativeState};
 use serde_json::{Value, json};
 
-use crate::catalog;
 use crate::expand::types;
 
-/// The abstract size whose AWS machine is `name`, found through `table`.
-fn size_of(name: &str, table: fn(Size) -> &'static str) -> Option<Size> {
-    Size::ALL.into_iter().find(|s| table(*s) == name)
+/// Set `size` from the catalog's nearest size to a native machine, noting what differs.
+fn with_size(v: AbstractView, native: &str, nearest: Option<Nearest<Size>>) -> AbstractView {
+    match nearest {
+        Some(n) if n.fidelity.is_exact() => v.set("size", json!(n.value.as_str())),
+        Some(n) => v
+            .set("size", json!(n.value.as_str()))
+            .approximate("size", format!("`{native}`: {}", n.fidelity)),
+        None => v.approximate("size", format!("`{native}` is not in the catalog")),
+    }
 }
 
 /// The abstract resource an AWS native stands for.
@@ -48,13 +53,8 @@ pub(crate) fn to_abstract(st: &NativeState) -> Option<AbstractView> {
             let v = AbstractView::new(Kind::Compute)
                 .copy(i, &[("image", "image"), ("ports", "ports")])
                 .approximate("count", "each instance is one; count them to get `count`");
-            match size_of(text("instance_type"), catalog::instance_type) {
-                Some(size) => v.set("size", json!(size.as_str())),
-                None => v.approximate(
-                    "size",
-                    format!("`{}` is not a catalog size", text("instance_type")),
-                ),
-            }
+            let machine = text("instance_type");
+            with_size(v, machine, catalog().size_of_machine(Cloud::Aws, machine))
         }
         types::DB_INSTANCE => {
             let v = AbstractView::new(Kind::Database).copy(
@@ -68,13 +68,8 @@ pub(crate) fn to_abstract(st: &NativeState) -> Option<AbstractView> {
                     ("username", "username"),
                 ],
             );
-            match size_of(text("instance_class"), catalog::db_instance_class) {
-                Some(size) => v.set("size", json!(size.as_str())),
-                None => v.approximate(
-                    "size",
-                    format!("`{}` is not a catalog class", text("instance_class")),
-                ),
-            }
+            let class = text("instance_class");
+            with_size(v, class, catalog().size_of_db_class(Cloud::Aws, class))
         }
         types::FUNCTION => AbstractView::new(Kind::Function)
             .copy(

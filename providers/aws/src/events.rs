@@ -1,6 +1,8 @@
 //! `aws_eventbridge_schedule` (a function's `schedule` trigger): an EventBridge rule with a
 //! schedule expression, the function as its one target, and the permission that lets
-//! EventBridge invoke it. The id is the rule name.
+//! EventBridge invoke it. The id is the rule name. `schedule` arrives as an EventBridge
+//! expression: `expand` translates the spec's neutral schedule (`every 5m`, five-field
+//! cron) through the catalog, and passes EventBridge syntax as written.
 
 use aws_sdk_eventbridge::types::{RuleState, Tag, Target};
 use overcast_core::native::Observed;

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use overcast_core::catalog::Size;
+use overcast_core::catalog::{Cloud, Size, catalog as tables};
 use overcast_core::kinds::{
     CdnProps, ComputeProps, DatabaseProps, FunctionProps, Properties, QueueProps, StorageProps,
     TriggerType,
@@ -246,10 +246,15 @@ fn function(
                 .force_new(&["function_name"]),
             ),
             TriggerType::Schedule => {
-                let expr = t.schedule.clone().ok_or_else(|| {
+                let written = t.schedule.as_deref().ok_or_else(|| {
                     ProviderError::invalid(format!(
-                        "function `{name}`: a schedule trigger needs `schedule`, e.g. `rate(5 minutes)`"
+                        "function `{name}`: a schedule trigger needs `schedule`, e.g. `every 5m`"
                     ))
+                })?;
+                // Neutral syntax becomes EventBridge's; EventBridge syntax stays as written.
+                let expr = catalog::schedule_expression(written).map_err(|mut e| {
+                    e.message = format!("function `{name}`: {}", e.message);
+                    e
                 })?;
                 extra.push(
                     NativeSpec::new(
@@ -309,7 +314,7 @@ fn function(
             attrs(json!({
                 "name": ctx.name(name, "", 64),
                 "role_arn": format!("${{{name}.role.arn}}"),
-                "runtime": catalog::lambda_runtime(&p.runtime),
+                "runtime": catalog::lambda_runtime(&p.runtime)?,
                 "handler": p.handler,
                 // Relative to the spec's directory, as written.
                 "source": p.source,
@@ -333,11 +338,16 @@ fn size_of(name: &str, p: &ComputeProps) -> Result<Size, ProviderError> {
     }
     let cpu = p.cpu.unwrap_or(1);
     let mem = p.memory_gb.map_or(0, |g| (g * 1024.0).ceil() as u32);
-    Size::at_least(cpu, mem).ok_or_else(|| {
+    tables().size_at_least(cpu, mem).ok_or_else(|| {
+        let largest = tables().size(Size::Xlarge);
         ProviderError::invalid(format!(
             "compute `{name}`: no instance type in the catalog has {cpu} vCPU and {mem} MiB"
         ))
-        .with_hint("the largest size is xlarge (4 vCPU, 16 GiB)")
+        .with_hint(format!(
+            "the largest size is xlarge ({} vCPU, {} GiB)",
+            largest.vcpu,
+            largest.memory_mib / 1024
+        ))
     })
 }
 
@@ -345,14 +355,20 @@ fn compute(ctx: &Ctx<'_>, name: &str, p: &ComputeProps) -> Result<Vec<NativeSpec
     // A reference is checked once resolved, when the AMI is looked up.
     let literal = !p.image.contains("${");
     if literal && catalog::ami_query(&p.image).is_none() && !p.image.starts_with("ami-") {
-        return Err(ProviderError::invalid(format!(
-            "compute `{name}`: image `{}` is neither a catalog image nor an AMI id",
-            p.image
-        ))
-        .with_hint(format!(
-            "use one of {} or an `ami-...` id",
-            catalog::IMAGES.join(", ")
-        )));
+        let why = match tables()
+            .image(&p.image)
+            .and_then(|i| i.unavailable_on(Cloud::Aws))
+        {
+            Some(why) => format!("is not published on AWS: {why}"),
+            None => "is neither a catalog image nor an AMI id".to_string(),
+        };
+        return Err(
+            ProviderError::invalid(format!("compute `{name}`: image `{}` {why}", p.image))
+                .with_hint(format!(
+                    "use one of {} or an `ami-...` id",
+                    catalog::image_names().join(", ")
+                )),
+        );
     }
     let instance_type = catalog::instance_type(size_of(name, p)?);
     // Security groups hold a set of ports: sorted, as `read` reports them.
@@ -407,7 +423,8 @@ fn database(ctx: &Ctx<'_>, name: &str, p: &DatabaseProps) -> Vec<NativeSpec> {
             attrs(json!({
                 "identifier": identifier,
                 "engine": to_value(&p.engine),
-                "version": p.version,
+                // No version: RDS picks its default, as it always has.
+                "version": p.version.as_deref().map(|v| catalog::engine_version(p.engine, v)),
                 "instance_class": class,
                 "storage_gb": p.storage_gb,
                 "backup_retention_days": p.backup_retention_days,
@@ -572,6 +589,7 @@ mod tests {
         ))
         .expect("expand");
         assert_eq!(sched[2].type_name, types::SCHEDULE);
+        assert_eq!(sched[2].inputs["schedule"], "rate(5 minutes)");
         assert_eq!(sched[2].inputs["function_arn"], "${cron.function.arn}");
         let stor = run(&res(
             "thumbs",
@@ -625,5 +643,43 @@ mod tests {
             "${site.bucket.regional_domain}"
         );
         assert_eq!(c[2].inputs["distribution_arn"], "${edge.distribution.arn}");
+    }
+
+    #[test]
+    fn neutral_schedules_become_eventbridge_and_databases_take_catalog_classes() {
+        let f = |schedule: &str| {
+            run(&res(
+                "cron",
+                Kind::Function,
+                json!({"runtime": "python3.12", "handler": "m.h", "source": "s",
+                       "trigger": {"type": "schedule", "schedule": schedule}}),
+                &[],
+            ))
+        };
+        let n = f("0 12 * * MON-FRI").expect("expand");
+        assert_eq!(n[2].inputs["schedule"], "cron(0 12 ? * MON-FRI *)");
+        let n = f("every 1d").expect("expand");
+        assert_eq!(n[2].inputs["schedule"], "rate(1 day)");
+        let n = f("cron(0 0 L * ? *)").expect("EventBridge syntax passes through");
+        assert_eq!(n[2].inputs["schedule"], "cron(0 0 L * ? *)");
+        let e = f("every 7m").expect_err("not portable");
+        assert!(
+            e.message
+                .starts_with("function `cron`: schedule `every 7m`"),
+            "{e}"
+        );
+        assert!(e.hint.is_some());
+
+        let db = run(&res(
+            "db",
+            Kind::Database,
+            json!({"size": "nano", "version": "16"}),
+            &[],
+        ))
+        .expect("expand");
+        assert_eq!(db[0].inputs["instance_class"], "db.t3.micro");
+        assert_eq!(db[0].inputs["version"], "16");
+        let db = run(&res("db", Kind::Database, json!({"engine": "mysql"}), &[])).expect("expand");
+        assert_eq!(db[0].inputs["version"], Value::Null);
     }
 }

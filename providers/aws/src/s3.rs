@@ -11,40 +11,42 @@ use aws_sdk_s3::types::{
     LifecycleRuleFilter, ObjectIdentifier, PublicAccessBlockConfiguration, Tag, Tagging,
     Transition, TransitionStorageClass, VersioningConfiguration,
 };
+use overcast_core::kinds::StorageClass;
 use overcast_core::native::Observed;
 use overcast_core::{Attrs, OwnerTags, ProviderError};
 use serde_json::{Value, json};
 
 use crate::config::Clients;
-use crate::errors;
 use crate::util::{b, s};
+use crate::{catalog, errors};
 
 const CLASS_RULE: &str = "overcast-class";
 const RULE_PREFIX: &str = "overcast-rule-";
 const PUBLIC_SID: &str = "overcast-public-read";
 
+/// The transition that puts objects in an abstract class: the S3 class and the earliest
+/// day S3 allows (30 for STANDARD_IA), from the catalog. `None` for the class S3 creates
+/// objects in, which needs no rule.
 fn class_rule(class: &str) -> Result<Option<(i32, TransitionStorageClass)>, ProviderError> {
-    Ok(match class {
-        "standard" => None,
-        // S3 moves objects to STANDARD_IA no sooner than 30 days after creation.
-        "infrequent" => Some((30, TransitionStorageClass::StandardIa)),
-        "archive" => Some((0, TransitionStorageClass::Glacier)),
-        other => {
-            return Err(ProviderError::invalid(format!(
-                "unknown storage class `{other}`"
-            )));
-        }
-    })
+    let abstract_class = serde_json::from_value::<StorageClass>(json!(class))
+        .map_err(|_| ProviderError::invalid(format!("unknown storage class `{class}`")))?;
+    let native = catalog::storage_class(abstract_class);
+    if native.native == CREATED_IN {
+        return Ok(None);
+    }
+    let days = i32::try_from(native.transition_min_days).unwrap_or(i32::MAX);
+    Ok(Some((
+        days,
+        TransitionStorageClass::from(native.native.as_str()),
+    )))
 }
 
+/// S3 creates every object in STANDARD.
+const CREATED_IN: &str = "STANDARD";
+
+/// The abstract class of a transition's S3 class (unknown classes read as `standard`).
 fn class_name(c: &TransitionStorageClass) -> &'static str {
-    match c {
-        TransitionStorageClass::StandardIa | TransitionStorageClass::OnezoneIa => "infrequent",
-        TransitionStorageClass::Glacier
-        | TransitionStorageClass::DeepArchive
-        | TransitionStorageClass::GlacierIr => "archive",
-        _ => "standard",
-    }
+    catalog::abstract_storage_class(c.as_str())
 }
 
 fn rule(
@@ -561,4 +563,29 @@ pub fn cdn_statement(sid: &str, bucket: &str, distribution_arn: &str) -> Value {
         "Resource": format!("arn:aws:s3:::{bucket}/*"),
         "Condition": {"StringEquals": {"AWS:SourceArn": distribution_arn}},
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classes_become_the_transitions_s3_allows_and_read_back() {
+        assert_eq!(class_rule("standard").expect("known"), None);
+        assert_eq!(
+            class_rule("infrequent").expect("known"),
+            Some((30, TransitionStorageClass::StandardIa))
+        );
+        assert_eq!(
+            class_rule("archive").expect("known"),
+            Some((0, TransitionStorageClass::Glacier))
+        );
+        assert!(class_rule("cold").is_err());
+        assert_eq!(class_name(&TransitionStorageClass::OnezoneIa), "infrequent");
+        assert_eq!(class_name(&TransitionStorageClass::DeepArchive), "archive");
+        assert_eq!(
+            class_name(&TransitionStorageClass::IntelligentTiering),
+            "standard"
+        );
+    }
 }

@@ -431,7 +431,7 @@ pub enum TriggerType {
     Http,
     /// Messages arriving on a queue resource (`source`).
     Queue,
-    /// A schedule (`schedule`: `rate(5 minutes)` or a cron expression).
+    /// A schedule (`schedule`: `every 5m` or five-field cron, see [`Trigger::schedule`]).
     Schedule,
     /// Objects written to a storage resource (`source`).
     Storage,
@@ -447,7 +447,12 @@ pub struct Trigger {
     /// The queue or storage resource, as a reference: `${jobs}`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
-    /// For `schedule`: `rate(5 minutes)` or `cron(0 12 * * ? *)`.
+    /// For `schedule`, in UTC: `every 5m`, `every 2h`, `every 1d` (minutes dividing an
+    /// hour, hours dividing a day), or five-field cron `minute hour day-of-month month
+    /// day-of-week` such as `0 12 * * MON-FRI`. The same schedule runs on every cloud; see
+    /// [`crate::catalog::schedule`]. EventBridge's `rate(5 minutes)` and
+    /// `cron(0 12 * * ? *)` are still accepted: AWS takes them as written, the other clouds
+    /// their neutral equivalent when there is one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schedule: Option<String>,
 }

@@ -9,6 +9,8 @@
 
 use std::collections::BTreeMap;
 
+use overcast_core::catalog::schedule::Schedule;
+use overcast_core::catalog::{Cloud, catalog};
 use overcast_core::kinds::{
     CdnProps, ComputeProps, DatabaseProps, DbEngine, FunctionProps, Properties, QueueProps,
     StorageProps,
@@ -72,7 +74,7 @@ pub(crate) fn expand(
         Properties::Storage(p) => vec![storage(p)],
         Properties::Queue(p) => vec![queue(p)],
         Properties::Database(p) => vec![database(p, postgres)],
-        Properties::Function(p) => vec![function(p, &res.referenced_kinds)],
+        Properties::Function(p) => vec![function(&res.name, p, &res.referenced_kinds)?],
         Properties::Compute(p) => compute(p),
         Properties::Cdn(p) => vec![cdn(&res.name, p, &res.referenced_kinds)?],
     })
@@ -133,17 +135,29 @@ fn database(p: &DatabaseProps, postgres: bool) -> NativeSpec {
     }
 }
 
-fn function(p: &FunctionProps, kinds: &BTreeMap<String, Kind>) -> NativeSpec {
-    let trigger = p.trigger.as_ref().map(|t| {
-        // A queue or storage source is consumed through its url (the queue file, the
-        // bucket directory).
-        let source_url = t.source.as_ref().map(|s| match whole_ref(s, kinds) {
-            Some((name, _)) => format!("${{{name}.url}}"),
-            None => s.clone(),
-        });
-        json!({"type": to_value(&t.kind), "source_url": source_url, "schedule": t.schedule})
-    });
-    NativeSpec::new(
+fn function(
+    name: &str,
+    p: &FunctionProps,
+    kinds: &BTreeMap<String, Kind>,
+) -> Result<NativeSpec, ProviderError> {
+    let trigger = match &p.trigger {
+        None => None,
+        Some(t) => {
+            // A queue or storage source is consumed through its url (the queue file, the
+            // bucket directory).
+            let source_url = t.source.as_ref().map(|s| match whole_ref(s, kinds) {
+                Some((name, _)) => format!("${{{name}.url}}"),
+                None => s.clone(),
+            });
+            let schedule = t
+                .schedule
+                .as_deref()
+                .map(|s| local_schedule(name, s))
+                .transpose()?;
+            Some(json!({"type": to_value(&t.kind), "source_url": source_url, "schedule": schedule}))
+        }
+    };
+    Ok(NativeSpec::new(
         "function",
         types::FUNCTION,
         attrs(json!({
@@ -156,13 +170,32 @@ fn function(p: &FunctionProps, kinds: &BTreeMap<String, Kind>) -> NativeSpec {
             "trigger": trigger,
             "code_in_sync": true,
         })),
-    )
+    ))
+}
+
+/// The local cloud runs no schedules; it records one in the neutral syntax (`every 1d`,
+/// `0 12 * * 1-5`), so that the same schedule written two ways is the same input. An
+/// EventBridge expression without a neutral equivalent is recorded as written.
+fn local_schedule(function: &str, schedule: &str) -> Result<String, ProviderError> {
+    Schedule::parse(schedule)
+        .and_then(|s| s.for_cloud(Cloud::Local))
+        .map_err(|e| {
+            ProviderError::invalid(format!(
+                "function `{function}`: schedule `{schedule}`: {}",
+                e.message
+            ))
+            .with_hint(format!("write {}", e.expected))
+        })
 }
 
 fn compute(p: &ComputeProps) -> Vec<NativeSpec> {
     let size = p.size.map(|s| s.as_str());
     let (cpu, memory_mib) = match (p.size, p.cpu, p.memory_gb) {
-        (Some(s), _, _) => (Some(s.vcpus()), Some(f64::from(s.memory_mib()))),
+        // The local machine type of a size: its vCPUs and memory, recorded as limits.
+        (Some(s), _, _) => {
+            let m = catalog().compute(Cloud::Local, s);
+            (Some(m.vcpu), Some(f64::from(m.memory_mib)))
+        }
         (None, cpu, mem) => (cpu, mem.map(|g| g * 1024.0)),
     };
     (0..p.count)
@@ -296,5 +329,34 @@ mod tests {
         let f = &expand(&r, false).expect("expand")[0];
         assert_eq!(f.inputs["trigger"]["source_url"], "${jobs.url}");
         assert_eq!(f.inputs["env"]["DB"], "${db.connection_string}");
+    }
+
+    #[test]
+    fn sizes_record_the_catalog_limits_and_schedules_the_neutral_form() {
+        let n = expand(
+            &res("web", Kind::Compute, json!({"size": "medium"}), &[]),
+            false,
+        )
+        .expect("expand");
+        assert_eq!(n[0].inputs["cpu"], 2);
+        assert_eq!(n[0].inputs["memory_mib"], 4096.0);
+        let f = |schedule: &str| {
+            expand(
+                &res(
+                    "nightly",
+                    Kind::Function,
+                    json!({"runtime": "python3.12", "handler": "m.h", "source": "s",
+                           "trigger": {"type": "schedule", "schedule": schedule}}),
+                    &[],
+                ),
+                false,
+            )
+        };
+        let sched =
+            |schedule: &str| f(schedule).expect("expand")[0].inputs["trigger"]["schedule"].clone();
+        assert_eq!(sched("rate(1 day)"), "every 1d");
+        assert_eq!(sched("0 12 * * MON-FRI"), "0 12 * * 1-5");
+        assert_eq!(sched("cron(0 0 L * ? *)"), "cron(0 0 L * ? *)");
+        assert!(f("every 7m").is_err());
     }
 }
