@@ -19,9 +19,11 @@ pub mod error;
 pub mod kinds;
 pub mod native;
 pub mod provider;
+pub mod provider_kind;
 pub mod refs;
 
 pub use error::{ErrorClass, ProviderError};
 pub use kinds::Kind;
 pub use native::{Attrs, NativeAddr, NativeSpec, NativeState, OwnerTags};
 pub use provider::{AbstractResource, Provider, ProviderContext};
+pub use provider_kind::{ProviderKind, UnknownProvider};
