@@ -35,6 +35,7 @@ pub mod commands;
 pub mod engine;
 pub mod graph;
 pub mod plan;
+pub mod registry;
 pub mod retry;
 pub mod session;
 pub mod spec;

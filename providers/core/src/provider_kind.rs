@@ -111,7 +111,10 @@ mod tests {
         let e = "lcoal".parse::<ProviderKind>().unwrap_err();
         assert_eq!(e.suggestion, Some(ProviderKind::Local));
         assert!(e.to_string().contains("did you mean `local`?"), "{e}");
-        assert_eq!("asw".parse::<ProviderKind>().unwrap_err().suggestion, Some(ProviderKind::Aws));
+        assert_eq!(
+            "asw".parse::<ProviderKind>().unwrap_err().suggestion,
+            Some(ProviderKind::Aws)
+        );
         let far = "openstack".parse::<ProviderKind>().unwrap_err();
         assert_eq!(far.suggestion, None);
         assert!(!far.to_string().contains("did you mean"), "{far}");
