@@ -104,7 +104,7 @@ pub enum Command {
     Discover(DiscoverArgs),
     /// Write a starting stack from a template.
     Init(InitArgs),
-    /// Print the JSON Schema of the spec (for editors).
+    /// Print the JSON Schema of the spec, with each provider's target settings (for editors).
     Schema,
     /// Internal: serve a local CDN endpoint (started by the local cloud).
     #[command(name = "__local-cdn-serve", hide = true)]

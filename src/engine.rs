@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use foldhash::{HashMap, HashMapExt};
 use overcast_core::kinds::Kind;
-use overcast_core::provider::{AbstractResource, Provider, ProviderContext};
+use overcast_core::provider::{AbstractResource, Provider};
 use overcast_core::refs::{self, Lookup, Ref, RefError};
 use overcast_core::{Attrs, NativeAddr, NativeSpec, NativeState};
 use serde_json::Value;
@@ -68,60 +68,6 @@ impl From<RefError> for EngineError {
 /// The working directory of a stack: `.overcast/` beside its spec file.
 pub fn work_dir(stack: &Stack) -> PathBuf {
     stack.dir.join(".overcast")
-}
-
-/// Build one provider per declared target.
-pub fn build_providers(stack: &Stack) -> Result<BTreeMap<String, Arc<dyn Provider>>, EngineError> {
-    let mut out: BTreeMap<String, Arc<dyn Provider>> = BTreeMap::new();
-    for (name, target) in &stack.targets {
-        let ctx = ProviderContext {
-            stack: stack.name.clone(),
-            target: name.clone(),
-            settings: target.settings.clone(),
-            spec_dir: stack.dir.clone(),
-            work_dir: work_dir(stack),
-        };
-        let provider: Arc<dyn Provider> = match target.provider.as_str() {
-            "local" => Arc::new(overcast_local::LocalProvider::new(ctx).map_err(|e| {
-                EngineError::ProviderSetup {
-                    target: name.clone(),
-                    message: e.to_string(),
-                }
-            })?),
-            #[cfg(feature = "aws")]
-            "aws" => Arc::new(overcast_aws::AwsProvider::new(ctx).map_err(|e| {
-                EngineError::ProviderSetup {
-                    target: name.clone(),
-                    message: e.to_string(),
-                }
-            })?),
-            #[cfg(not(feature = "aws"))]
-            "aws" => {
-                return Err(EngineError::ProviderUnavailable {
-                    target: name.clone(),
-                    provider: "aws".to_string(),
-                    location: target.location.to_string(),
-                    why: "which this build of overcast leaves out: rebuild with the `aws` cargo \
-                          feature (on by default; `cargo build --features aws`)"
-                        .to_string(),
-                });
-            }
-            other => {
-                return Err(EngineError::ProviderUnavailable {
-                    target: name.clone(),
-                    provider: other.to_string(),
-                    location: target.location.to_string(),
-                    why: format!(
-                        "which overcast does not implement yet (available: local{}). \
-                         Put these resources on a target of an available provider",
-                        if cfg!(feature = "aws") { ", aws" } else { "" }
-                    ),
-                });
-            }
-        };
-        out.insert(name.clone(), provider);
-    }
-    Ok(out)
 }
 
 /// One native resource the stack wants.

@@ -37,6 +37,7 @@ pub mod engine;
 pub mod executor;
 pub mod graph;
 pub mod plan;
+pub mod registry;
 pub mod session;
 pub mod spec;
 pub mod state;

@@ -34,7 +34,7 @@ fn main() -> ExitCode {
         .try_init();
 
     if let Command::LocalCdnServe { config } = &cli.command {
-        return match overcast_local::run_cdn_server(config) {
+        return match overcast::registry::serve_local_cdn(config) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("overcast local cdn: {e}");

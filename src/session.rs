@@ -65,7 +65,7 @@ impl Session {
     /// Expand the stack, build providers and open the state of every target involved.
     pub fn open(stack: Stack, opts: SessionOptions) -> anyhow::Result<Session> {
         let work_dir = engine::work_dir(&stack);
-        let providers = engine::build_providers(&stack)?;
+        let providers = crate::registry::build_providers(&stack)?;
         // Expansion (pure computation) and reading state (file reads and parsing) do not
         // depend on each other: for a large stack each takes a good part of a second, and
         // on two cores they overlap. A failed expansion is reported first, as when they
@@ -215,12 +215,14 @@ fn open_states(
         .collect();
     for t in state::list_targets(work_dir, &stack.name) {
         if !stack.targets.contains_key(&t) {
-            bail!(
-                "state has resources on target `{t}`, which {} no longer declares.\n  \
-                 hint: declare the target again so overcast can destroy or keep them, or forget them with \
-                 `overcast state rm --target {t} ADDR...`",
-                stack.file.display()
-            );
+            // A target renamed or re-targeted after a destroy leaves an empty state
+            // behind: nothing to destroy or keep, so it must not block the new spec.
+            let held = StateStore::open_read_only(work_dir, &stack.name, &t)
+                .with_context(|| format!("reading the state of target `{t}`"))?;
+            if held.resources().is_empty() && held.intents().is_empty() {
+                continue;
+            }
+            bail!(undeclared_target_message(stack, &t, &held));
         }
         if !targets.contains(&t) {
             targets.push(t);
@@ -243,4 +245,63 @@ fn open_states(
         }
     }
     Ok(opened)
+}
+
+/// Addresses listed in full in a message; the rest are counted.
+const LISTED_ADDRS: usize = 10;
+
+/// `a, b, c`, or the first [`LISTED_ADDRS`] and how many more.
+fn addr_list<'a>(addrs: impl ExactSizeIterator<Item = &'a NativeAddr>) -> String {
+    let total = addrs.len();
+    let shown: Vec<String> = addrs.take(LISTED_ADDRS).map(ToString::to_string).collect();
+    match total.saturating_sub(LISTED_ADDRS) {
+        0 => shown.join(", "),
+        more => format!("{} and {more} more", shown.join(", ")),
+    }
+}
+
+/// Why a session refuses a state whose target the spec no longer declares, and the
+/// two ways out, with the addresses to give them.
+fn undeclared_target_message(stack: &Stack, target: &str, held: &StateStore) -> String {
+    let file = stack.file.display();
+    let resources = held.resources();
+    let mut msg = format!(
+        "the state of target `{target}` is not empty, and {file} no longer declares that target"
+    );
+    if !resources.is_empty() {
+        msg.push_str(&format!(
+            ":\n  it holds {} resource(s): {}",
+            resources.len(),
+            addr_list(resources.keys())
+        ));
+    }
+    let intents = held.intents();
+    if !intents.is_empty() {
+        msg.push_str(&format!(
+            "\n  and {} interrupted create(s) to recover: {}",
+            intents.len(),
+            addr_list(intents.keys())
+        ));
+    }
+    msg.push_str(&format!(
+        "\n  hint: to destroy them, declare target `{target}` again in {file} (with the provider \
+         and settings it had) and run `overcast apply`: resources in state that no resource \
+         places on it any more are destroyed; then remove the target again"
+    ));
+    if !resources.is_empty() {
+        let addrs = if resources.len() <= LISTED_ADDRS {
+            resources
+                .keys()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(" ")
+        } else {
+            "ADDR...".to_string()
+        };
+        msg.push_str(&format!(
+            "\n  hint: to keep them in the cloud but stop managing them, forget them with \
+             `overcast state rm --target {target} {addrs}`"
+        ));
+    }
+    msg
 }

@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 
 use anyhow::{Context, bail};
-use overcast_core::OwnerTags;
+
 use overcast_core::discovery::{DiscoveredResource, DiscoveryFilter};
 use serde_json::json;
 
@@ -140,23 +140,30 @@ pub async fn run(ctx: &Ctx, args: &DiscoverArgs) -> anyhow::Result<i32> {
         ));
         return Ok(0);
     }
+    // The listing is the command's result: no progress bar or phase line may be drawn
+    // into it (a provider call layer reports phases such as `refresh` while it works).
+    ctx.reporter.finish();
+    ctx.say(&listing(&rows, &target, &stack_name));
+    Ok(0)
+}
+
+/// The table of discovered resources and a summary line, as one block that ends with a
+/// newline (so nothing printed after it lands on its last line).
+fn listing(rows: &[(Standing, &DiscoveredResource)], target: &str, stack_name: &str) -> String {
     let width = |f: &dyn Fn(&DiscoveredResource) -> usize| {
         rows.iter().map(|(_, r)| f(r)).max().unwrap_or(0)
     };
     let (wt, wi) = (
-        width(&|r| r.resource_type.len()).max(4),
-        width(&|r| r.id.len()).max(2),
+        width(&|r| r.resource_type.chars().count()).max(4),
+        width(&|r| r.id.chars().count()).max(2),
     );
     let mut out = format!(
         "{:<wt$}  {:<wi$}  {:<12}  RESOURCE\n",
         "TYPE", "ID", "STANDING"
     );
-    for (s, r) in &rows {
-        let resource = r
-            .tags
-            .get(OwnerTags::RESOURCE_KEY)
-            .map(String::as_str)
-            .unwrap_or("-");
+    for (s, r) in rows {
+        // The address its provider decoded from its labels, whatever the cloud's encoding.
+        let resource = r.owner.as_ref().map_or("-", |o| o.resource.as_str());
         out.push_str(&format!(
             "{:<wt$}  {:<wi$}  {:<12}  {resource}\n",
             r.resource_type,
@@ -174,13 +181,15 @@ pub async fn run(ctx: &Ctx, args: &DiscoverArgs) -> anyhow::Result<i32> {
             "; {orphans} tagged for `{stack_name}` but not in its state (left by a lost state or an interrupted tool)"
         ));
     }
-    ctx.say(&out);
-    Ok(0)
+    out.push('\n');
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
+
+    use overcast_core::OwnerTags;
 
     use super::*;
 
@@ -226,6 +235,46 @@ mod tests {
             )
             .is_err()
         );
+    }
+
+    #[test]
+    fn the_listing_is_a_block_that_ends_its_last_line() {
+        let r = |id: &str, res: &str| {
+            let mut r = DiscoveredResource::new(id, "local_queue", id, BTreeMap::new());
+            r.owner = Some(OwnerTags {
+                stack: "disco".to_string(),
+                target: "local".to_string(),
+                resource: res.to_string(),
+            });
+            r
+        };
+        let (a, b) = (r("q1", "jobs.queue"), r("q22", "old.queue"));
+        let rows = [(Standing::InState, &a), (Standing::NotInState, &b)];
+        let text = listing(&rows, "local", "disco");
+        assert!(
+            text.ends_with("(left by a lost state or an interrupted tool)\n"),
+            "{text:?}"
+        );
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 5, "{text}");
+        assert!(
+            lines[0].starts_with("TYPE") && lines[3].is_empty(),
+            "{text}"
+        );
+        assert!(
+            lines[4].starts_with("2 resource(s) on `local`; 1 tagged"),
+            "{text}"
+        );
+        // The STANDING column starts at one offset on every row.
+        let at: Vec<Option<usize>> = lines[..3]
+            .iter()
+            .map(|l| {
+                l.find("STANDING")
+                    .or_else(|| l.find("not in state"))
+                    .or_else(|| l.find("in state"))
+            })
+            .collect();
+        assert!(at.iter().all(|x| *x == at[0]), "{text}");
     }
 
     #[test]

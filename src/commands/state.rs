@@ -17,26 +17,29 @@ pub async fn run(ctx: &Ctx, cmd: &StateCommand) -> anyhow::Result<i32> {
     match cmd {
         StateCommand::List => {
             let mut rows = Vec::new();
+            let mut listed = Vec::new();
+            let mut pending = Vec::new();
             for t in &targets {
                 let store = StateStore::open_read_only(&work_dir, &stack.name, t)?;
                 for (addr, st) in store.resources() {
                     rows.push(json!({"addr": addr.to_string(), "target": t, "type": st.type_name, "id": st.id, "kind": st.kind}));
-                    if !ctx.global.json {
-                        crate::outln!("{addr:<40} {:<16} {t:<10} {}", st.type_name, st.id);
-                    }
+                    listed.push([
+                        addr.to_string(),
+                        st.type_name.clone(),
+                        t.clone(),
+                        st.id.clone(),
+                    ]);
                 }
-                for addr in store.intents().keys() {
-                    if !ctx.global.json {
-                        crate::outln!(
-                            "{addr:<40} (pending: an interrupted create; the next plan or apply recovers it)"
-                        );
-                    }
-                }
+                pending.extend(store.intents().keys().map(|a| a.to_string()));
             }
             if ctx.global.json {
                 crate::outln!("{}", Value::Array(rows));
             } else if targets.is_empty() {
                 crate::outln!("No state for stack `{}` yet.", stack.name);
+            } else if listed.is_empty() && pending.is_empty() {
+                crate::outln!("The state of stack `{}` holds no resources.", stack.name);
+            } else {
+                crate::out!("{}", list_table(&listed, &pending));
             }
             Ok(0)
         }
@@ -119,5 +122,93 @@ pub async fn run(ctx: &Ctx, cmd: &StateCommand) -> anyhow::Result<i32> {
             crate::outln!("Released the lock `{id}` of target `{t}`.");
             Ok(0)
         }
+    }
+}
+
+/// The `state list` table: a header and one row per native, every column as wide as its
+/// widest cell (addresses and native type names vary from 6 to 40 characters), then the
+/// interrupted creates that the next plan or apply recovers.
+fn list_table(rows: &[[String; 4]], pending: &[String]) -> String {
+    const HEADER: [&str; 4] = ["ADDRESS", "TYPE", "TARGET", "ID"];
+    let mut widths = HEADER.map(str::len);
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: [&str; 4]| {
+        let text = format!(
+            "{:<w0$}  {:<w1$}  {:<w2$}  {}",
+            cells[0],
+            cells[1],
+            cells[2],
+            cells[3],
+            w0 = widths[0],
+            w1 = widths[1],
+            w2 = widths[2],
+        );
+        format!("{}\n", text.trim_end())
+    };
+    let mut out = line(HEADER);
+    for row in rows {
+        out.push_str(&line([&row[0], &row[1], &row[2], &row[3]]));
+    }
+    for addr in pending {
+        out.push_str(&format!(
+            "{addr:<w$}  (pending: an interrupted create; the next plan or apply recovers it)\n",
+            w = widths[0]
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_list_columns_line_up_whatever_the_lengths() {
+        let row = |a: &str, ty: &str, t: &str, id: &str| {
+            [a.to_string(), ty.to_string(), t.to_string(), id.to_string()]
+        };
+        let rows = [
+            row("db.db", "local_sqlite", "local", "db"),
+            row(
+                "worker-with-a-long-name.event_source_mapping",
+                "aws_lambda_event_source_mapping",
+                "production-eu",
+                "1f2e",
+            ),
+        ];
+        let text = list_table(&rows, &["jobs.queue".to_string()]);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 4, "{text}");
+        // Each column starts at the same offset on every line.
+        for (col, cells) in [
+            (
+                1,
+                ["TYPE", "local_sqlite", "aws_lambda_event_source_mapping"],
+            ),
+            (2, ["TARGET", "local", "production-eu"]),
+            (3, ["ID", "db", "1f2e"]),
+        ] {
+            let starts: Vec<Option<usize>> = lines[..3]
+                .iter()
+                .zip(cells)
+                .map(|(l, c)| {
+                    // The cell, as a whole word (`local` is not the start of `local_sqlite`).
+                    let pat = format!("  {c}");
+                    l.match_indices(&pat)
+                        .map(|(i, _)| i + 2)
+                        .find(|i| l[i + c.len()..].is_empty() || l[i + c.len()..].starts_with(' '))
+                })
+                .collect();
+            assert!(
+                starts.iter().all(|s| s.is_some() && *s == starts[0]),
+                "column {col} is not aligned:\n{text}"
+            );
+        }
+        assert!(lines[3].starts_with("jobs.queue  "), "{text}");
+        assert!(lines[3].contains("(pending"), "{text}");
     }
 }

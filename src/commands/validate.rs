@@ -3,12 +3,12 @@
 use serde_json::json;
 
 use super::{Ctx, load_stack};
-use crate::engine;
+use crate::{engine, registry};
 
 /// Validate the spec and expand it through the providers.
 pub async fn run(ctx: &Ctx) -> anyhow::Result<i32> {
     let stack = load_stack(&ctx.global)?;
-    let providers = engine::build_providers(&stack)?;
+    let providers = registry::build_providers(&stack)?;
     let desired = engine::expand(&stack, &providers)?;
     let targets: Vec<&str> = stack.targets.keys().map(String::as_str).collect();
     ctx.say(&format!(

@@ -36,9 +36,19 @@ fn verbs(v: &[(NativeAddr, Action, String)]) -> &'static str {
     }
 }
 
+/// What the plan would do to a protected native, as a verb (`destroy`, `replace`).
+fn verb(action: Action) -> &'static str {
+    match action {
+        Action::Replace => "replace",
+        Action::Delete => "destroy",
+        // Only replacements and deletions are refused; say what it is all the same.
+        other => other.past(),
+    }
+}
+
 fn list(v: &[(NativeAddr, Action, String)]) -> String {
     v.iter()
-        .map(|(a, act, why)| format!("  - {a}: {} ({why})", act.past().trim_end_matches('d')))
+        .map(|(a, act, why)| format!("  - {a}: {} ({why})", verb(*act)))
         .collect::<Vec<_>>()
         .join("\n")
 }
@@ -318,6 +328,32 @@ fn attr_changes(
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn the_protect_message_names_each_action_in_full() {
+        let e = DiffError::Protected(vec![
+            (
+                NativeAddr::new("db", "db"),
+                Action::Delete,
+                "protected".into(),
+            ),
+            (
+                NativeAddr::new("web", "instance[0]"),
+                Action::Replace,
+                "image".into(),
+            ),
+        ]);
+        let text = e.to_string();
+        assert!(text.contains("  - db.db: destroy (protected)"), "{text}");
+        assert!(
+            text.contains("  - web.instance[0]: replace (image)"),
+            "{text}"
+        );
+        assert!(
+            text.starts_with("the plan would replace or destroy protected"),
+            "{text}"
+        );
+    }
 
     #[test]
     fn join_sorted_finds_every_key_in_one_walk() {

@@ -14,6 +14,9 @@ use super::yaml::{Node, Pos, Yaml};
 pub(crate) struct Checker<'s, 'd> {
     pub defs: Option<&'s Map<String, Value>>,
     pub d: &'d mut Diags,
+    /// What a key of a checked mapping is called in messages: `property` for a
+    /// resource's properties, `setting` for a target's settings.
+    pub noun: &'static str,
 }
 
 fn deref<'s>(defs: Option<&'s Map<String, Value>>, mut schema: &'s Value) -> &'s Value {
@@ -86,16 +89,33 @@ fn show(v: &Value) -> String {
 fn range_text(schema: &Value, noun: &str) -> String {
     let min = schema.get("minimum").and_then(Value::as_f64);
     let max = schema.get("maximum").and_then(Value::as_f64);
+    let bare = noun.trim_start_matches("an ").trim_start_matches("a ");
+    if schema.get("exclusiveMinimum").and_then(Value::as_f64) == Some(0.0) {
+        return format!("a positive {bare}");
+    }
     match (min, max) {
         (Some(a), Some(b)) => format!("{noun} from {a} to {b}"),
-        (Some(0.0), None) => format!(
-            "a non-negative {}",
-            noun.trim_start_matches("an ").trim_start_matches("a ")
-        ),
+        (Some(0.0), None) => format!("a non-negative {bare}"),
         (Some(a), None) => format!("{noun} of at least {a}"),
         (None, Some(b)) => format!("{noun} up to {b}"),
         (None, None) => noun.to_string(),
     }
+}
+
+/// Whether `x` is within the schema's `minimum`, `exclusiveMinimum` and `maximum`.
+fn in_range(schema: &Value, x: f64) -> bool {
+    let bound = |k: &str| schema.get(k).and_then(Value::as_f64);
+    bound("minimum").is_none_or(|m| x >= m)
+        && bound("exclusiveMinimum").is_none_or(|m| x > m)
+        && bound("maximum").is_none_or(|m| x <= m)
+}
+
+/// Whether `s` is at least the schema's `minLength` characters long.
+fn long_enough(schema: &Value, s: &str) -> bool {
+    schema
+        .get("minLength")
+        .and_then(Value::as_u64)
+        .is_none_or(|m| s.chars().count() as u64 >= m)
 }
 
 /// What a schema accepts, in words, for `expected:` lines.
@@ -119,6 +139,9 @@ pub(crate) fn describe(defs: Option<&Map<String, Value>>, schema: &Value) -> Str
         .map(|t| match *t {
             "integer" => range_text(schema, "an integer"),
             "number" => range_text(schema, "a number"),
+            "string" if schema.get("minLength").and_then(Value::as_u64).unwrap_or(0) > 0 => {
+                "a non-empty string".to_string()
+            }
             "string" => "a string".to_string(),
             "boolean" => "true or false".to_string(),
             "array" => match schema.get("items") {
@@ -156,18 +179,8 @@ impl Checker<'_, '_> {
             return false;
         }
         match &node.value {
-            Yaml::Number(n) => {
-                let x = n.as_f64().unwrap_or(0.0);
-                let lo = schema
-                    .get("minimum")
-                    .and_then(Value::as_f64)
-                    .is_none_or(|m| x >= m);
-                let hi = schema
-                    .get("maximum")
-                    .and_then(Value::as_f64)
-                    .is_none_or(|m| x <= m);
-                coercible || (lo && hi)
-            }
+            Yaml::Number(n) => coercible || in_range(schema, n.as_f64().unwrap_or(0.0)),
+            Yaml::String(s) => long_enough(schema, s),
             Yaml::Seq(items) => schema
                 .get("items")
                 .is_none_or(|i| items.iter().all(|n| self.fits(n, i))),
@@ -259,17 +272,16 @@ impl Checker<'_, '_> {
             return false;
         }
         match &mut node.value {
+            Yaml::String(s) if !long_enough(schema, s) => {
+                let e = self
+                    .d
+                    .at(node.pos, path, format!("`{name}` is empty"))
+                    .expected(describe(defs, schema));
+                self.d.push(e);
+                false
+            }
             Yaml::Number(n) => {
-                let x = n.as_f64().unwrap_or(0.0);
-                let lo = schema
-                    .get("minimum")
-                    .and_then(Value::as_f64)
-                    .is_none_or(|m| x >= m);
-                let hi = schema
-                    .get("maximum")
-                    .and_then(Value::as_f64)
-                    .is_none_or(|m| x <= m);
-                if !(lo && hi) {
+                if !in_range(schema, n.as_f64().unwrap_or(0.0)) {
                     let e = self
                         .d
                         .at(node.pos, path, format!("`{name}` is out of range: {n}"))
@@ -319,7 +331,11 @@ impl Checker<'_, '_> {
                     Some(Value::Bool(false)) => {
                         let e = self
                             .d
-                            .at(k.pos, &p, format!("unknown property `{}` {owner}", k.name))
+                            .at(
+                                k.pos,
+                                &p,
+                                format!("unknown {} `{}` {owner}", self.noun, k.name),
+                            )
                             .expected(one_of(names.iter().copied()))
                             .maybe_hint(did_you_mean(&k.name, names.iter().copied()));
                         self.d.push(e);
@@ -344,7 +360,7 @@ impl Checker<'_, '_> {
                 let mut e = self.d.at(
                     key_pos,
                     &join(path, req),
-                    format!("missing required property `{req}` {owner}"),
+                    format!("missing required {} `{req}` {owner}", self.noun),
                 );
                 if let Some(w) = what {
                     e = e.expected(format!("`{req}`: {w}"));

@@ -80,18 +80,15 @@ impl SpecError {
             out.push_str(&format!("{pad}--> {loc}\n"));
         }
         if let Some(text) = line_text {
-            let text = text.trim_end_matches('\r');
             let col = usize::try_from(loc.column.saturating_sub(1)).unwrap_or(0);
-            // Tabs would shift the caret; show the line with tabs as single spaces.
-            let text = text.replace('\t', " ");
-            let avail = text.chars().count().saturating_sub(col).max(1);
-            let width = usize::try_from(self.width.max(1)).unwrap_or(1).min(avail);
+            let width = usize::try_from(self.width.max(1)).unwrap_or(1);
+            let shown = Excerpt::new(text, col, width);
             out.push_str(&format!("{pad} |\n"));
-            out.push_str(&format!("{} | {}\n", loc.line, text));
+            out.push_str(&format!("{} | {}\n", loc.line, shown.text));
             out.push_str(&format!(
                 "{pad} | {}{}\n",
-                " ".repeat(col),
-                "^".repeat(width)
+                " ".repeat(shown.column),
+                "^".repeat(shown.width)
             ));
         }
         if !self.path.is_empty() {
@@ -105,6 +102,58 @@ impl SpecError {
         }
         out.truncate(out.trim_end().len());
         out
+    }
+}
+
+/// At most this many characters of a source line are shown; a longer line is cut to a
+/// window around the error, marked with `...` at each cut end (as rustc does), so a
+/// 20,000-character line does not flood the terminal.
+const MAX_SHOWN: usize = 100;
+/// Characters shown before the error's column when the line is cut.
+const SHOWN_BEFORE: usize = 40;
+
+/// The part of a source line shown under an error, and where the caret goes in it.
+#[derive(Debug, PartialEq, Eq)]
+struct Excerpt {
+    /// The shown text (tabs as single spaces, so the caret lines up).
+    text: String,
+    /// 0-based column of the caret in `text`.
+    column: usize,
+    /// Length of the underline (at least 1, never past the shown text).
+    width: usize,
+}
+
+impl Excerpt {
+    /// The excerpt of `line` around the 0-based character column `col`.
+    fn new(line: &str, col: usize, width: usize) -> Excerpt {
+        let chars: Vec<char> = line
+            .trim_end_matches('\r')
+            .chars()
+            .map(|c| if c == '\t' { ' ' } else { c })
+            .collect();
+        let len = chars.len();
+        let (start, end) = if len <= MAX_SHOWN {
+            (0, len)
+        } else {
+            let start = col.saturating_sub(SHOWN_BEFORE).min(len - MAX_SHOWN);
+            (start, start + MAX_SHOWN)
+        };
+        let mut text = String::new();
+        let mut column = col.saturating_sub(start);
+        if start > 0 {
+            text.push_str("...");
+            column += 3;
+        }
+        text.extend(&chars[start..end]);
+        let avail = end.saturating_sub(col.max(start)).max(1);
+        if end < len {
+            text.push_str("...");
+        }
+        Excerpt {
+            text,
+            column,
+            width: width.max(1).min(avail),
+        }
     }
 }
 
@@ -238,6 +287,47 @@ mod tests {
    = expected: one of image, size
    = hint: did you mean `size`?";
         assert_eq!(e.render(Some(&src)), want);
+    }
+
+    #[test]
+    fn a_very_long_line_is_cut_to_a_window_around_the_column() {
+        let line = format!("{}sise: small{}", "x".repeat(20_000), "y".repeat(20_000));
+        let loc = Location {
+            file: "overcast.yaml".into(),
+            line: 1,
+            column: 20_001,
+        };
+        let mut e = SpecError::new(loc, "resources.web.sise", "unknown property `sise`");
+        e.width = 4;
+        let out = e.render(Some(&line));
+        assert!(out.len() < 400, "{} characters:\n{out}", out.len());
+        let lines: Vec<&str> = out.lines().collect();
+        let (shown, carets) = (lines[3], lines[4]);
+        assert!(
+            shown.starts_with("1 | ...") && shown.ends_with("..."),
+            "{shown}"
+        );
+        // The caret still points at `sise`.
+        let at = carets.find('^').expect("a caret");
+        assert_eq!(&shown[at..at + 4], "sise", "{out}");
+        assert_eq!(carets.trim_start_matches([' ', '|']).trim_end(), "^^^^");
+    }
+
+    #[test]
+    fn excerpts_cut_only_the_ends_that_are_long() {
+        let short = Excerpt::new("  size: small", 2, 4);
+        assert_eq!(
+            (short.text.as_str(), short.column, short.width),
+            ("  size: small", 2, 4)
+        );
+        let line = format!("sise: {}", "z".repeat(500));
+        let head = Excerpt::new(&line, 0, 4);
+        assert!(!head.text.starts_with("...") && head.text.ends_with("..."));
+        assert_eq!((head.column, head.width), (0, 4));
+        let tail = Excerpt::new(&line, 505, 50);
+        assert!(tail.text.starts_with("...") && !tail.text.ends_with("..."));
+        assert_eq!(tail.text.chars().count(), MAX_SHOWN + 3);
+        assert_eq!(tail.width, 1, "the underline stops at the end of the line");
     }
 
     #[test]

@@ -14,6 +14,7 @@ mod props;
 mod refs_check;
 mod schema;
 mod semantic;
+mod settings;
 mod validate;
 mod vars;
 mod yaml;

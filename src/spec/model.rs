@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
 
+use overcast_core::ProviderKind;
 use overcast_core::kinds::{Kind, Properties};
 use serde_json::Value;
 
@@ -53,10 +54,10 @@ pub struct Stack {
 pub struct Target {
     /// Name under `targets:`.
     pub name: String,
-    /// Provider: `local`, `aws`, `azure` or `gcp`.
-    pub provider: String,
-    /// Every other key of the target (region, project, endpoint_url, latency_ms, ...),
-    /// with `${var.x}` already substituted.
+    /// Its provider.
+    pub provider: ProviderKind,
+    /// Every other key of the target (region, endpoint_url, latency_ms, ...), checked
+    /// against the provider's settings schema, with `${var.x}` already substituted.
     pub settings: serde_json::Map<String, Value>,
     /// Where it is declared.
     pub location: Location,

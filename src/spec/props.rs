@@ -20,7 +20,12 @@ pub(crate) fn typed(
 ) -> Option<Properties> {
     let schema = kind_schema(kind);
     let defs = schema.get("$defs").and_then(Value::as_object);
-    let ok = Checker { defs, d }.check(
+    let ok = Checker {
+        defs,
+        d,
+        noun: "property",
+    }
+    .check(
         props,
         schema,
         path,

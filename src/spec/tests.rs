@@ -51,7 +51,10 @@ fn minimal_spec_gets_the_implicit_local_target_and_defaults() {
     let s = load_ok(SMALL);
     assert_eq!(s.name, "shop");
     assert_eq!(s.default_target, "local");
-    assert_eq!(s.targets["local"].provider, "local");
+    assert_eq!(
+        s.targets["local"].provider,
+        overcast_core::ProviderKind::Local
+    );
     assert_eq!(s.dir, Path::new("."));
     let web = &s.resources["web"];
     assert_eq!(web.kind, Kind::Compute);
@@ -304,4 +307,113 @@ fn truncated_specs_never_panic() {
     ] {
         let _ = load_with_env(Path::new("f.yaml"), text, &BTreeMap::new(), &no_env);
     }
+}
+
+#[test]
+fn a_misspelled_local_setting_is_an_error_with_a_suggestion() {
+    let e = load_err(
+        "stack: s\ntargets:\n  local:\n    provider: local\n    latncy_ms: 5\nresources: {}\n",
+    );
+    let e = &e.errors[0];
+    assert_eq!((e.location.line, e.location.column), (5, 5));
+    assert_eq!(e.path, "targets.local.latncy_ms");
+    assert!(e.message.contains("unknown setting `latncy_ms`"), "{e}");
+    assert_eq!(e.hint.as_deref(), Some("did you mean `latency_ms`?"));
+}
+
+#[test]
+fn local_settings_are_typed_and_ranged() {
+    for (setting, message, expected) in [
+        (
+            "error_rate: 2",
+            "`error_rate` is out of range",
+            "a number from 0 to 1",
+        ),
+        (
+            "rate_limit: 0",
+            "`rate_limit` is out of range",
+            "a positive number",
+        ),
+        (
+            "latency_ms: fast",
+            "wrong type for `latency_ms`",
+            "a non-negative integer",
+        ),
+        ("noop: maybe", "wrong type for `noop`", "true or false"),
+        (
+            "helper_exe: ''",
+            "`helper_exe` is empty",
+            "a non-empty string",
+        ),
+    ] {
+        let text = format!(
+            "stack: s\ntargets:\n  local:\n    provider: local\n    {setting}\nresources: {{}}\n"
+        );
+        let errs = load_err(&text);
+        let e = &errs.errors[0];
+        assert_eq!(e.location.line, 5, "{setting}: {e}");
+        assert!(e.message.contains(message), "{setting}: {e}");
+        assert_eq!(e.expected.as_deref(), Some(expected), "{setting}: {e}");
+    }
+    let s = load_ok(
+        "stack: s\ntargets:\n  local:\n    provider: local\n    rate_limit: 50\n    error_rate: 0.1\nresources: {}\n",
+    );
+    assert_eq!(s.targets["local"].settings["rate_limit"], json!(50));
+}
+
+#[test]
+fn variables_in_settings_keep_their_type_and_literal_dollars() {
+    let text = "stack: s\nvariables:\n  lat:\n    type: number\n    default: 7\n  exe:\n    type: string\n    default: /opt/${x}/cdn\ntargets:\n  local:\n    provider: local\n    latency_ms: ${var.lat}\n    helper_exe: ${var.exe}\nresources: {}\n";
+    let s = load_ok(text);
+    let settings = &s.targets["local"].settings;
+    assert_eq!(settings["latency_ms"], json!(7));
+    // The provider gets the text the user meant, not the spec's escape.
+    assert_eq!(settings["helper_exe"], json!("/opt/${x}/cdn"));
+    // A variable of the wrong type is reported at the setting.
+    let e = load_err(&text.replace(
+        "type: number\n    default: 7",
+        "type: string\n    default: slow",
+    ));
+    assert_eq!(e.errors[0].path, "targets.local.latency_ms");
+}
+
+#[test]
+fn a_setting_cannot_reference_a_resource() {
+    let e = load_err(
+        "stack: s\ntargets:\n  local:\n    provider: local\n    helper_exe: ${web.address}\nresources:\n  web:\n    kind: compute\n",
+    );
+    assert_eq!(e.errors[0].path, "targets.local.helper_exe");
+    assert!(
+        e.errors[0].message.contains("cannot reference a resource"),
+        "{e}"
+    );
+}
+
+#[test]
+fn an_unknown_provider_suggests_the_closest() {
+    let e = load_err("stack: s\ntargets:\n  main:\n    provider: lcoal\nresources: {}\n");
+    let e = &e.errors[0];
+    assert_eq!((e.location.line, e.location.column), (4, 15));
+    assert_eq!(e.path, "targets.main.provider");
+    assert_eq!(e.hint.as_deref(), Some("did you mean `local`?"));
+}
+
+#[cfg(feature = "aws")]
+#[test]
+fn a_misspelled_aws_setting_is_an_error_with_a_suggestion() {
+    let e = load_err(
+        "stack: s\ntargets:\n  cloud:\n    provider: aws\n    region: eu-west-1\n    endpoint_ur: http://127.0.0.1:5000\nresources: {}\n",
+    );
+    let e = &e.errors[0];
+    assert_eq!((e.location.line, e.location.column), (6, 5));
+    assert_eq!(e.path, "targets.cloud.endpoint_ur");
+    assert_eq!(e.hint.as_deref(), Some("did you mean `endpoint_url`?"));
+    // An empty endpoint (a variable defaulting to "") still means "not set".
+    let s = load_ok(
+        "stack: s\ntargets:\n  cloud:\n    provider: aws\n    region: eu-west-1\n    endpoint_url: ''\nresources: {}\n",
+    );
+    assert_eq!(
+        s.targets["cloud"].provider,
+        overcast_core::ProviderKind::Aws
+    );
 }

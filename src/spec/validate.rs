@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
+use overcast_core::ProviderKind;
 use overcast_core::kinds::Kind;
 
 use super::cycles::find_cycles;
@@ -12,7 +13,6 @@ use super::diag::{Diags, join};
 use super::error::{SpecErrors, did_you_mean, one_of};
 use super::model::{Output, Resource, Stack, Target, Variable};
 use super::refs_check::{self, RefUse};
-use super::schema::PROVIDERS;
 use super::vars::{self, VarSources};
 use super::yaml::{self, Key, Node, Pos, Yaml};
 use super::{props, semantic};
@@ -165,8 +165,10 @@ pub(crate) fn validate(file: &Path, text: &str, src: &VarSources<'_>) -> Result<
     for (k, node) in section(&root, "targets", &mut d) {
         let path = join("targets", &k.name);
         let mut node = node.clone();
-        subst(&mut node, &path, &mut d);
-        if let Some(t) = target(k, &node, &path, &mut d) {
+        let used = subst(&mut node, &path, &mut d);
+        // A declared variable without a value was reported: its settings cannot be typed.
+        let unresolved = used.iter().any(|v| !variables.contains_key(v));
+        if let Some(t) = target(k, node, &path, unresolved, &mut d) {
             targets.insert(k.name.clone(), t);
         }
     }
@@ -180,7 +182,7 @@ pub(crate) fn validate(file: &Path, text: &str, src: &VarSources<'_>) -> Result<
             "local".to_string(),
             Target {
                 name: "local".to_string(),
-                provider: "local".to_string(),
+                provider: ProviderKind::Local,
                 settings: Default::default(),
                 location,
             },
@@ -455,14 +457,15 @@ fn stack_name(root: &Node, root_pos: Pos, d: &mut Diags) -> Option<String> {
     }
 }
 
-fn target(k: &Key, node: &Node, path: &str, d: &mut Diags) -> Option<Target> {
+fn target(k: &Key, node: Node, path: &str, unresolved: bool, d: &mut Diags) -> Option<Target> {
+    let providers = ProviderKind::ALL.map(ProviderKind::as_str);
     if !valid_name(&k.name, 62, &['_', '-']) {
         d.push(
             d.at(k.pos, path, format!("invalid target name `{}`", k.name))
                 .expected("a lowercase letter, then lowercase letters, digits, `_` or `-`"),
         );
     }
-    let Some(entries) = node.as_map() else {
+    let Yaml::Map(entries) = node.value else {
         d.push(
             d.at(
                 node.pos,
@@ -476,7 +479,9 @@ fn target(k: &Key, node: &Node, path: &str, d: &mut Diags) -> Option<Target> {
         );
         return None;
     };
-    let provider = match node.get("provider") {
+    let (provider_entry, settings): (Vec<_>, Vec<_>) =
+        entries.into_iter().partition(|(k, _)| k.name == "provider");
+    let provider = match provider_entry.first() {
         None => {
             d.push(
                 d.at(
@@ -484,32 +489,42 @@ fn target(k: &Key, node: &Node, path: &str, d: &mut Diags) -> Option<Target> {
                     &join(path, "provider"),
                     format!("target `{}` has no `provider`", k.name),
                 )
-                .expected(one_of(PROVIDERS)),
+                .expected(one_of(providers)),
             );
             return None;
         }
-        Some(p) => match p.as_str() {
-            Some(s) if PROVIDERS.contains(&s) => s.to_string(),
-            s => {
-                let shown = s.map_or_else(|| p.describe(), |s| format!("`{s}`"));
+        Some((_, p)) => match p.as_str().map(ProviderKind::from_str) {
+            Some(Ok(kind)) => kind,
+            other => {
+                let shown = p
+                    .as_str()
+                    .map_or_else(|| p.describe(), |s| format!("`{s}`"));
+                let hint = match other {
+                    Some(Err(e)) => e.suggestion.map(|s| format!("did you mean `{s}`?")),
+                    _ => None,
+                };
                 d.push(
                     d.at(
                         p.pos,
                         &join(path, "provider"),
                         format!("unknown provider {shown}"),
                     )
-                    .expected(one_of(PROVIDERS))
-                    .maybe_hint(s.and_then(|s| did_you_mean(s, PROVIDERS))),
+                    .expected(one_of(providers))
+                    .maybe_hint(hint),
                 );
                 return None;
             }
         },
     };
-    let settings = entries
-        .iter()
-        .filter(|(k, _)| k.name != "provider")
-        .map(|(k, v)| (k.name.clone(), v.to_json()))
-        .collect();
+    let mut settings = Node {
+        pos: node.pos,
+        value: Yaml::Map(settings),
+    };
+    let settings = if unresolved {
+        serde_json::Map::new()
+    } else {
+        super::settings::typed(provider, k, &mut settings, path, d)?
+    };
     Some(Target {
         name: k.name.clone(),
         provider,

@@ -12,55 +12,63 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{Region, SdkConfig};
 use overcast_core::ProviderError;
+use schemars::JsonSchema;
+use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
-/// The settings of an `aws` target that this provider understands.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// Settings of an `aws` target (every key of `targets.<name>` besides `provider`).
+///
+/// Also the schema the spec validator checks an aws target against
+/// (`schemars::schema_for!(Settings)`): an unknown key is refused with a did-you-mean.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+#[schemars(title = "aws target settings")]
 pub struct Settings {
-    /// Region (`region:`); when absent, the standard chain (AWS_REGION, profile) decides.
+    /// AWS region, e.g. `eu-west-1`. When absent, the standard chain decides
+    /// (`AWS_REGION`, the profile's region).
+    #[serde(deserialize_with = "non_empty")]
+    #[schemars(length(min = 1))]
     pub region: Option<String>,
-    /// Endpoint of every service (`endpoint_url:`), for emulators; AWS_ENDPOINT_URL is
-    /// honoured by the SDK itself when this is absent.
+    /// Endpoint URL of every service, for an emulator such as moto
+    /// (`http://127.0.0.1:5000`). Empty or absent: the real AWS endpoints, or
+    /// `AWS_ENDPOINT_URL` when set.
+    #[serde(deserialize_with = "empty_is_none")]
     pub endpoint_url: Option<String>,
-    /// Named profile (`profile:`) of the shared config files.
+    /// Named profile of the shared AWS config and credentials files. Empty or absent:
+    /// the default chain.
+    #[serde(deserialize_with = "empty_is_none")]
     pub profile: Option<String>,
 }
 
+/// An empty string means "not set", so a spec can pass an optional setting through a
+/// variable whose default is `""`.
+fn empty_is_none<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(Option::<String>::deserialize(d)?.filter(|s| !s.is_empty()))
+}
+
+fn non_empty<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    match Option::<String>::deserialize(d)? {
+        Some(s) if s.is_empty() => Err(serde::de::Error::custom(
+            "expected a region name such as `eu-west-1`, found an empty string",
+        )),
+        other => Ok(other),
+    }
+}
+
 impl Settings {
-    /// Read the target's settings. Unknown keys are refused so a typo is not silently ignored.
+    /// Read the target's settings. Unknown keys are refused so a typo is not silently
+    /// ignored; an error names the offending key.
     pub fn from_map(settings: &Map<String, Value>) -> Result<Settings, ProviderError> {
-        let mut out = Settings::default();
-        for (k, v) in settings {
-            let text = || {
-                v.as_str()
-                    .map(str::to_string)
-                    .filter(|s| !s.is_empty())
-                    .ok_or_else(|| {
-                        ProviderError::invalid(format!(
-                            "aws target setting `{k}` must be a non-empty string, got {v}"
-                        ))
-                    })
+        serde_path_to_error::deserialize(Value::Object(settings.clone())).map_err(|e| {
+            let key = e.path().to_string();
+            let what = if key == "." {
+                "aws target settings".to_string()
+            } else {
+                format!("aws target setting `{key}`")
             };
-            // An empty endpoint or profile means "not set", so a spec can pass them through
-            // a variable whose default is "".
-            let optional = || match v {
-                Value::Null => Ok(None),
-                Value::String(s) if s.is_empty() => Ok(None),
-                _ => text().map(Some),
-            };
-            match k.as_str() {
-                "region" => out.region = Some(text()?),
-                "endpoint_url" => out.endpoint_url = optional()?,
-                "profile" => out.profile = optional()?,
-                other => {
-                    return Err(ProviderError::invalid(format!(
-                        "unknown aws target setting `{other}`"
-                    ))
-                    .with_hint("aws targets accept `region`, `endpoint_url` and `profile`"));
-                }
-            }
-        }
-        Ok(out)
+            ProviderError::invalid(format!("{what}: {}", e.inner()))
+                .with_hint("aws targets accept `region`, `endpoint_url` and `profile`")
+        })
     }
 
     /// The endpoint in use: the setting, else AWS_ENDPOINT_URL (also read by the SDK).
@@ -210,5 +218,35 @@ mod tests {
         let bad = json!({"regoin": "x"});
         let e = Settings::from_map(bad.as_object().expect("object")).unwrap_err();
         assert!(e.message.contains("regoin"), "{e}");
+    }
+
+    #[test]
+    fn empty_optional_settings_mean_unset_and_bad_ones_name_the_key() {
+        let m = json!({"region": "us-east-1", "endpoint_url": "", "profile": null});
+        let s = Settings::from_map(m.as_object().expect("object")).expect("valid");
+        assert_eq!(s.endpoint_url, None);
+        assert_eq!(s.profile, None);
+        for (v, key) in [
+            (json!({"region": ""}), "region"),
+            (json!({"region": 5}), "region"),
+            (json!({"endpoint_url": true}), "endpoint_url"),
+        ] {
+            let e = Settings::from_map(v.as_object().expect("object")).unwrap_err();
+            assert!(e.message.contains(&format!("`{key}`")), "{v}: {e}");
+        }
+    }
+
+    #[test]
+    fn the_schema_documents_every_setting() {
+        let schema = schemars::schema_for!(Settings).to_value();
+        assert_eq!(schema["additionalProperties"], json!(false));
+        let props = schema["properties"].as_object().expect("properties");
+        assert_eq!(
+            props.keys().map(String::as_str).collect::<Vec<_>>(),
+            ["region", "endpoint_url", "profile"]
+        );
+        for (name, s) in props {
+            assert!(s.get("description").is_some(), "`{name}`: {s}");
+        }
     }
 }

@@ -24,6 +24,7 @@ pub mod native;
 pub mod op;
 pub mod poll;
 pub mod provider;
+pub mod provider_kind;
 pub mod refs;
 
 pub use error::{ErrorClass, ProviderError};
@@ -31,3 +32,4 @@ pub use kinds::Kind;
 pub use native::{Attrs, NativeAddr, NativeSpec, NativeState, OwnerTags};
 pub use op::OpContext;
 pub use provider::{AbstractResource, Provider, ProviderContext};
+pub use provider_kind::{ProviderKind, UnknownProvider};

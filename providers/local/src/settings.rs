@@ -1,107 +1,97 @@
-//! The local target's settings (`targets.<name>.settings` in a stack), parsed and checked
+//! The local target's settings (every key of `targets.<name>` besides `provider`), typed
 //! once when the provider is built, so a typo fails before any resource is touched.
+//!
+//! [`Settings`] is also the schema the spec validator checks a local target against
+//! (`schemars::schema_for!(Settings)`): a misspelled key is reported at its line and
+//! column with a did-you-mean, and `overcast schema` offers the keys to editors.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use overcast_core::ProviderError;
+use schemars::JsonSchema;
+use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
-/// Settings of a `local` target. Unknown keys are ignored (targets may carry settings for
-/// other tools); known keys with a wrong type or range are rejected, naming the key.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// Settings of a `local` target. Every key is optional; an unknown key is refused, so a
+/// typo such as `latncy_ms` is an error rather than a silently ignored setting.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+#[schemars(title = "local target settings")]
 pub struct Settings {
-    /// `latency_ms`: sleep this long at the start of every provider call.
+    /// Milliseconds to sleep at the start of every provider call, to simulate a remote
+    /// cloud's latency.
     pub latency_ms: u64,
-    /// `error_rate` (0..=1): that fraction of calls fails with a retryable error before
+    /// Fraction of provider calls, from 0 to 1, that fail with a retryable error before
     /// doing anything.
+    #[serde(deserialize_with = "fraction")]
+    #[schemars(range(min = 0.0, max = 1.0))]
     pub error_rate: f64,
-    /// `rate_limit`: calls per second the target accepts (a token bucket holding one
-    /// second's worth); calls beyond it fail with a throttling error, as a cloud API's
-    /// rate limit does.
-    pub rate_limit: Option<f64>,
-    /// `seed`: seeds the fault injector so a run's faults are reproducible.
+    /// Seed of the fault injector, so that a run's injected faults are reproducible.
     pub seed: u64,
-    /// `fail_resources`: create/update of the natives of these abstract resources fails
-    /// with a fatal error.
+    /// Abstract resources whose natives fail to create or update with a fatal error.
     pub fail_resources: BTreeSet<String>,
-    /// `noop`: every native is a small JSON file; no process, server or database.
+    /// Every native is a small JSON file: no process, server or database is started
+    /// (benchmarks of the engine itself).
     pub noop: bool,
-    /// `postgres`: materialize `engine: postgres` databases as a real PostgreSQL cluster
-    /// when its binaries are usable here.
+    /// Materialize `engine: postgres` databases as a real PostgreSQL cluster when its
+    /// binaries are usable here (otherwise SQLite stands in).
     pub postgres: bool,
-    /// `helper_exe`: the executable that serves `__local-cdn-serve <config>`; defaults to
-    /// the running executable.
+    /// The executable that serves `__local-cdn-serve <config>` for cdn resources;
+    /// defaults to the running executable.
+    #[serde(deserialize_with = "non_empty_path")]
+    #[schemars(length(min = 1))]
     pub helper_exe: Option<PathBuf>,
+    /// Provider calls per second across the whole target, a positive number; calls
+    /// beyond it fail with a throttling error, as a rate-limited cloud API answers (a
+    /// token bucket holding one second's worth). Unlimited when absent.
+    #[serde(deserialize_with = "positive")]
+    #[schemars(extend("exclusiveMinimum" = 0))]
+    pub rate_limit: Option<f64>,
 }
 
-fn bad(key: &str, expected: &str, got: &Value) -> ProviderError {
-    ProviderError::invalid(format!(
-        "local target setting `{key}` must be {expected}, got {got}"
-    ))
-    .with_hint(format!(
-        "fix or remove `{key}` under the target's `settings`"
-    ))
+fn fraction<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    let x = f64::deserialize(d)?;
+    if (0.0..=1.0).contains(&x) {
+        Ok(x)
+    } else {
+        Err(serde::de::Error::custom(format!(
+            "{x} is out of range: expected a number from 0 to 1"
+        )))
+    }
+}
+
+fn positive<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+    match Option::<f64>::deserialize(d)? {
+        Some(x) if !(x > 0.0 && x.is_finite()) => Err(serde::de::Error::custom(format!(
+            "{x} is out of range: expected a positive number of calls per second"
+        ))),
+        other => Ok(other),
+    }
+}
+
+fn non_empty_path<'de, D: Deserializer<'de>>(d: D) -> Result<Option<PathBuf>, D::Error> {
+    match Option::<String>::deserialize(d)? {
+        Some(p) if p.is_empty() => Err(serde::de::Error::custom(
+            "expected the path of an executable, found an empty string",
+        )),
+        other => Ok(other.map(PathBuf::from)),
+    }
 }
 
 impl Settings {
-    /// Parse the settings map of a target.
+    /// Parse the settings map of a target; an error names the offending key.
     pub fn parse(map: &Map<String, Value>) -> Result<Settings, ProviderError> {
-        let mut s = Settings::default();
-        if let Some(v) = map.get("latency_ms") {
-            s.latency_ms = v
-                .as_u64()
-                .ok_or_else(|| bad("latency_ms", "a whole number of milliseconds", v))?;
-        }
-        if let Some(v) = map.get("error_rate") {
-            match v.as_f64() {
-                Some(r) if (0.0..=1.0).contains(&r) => s.error_rate = r,
-                _ => return Err(bad("error_rate", "a number between 0 and 1", v)),
-            }
-        }
-        if let Some(v) = map.get("rate_limit") {
-            match v.as_f64() {
-                Some(r) if r > 0.0 && r.is_finite() => s.rate_limit = Some(r),
-                _ => {
-                    return Err(bad(
-                        "rate_limit",
-                        "a positive number of calls per second",
-                        v,
-                    ));
-                }
-            }
-        }
-        if let Some(v) = map.get("seed") {
-            s.seed = v
-                .as_u64()
-                .ok_or_else(|| bad("seed", "a non-negative whole number", v))?;
-        }
-        if let Some(v) = map.get("fail_resources") {
-            let list = v
-                .as_array()
-                .ok_or_else(|| bad("fail_resources", "a list of resource names", v))?;
-            for item in list {
-                let name = item
-                    .as_str()
-                    .ok_or_else(|| bad("fail_resources", "a list of resource names", v))?;
-                s.fail_resources.insert(name.to_string());
-            }
-        }
-        if let Some(v) = map.get("noop") {
-            s.noop = v.as_bool().ok_or_else(|| bad("noop", "true or false", v))?;
-        }
-        if let Some(v) = map.get("postgres") {
-            s.postgres = v
-                .as_bool()
-                .ok_or_else(|| bad("postgres", "true or false", v))?;
-        }
-        if let Some(v) = map.get("helper_exe") {
-            match v.as_str() {
-                Some(p) if !p.is_empty() => s.helper_exe = Some(PathBuf::from(p)),
-                _ => return Err(bad("helper_exe", "the path of an executable", v)),
-            }
-        }
-        Ok(s)
+        serde_path_to_error::deserialize(Value::Object(map.clone())).map_err(|e| {
+            let key = e.path().to_string();
+            let what = if key == "." {
+                "local target settings".to_string()
+            } else {
+                format!("local target setting `{key}`")
+            };
+            ProviderError::invalid(format!("{what}: {}", e.inner()))
+                .with_hint("fix or remove it under the target (see `overcast schema`)")
+        })
     }
 }
 
@@ -118,7 +108,7 @@ mod tests {
     fn parses_every_known_setting() {
         let s = parse(
             json!({"latency_ms": 5, "error_rate": 0.5, "seed": 7, "fail_resources": ["db"],
-            "noop": true, "postgres": false, "helper_exe": "/bin/x", "region": "ignored"}),
+            "noop": true, "postgres": false, "helper_exe": "/bin/x", "rate_limit": 50}),
         )
         .expect("valid");
         assert_eq!(s.latency_ms, 5);
@@ -126,6 +116,8 @@ mod tests {
         assert!(s.fail_resources.contains("db"));
         assert!(s.noop);
         assert_eq!(s.helper_exe, Some(PathBuf::from("/bin/x")));
+        assert_eq!(s.rate_limit, Some(50.0));
+        assert_eq!(parse(json!({})).expect("empty"), Settings::default());
     }
 
     #[test]
@@ -135,10 +127,35 @@ mod tests {
             (json!({"latency_ms": -1}), "latency_ms"),
             (json!({"fail_resources": "db"}), "fail_resources"),
             (json!({"noop": "yes"}), "noop"),
+            (json!({"rate_limit": 0}), "rate_limit"),
+            (json!({"rate_limit": -5.5}), "rate_limit"),
+            (json!({"helper_exe": ""}), "helper_exe"),
         ] {
-            let e = parse(v).expect_err("invalid");
+            let e = parse(v.clone()).expect_err("invalid");
             assert_eq!(e.class, overcast_core::ErrorClass::InvalidInput);
-            assert!(e.message.contains(key), "{e}");
+            assert!(e.message.contains(&format!("`{key}`")), "{v}: {e}");
         }
+    }
+
+    #[test]
+    fn a_misspelled_setting_is_refused_not_ignored() {
+        let e = parse(json!({"latncy_ms": 5})).expect_err("typo");
+        assert!(e.message.contains("latncy_ms"), "{e}");
+        assert!(e.message.contains("latency_ms"), "{e}");
+    }
+
+    #[test]
+    fn the_schema_documents_every_setting_and_its_ranges() {
+        let schema = schemars::schema_for!(Settings).to_value();
+        let props = schema["properties"].as_object().expect("properties");
+        for (name, s) in props {
+            assert!(
+                s.get("description").and_then(Value::as_str).is_some(),
+                "`{name}` has no description: {s}"
+            );
+        }
+        assert_eq!(schema["additionalProperties"], json!(false));
+        assert_eq!(props["error_rate"]["maximum"], json!(1.0));
+        assert_eq!(props["rate_limit"]["exclusiveMinimum"], json!(0));
     }
 }

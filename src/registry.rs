@@ -1,0 +1,152 @@
+//! The provider registry: the only place in the engine that names a provider crate.
+//!
+//! Everything else reaches a cloud through `overcast_core::Provider`, picked here by the
+//! target's [`ProviderKind`]. Each cloud is a cargo feature of the binary; a provider
+//! left out of this build, or not written yet (Azure, GCP), is a clear error when a
+//! target uses it, never a panic. The registry also hands the spec validator and
+//! `overcast schema` each provider's settings schema (the provider's own typed settings
+//! struct), so target settings are checked with the same rigour as resource properties.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, OnceLock};
+
+use overcast_core::{Provider, ProviderContext, ProviderError, ProviderKind};
+use serde_json::Value;
+
+use crate::engine::{EngineError, work_dir};
+use crate::spec::{Stack, Target};
+
+/// The providers this build includes: local always, each cloud with its cargo feature.
+const BUILT: &[ProviderKind] = &[
+    ProviderKind::Local,
+    #[cfg(feature = "aws")]
+    ProviderKind::Aws,
+];
+
+/// The providers this build includes.
+pub fn built() -> impl Iterator<Item = ProviderKind> {
+    BUILT.iter().copied()
+}
+
+/// Whether this build can talk to `kind`'s cloud, and if not, why (for the error a
+/// target of that provider gets).
+pub fn availability(kind: ProviderKind) -> Result<(), String> {
+    if BUILT.contains(&kind) {
+        return Ok(());
+    }
+    match kind {
+        ProviderKind::Aws => Err(
+            "which this build of overcast leaves out: rebuild with the `aws` cargo feature \
+             (on by default; `cargo build --features aws`)"
+                .to_string(),
+        ),
+        _ => Err(format!(
+            "which overcast does not implement yet (available: {}). Put these resources on a \
+             target of an available provider",
+            built()
+                .map(ProviderKind::as_str)
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
+}
+
+/// The JSON Schema of `kind`'s target settings, from the provider's settings struct;
+/// `None` when this build does not include the provider (its settings are then not
+/// checked: the target fails with [`availability`]'s reason instead).
+pub fn settings_schema(kind: ProviderKind) -> Option<&'static Value> {
+    static LOCAL: OnceLock<Value> = OnceLock::new();
+    match kind {
+        ProviderKind::Local => {
+            Some(LOCAL.get_or_init(|| schemars::schema_for!(overcast_local::Settings).to_value()))
+        }
+        #[cfg(feature = "aws")]
+        ProviderKind::Aws => {
+            static AWS: OnceLock<Value> = OnceLock::new();
+            Some(
+                AWS.get_or_init(|| {
+                    schemars::schema_for!(overcast_aws::config::Settings).to_value()
+                }),
+            )
+        }
+        _ => None,
+    }
+}
+
+/// Build one provider per declared target of `stack`.
+pub fn build_providers(stack: &Stack) -> Result<BTreeMap<String, Arc<dyn Provider>>, EngineError> {
+    let mut out = BTreeMap::new();
+    for (name, target) in &stack.targets {
+        out.insert(name.clone(), build(stack, target)?);
+    }
+    Ok(out)
+}
+
+/// Build the provider of one target.
+fn build(stack: &Stack, target: &Target) -> Result<Arc<dyn Provider>, EngineError> {
+    availability(target.provider).map_err(|why| EngineError::ProviderUnavailable {
+        target: target.name.clone(),
+        provider: target.provider.to_string(),
+        location: target.location.to_string(),
+        why,
+    })?;
+    let ctx = ProviderContext {
+        stack: stack.name.clone(),
+        target: target.name.clone(),
+        settings: target.settings.clone(),
+        spec_dir: stack.dir.clone(),
+        work_dir: work_dir(stack),
+    };
+    let setup = |e: ProviderError| EngineError::ProviderSetup {
+        target: target.name.clone(),
+        message: e.to_string(),
+    };
+    let provider: Arc<dyn Provider> = match target.provider {
+        ProviderKind::Local => Arc::new(overcast_local::LocalProvider::new(ctx).map_err(setup)?),
+        #[cfg(feature = "aws")]
+        ProviderKind::Aws => Arc::new(overcast_aws::AwsProvider::new(ctx).map_err(setup)?),
+        // `availability` refused every other provider above.
+        other => {
+            return Err(EngineError::ProviderUnavailable {
+                target: target.name.clone(),
+                provider: other.to_string(),
+                location: target.location.to_string(),
+                why: "which this build of overcast does not include".to_string(),
+            });
+        }
+    };
+    Ok(provider)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_built_provider_has_a_settings_schema_that_refuses_unknown_keys() {
+        for kind in built() {
+            let s = settings_schema(kind).unwrap_or_else(|| panic!("{kind} has no schema"));
+            assert_eq!(s["additionalProperties"], false, "{kind}: {s}");
+        }
+        assert!(settings_schema(ProviderKind::Gcp).is_none());
+    }
+
+    #[test]
+    fn unbuilt_providers_say_why_and_what_is_available() {
+        let why = availability(ProviderKind::Azure).unwrap_err();
+        assert!(why.contains("not implement yet"), "{why}");
+        assert!(why.contains("local"), "{why}");
+        assert!(availability(ProviderKind::Local).is_ok());
+        assert_eq!(
+            availability(ProviderKind::Aws).is_ok(),
+            cfg!(feature = "aws")
+        );
+    }
+}
+
+/// Serve a local cdn: the hidden `__local-cdn-serve CONFIG` command, which the local cloud
+/// starts as a detached process of this same binary. Here so that only the registry names
+/// a provider crate.
+pub fn serve_local_cdn(config: &std::path::Path) -> std::io::Result<()> {
+    overcast_local::run_cdn_server(config)
+}
