@@ -118,6 +118,13 @@ fn build(stack: &Stack, target: &Target) -> Result<Arc<dyn Provider>, EngineErro
     Ok(provider)
 }
 
+/// Serve a local cdn: the hidden `__local-cdn-serve CONFIG` command, which the local cloud
+/// starts as a detached process of this same binary. Here so that only the registry names
+/// a provider crate.
+pub fn serve_local_cdn(config: &std::path::Path) -> std::io::Result<()> {
+    overcast_local::run_cdn_server(config)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -144,9 +151,3 @@ mod tests {
     }
 }
 
-/// Serve a local cdn: the hidden `__local-cdn-serve CONFIG` command, which the local cloud
-/// starts as a detached process of this same binary. Here so that only the registry names
-/// a provider crate.
-pub fn serve_local_cdn(config: &std::path::Path) -> std::io::Result<()> {
-    overcast_local::run_cdn_server(config)
-}
