@@ -44,5 +44,14 @@ mkdir -p "$CARGO_TARGET_DIR"
 export CARGO_INCREMENTAL=0
 export CARGO_TERM_COLOR=never
 
+# Formatting is part of the suite: an unformatted tree fails before anything builds.
+if ! cargo fmt --version >/dev/null 2>&1; then
+  echo "test.sh: rustfmt is not installed (rustup component add rustfmt); skipping the format check" >&2
+elif ! cargo fmt --all -- --check >/dev/null 2>&1; then
+  echo "test.sh: the tree is not formatted: run \`cargo fmt --all\` (diff below)" >&2
+  cargo fmt --all -- --check >&2 || true
+  exit 1
+fi
+
 echo "test.sh: building and testing (target dir $CARGO_TARGET_DIR)" >&2
 cargo test --workspace --locked --features overcast/test-hooks "$@" 2>&1
