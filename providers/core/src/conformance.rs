@@ -375,7 +375,25 @@ impl Run<'_> {
             .filter_map(|s| self.provider.to_abstract(s))
             .collect();
         match views.iter().find(|v| v.kind == kind) {
-            Some(v) => Ok(v.kind),
+            Some(v) => {
+                // Every property the view claims exactly must be what the case asked for.
+                let asked = self.case.properties.to_value();
+                for (k, got) in &v.properties {
+                    if v.approximations.iter().any(|(p, _)| p == k) {
+                        continue;
+                    }
+                    if let Some(want) = asked.get(k).filter(|w| !w.is_null())
+                        && want != got
+                    {
+                        return Err(self.fail(
+                            "map back",
+                            None,
+                            format!("property `{k}` maps back as {got}, the case has {want}"),
+                        ));
+                    }
+                }
+                Ok(v.kind)
+            }
             None => Err(self.fail(
                 "map back",
                 None,

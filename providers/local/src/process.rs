@@ -92,11 +92,21 @@ fn proc_stat(pid: i32) -> Option<(char, i32)> {
 /// process) count as not ours.
 #[cfg(target_os = "linux")]
 fn has_marker(pid: i32, dir: &Path) -> bool {
-    let Ok(env) = std::fs::read(format!("/proc/{pid}/environ")) else {
-        return false;
-    };
     let want = format!("{MARKER_ENV}={}", dir.display());
-    env.split(|b| *b == 0).any(|kv| kv == want.as_bytes())
+    // A process in the middle of an exec (the supervising shell `exec`s the startup
+    // command) briefly shows an empty environment: look again for a moment before
+    // deciding it is not ours. Found by the conformance suite on a loaded machine, where a
+    // read right after a restart saw the instance as stopped.
+    for _ in 0..20 {
+        match std::fs::read(format!("/proc/{pid}/environ")) {
+            Ok(env) if !env.is_empty() => {
+                return env.split(|b| *b == 0).any(|kv| kv == want.as_bytes());
+            }
+            Ok(_) => std::thread::sleep(std::time::Duration::from_millis(5)),
+            Err(_) => return false,
+        }
+    }
+    false
 }
 
 /// Whether `pid` is a live (not zombie) process belonging to the resource at `dir`.
