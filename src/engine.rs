@@ -445,68 +445,15 @@ pub fn resource_info(stack: &Stack) -> BTreeMap<String, (Kind, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use async_trait::async_trait;
-    use overcast_core::native::{CreateRequest, Observed};
-    use overcast_core::op::OpContext;
-    use overcast_core::{AbstractResource, ProviderError};
+    use crate::testing::Fake;
 
     /// A provider with one target-wide native (`group`, as an Azure resource group) and
     /// one native per resource.
-    struct Grouped;
-
-    #[async_trait]
-    impl Provider for Grouped {
-        fn name(&self) -> &str {
-            "grouped"
-        }
-        fn expand_target(&self) -> Result<Vec<NativeSpec>, ProviderError> {
-            Ok(vec![NativeSpec::new(
-                "group",
-                "grouped_group",
-                Attrs::new(),
-            )])
-        }
-        fn expand(&self, _: &AbstractResource) -> Result<Vec<NativeSpec>, ProviderError> {
-            Ok(vec![NativeSpec::new(
-                "thing",
-                "grouped_thing",
-                Attrs::new(),
-            )])
-        }
-        fn outputs(&self, _: Kind, _: &[&NativeState]) -> Attrs {
-            Attrs::new()
-        }
-        async fn read(
-            &self,
-            _: &OpContext,
-            _: &NativeState,
-        ) -> Result<Option<Observed>, ProviderError> {
-            Ok(None)
-        }
-        async fn create(
-            &self,
-            _: &OpContext,
-            _: &CreateRequest,
-        ) -> Result<Observed, ProviderError> {
-            Err(ProviderError::fatal("not in this test"))
-        }
-        async fn update(
-            &self,
-            _: &OpContext,
-            _: &NativeState,
-            _: &Attrs,
-        ) -> Result<Observed, ProviderError> {
-            Err(ProviderError::fatal("not in this test"))
-        }
-        async fn delete(&self, _: &OpContext, _: &NativeState) -> Result<(), ProviderError> {
-            Ok(())
-        }
-        async fn adopt(
-            &self,
-            _: &OpContext,
-            _: &CreateRequest,
-        ) -> Result<Option<Observed>, ProviderError> {
-            Ok(None)
+    fn grouped() -> Fake {
+        Fake {
+            natives: vec![NativeSpec::new("thing", "grouped_thing", Attrs::new())],
+            target_natives: vec![NativeSpec::new("group", "grouped_group", Attrs::new())],
+            ..Fake::default()
         }
     }
 
@@ -525,7 +472,7 @@ mod tests {
         let stack = stack();
         let providers: BTreeMap<String, Arc<dyn Provider>> = ["main", "spare"]
             .into_iter()
-            .map(|t| (t.to_string(), Arc::new(Grouped) as Arc<dyn Provider>))
+            .map(|t| (t.to_string(), Arc::new(grouped()) as Arc<dyn Provider>))
             .collect();
         let desired = expand(&stack, &providers).expect("expands");
         let group = NativeAddr::new("@main", "group");

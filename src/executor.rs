@@ -771,64 +771,25 @@ fn crash_point_for_tests(_: &[Done]) {}
 mod tests {
     use super::*;
     use crate::call::RetryPolicy;
+    use crate::testing::{Fake, observed};
     use crate::ui::QuietReporter;
-    use async_trait::async_trait;
-    use overcast_core::op::OpContext;
-    use overcast_core::{AbstractResource, Attrs, NativeSpec};
+    use overcast_core::{Attrs, NativeSpec};
     use tokio_util::sync::CancellationToken;
 
     /// A provider whose creates of `boom.*` panic and whose other creates succeed.
-    struct Panics;
-
-    #[async_trait]
-    impl Provider for Panics {
-        fn name(&self) -> &str {
-            "panics"
-        }
-        fn expand(&self, _: &AbstractResource) -> Result<Vec<NativeSpec>, ProviderError> {
-            Ok(Vec::new())
-        }
-        fn outputs(&self, _: Kind, _: &[&NativeState]) -> Attrs {
-            Attrs::new()
-        }
-        async fn read(
-            &self,
-            _: &OpContext,
-            _: &NativeState,
-        ) -> Result<Option<Observed>, ProviderError> {
-            Ok(None)
-        }
-        async fn create(
-            &self,
-            _: &OpContext,
-            req: &CreateRequest,
-        ) -> Result<Observed, ProviderError> {
-            if req.addr.resource == "boom" {
-                panic!("provider bug");
-            }
-            Ok(Observed::new(
-                req.addr.to_string(),
-                req.inputs.clone(),
-                Attrs::new(),
-            ))
-        }
-        async fn update(
-            &self,
-            _: &OpContext,
-            _: &NativeState,
-            _: &Attrs,
-        ) -> Result<Observed, ProviderError> {
-            Err(ProviderError::fatal("no updates"))
-        }
-        async fn delete(&self, _: &OpContext, _: &NativeState) -> Result<(), ProviderError> {
-            Ok(())
-        }
-        async fn adopt(
-            &self,
-            _: &OpContext,
-            _: &CreateRequest,
-        ) -> Result<Option<Observed>, ProviderError> {
-            Ok(None)
+    fn panics() -> Fake {
+        Fake {
+            create: Box::new(|req| {
+                let boom = req.addr.resource == "boom";
+                let obs = observed(&req.addr.to_string());
+                Box::pin(async move {
+                    if boom {
+                        panic!("provider bug");
+                    }
+                    Ok(obs)
+                })
+            }),
+            ..Fake::default()
         }
     }
 
@@ -876,7 +837,7 @@ mod tests {
     #[tokio::test]
     async fn a_panicking_operation_fails_its_node_and_keeps_its_intent() {
         let providers: BTreeMap<String, Arc<dyn Provider>> =
-            [("t".to_string(), Arc::new(Panics) as Arc<dyn Provider>)].into();
+            [("t".to_string(), Arc::new(panics()) as Arc<dyn Provider>)].into();
         let (by_resource, resource_info) = (BTreeMap::new(), BTreeMap::new());
         let reporter: Arc<dyn Reporter> = Arc::new(QuietReporter);
         let executor = Executor {

@@ -41,4 +41,6 @@ pub mod registry;
 pub mod session;
 pub mod spec;
 pub mod state;
+#[cfg(test)]
+mod testing;
 pub mod ui;

@@ -23,6 +23,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use overcast_core::discovery::{DiscoveredResource, DiscoveryFilter};
+use overcast_core::error::gone_as;
 use overcast_core::native::{CreateRequest, Observed};
 use overcast_core::op::{OpContext, ProgressSink};
 use overcast_core::{Attrs, ErrorClass, NativeState, Provider, ProviderError};
@@ -204,10 +205,7 @@ impl CallLayer {
                 |ctx| async move { provider.read(&ctx, state).await },
             )
             .await;
-        match r {
-            Err(e) if e.class == ErrorClass::NotFound => Ok(None),
-            other => other,
-        }
+        gone_as(r, None)
     }
 
     /// Find what an interrupted create may have made. `key` is the create's idempotency
@@ -309,10 +307,7 @@ impl CallLayer {
                 |ctx| async move { provider.delete(&ctx, prior).await },
             )
             .await;
-        match r {
-            Err(e) if e.class == ErrorClass::NotFound => Ok(()),
-            other => other,
-        }
+        gone_as(r, ())
     }
 
     /// List what the target holds.

@@ -6,91 +6,59 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use async_trait::async_trait;
-use overcast_core::native::{CreateRequest, Observed};
-use overcast_core::op::OpContext;
-use overcast_core::{
-    AbstractResource, Attrs, Kind, NativeAddr, NativeSpec, NativeState, OwnerTags, Provider,
-    ProviderError,
-};
+use overcast_core::native::CreateRequest;
+use overcast_core::{Attrs, Kind, NativeAddr, NativeState, OwnerTags, ProviderError};
 
 use super::*;
+use crate::testing::{Fake, answer, observed};
 use crate::ui::QuietReporter;
 
-/// A provider whose creates answer from a script, and which counts what it was asked.
+/// What a scripted provider was asked and did.
 #[derive(Default)]
-struct Scripted {
-    creates: Mutex<VecDeque<Result<(), ProviderError>>>,
+struct Counts {
+    script: Mutex<VecDeque<Result<(), ProviderError>>>,
     created: AtomicUsize,
     create_calls: AtomicUsize,
     adopt_calls: AtomicUsize,
 }
 
-impl Scripted {
-    fn with(script: Vec<Result<(), ProviderError>>) -> Scripted {
-        Scripted {
-            creates: Mutex::new(script.into()),
-            ..Default::default()
-        }
-    }
-    fn observed() -> Observed {
-        Observed::new("x-1", Attrs::new(), Attrs::new())
+impl Counts {
+    fn get(&self, n: &AtomicUsize) -> usize {
+        n.load(Ordering::SeqCst)
     }
 }
 
-#[async_trait]
-impl Provider for Scripted {
-    fn name(&self) -> &str {
-        "scripted"
-    }
-    fn expand(&self, _: &AbstractResource) -> Result<Vec<NativeSpec>, ProviderError> {
-        Ok(Vec::new())
-    }
-    fn outputs(&self, _: Kind, _: &[&NativeState]) -> Attrs {
-        Attrs::new()
-    }
-    async fn read(
-        &self,
-        _: &OpContext,
-        _: &NativeState,
-    ) -> Result<Option<Observed>, ProviderError> {
-        Ok(None)
-    }
-    async fn create(&self, _: &OpContext, _: &CreateRequest) -> Result<Observed, ProviderError> {
-        self.create_calls.fetch_add(1, Ordering::SeqCst);
-        let next = self.creates.lock().unwrap().pop_front().unwrap_or(Ok(()));
-        match next {
-            // The request reached the "cloud", which made the resource, but the answer is lost.
-            Err(e) if e.outcome_unknown => {
-                self.created.fetch_add(1, Ordering::SeqCst);
-                Err(e)
+/// A provider whose creates answer from a script: an error whose outcome is unknown made
+/// the resource all the same (the answer was lost), and adopt finds what was made.
+fn scripted(script: Vec<Result<(), ProviderError>>) -> (Fake, Arc<Counts>) {
+    let counts = Arc::new(Counts {
+        script: Mutex::new(script.into()),
+        ..Default::default()
+    });
+    let (c1, c2) = (counts.clone(), counts.clone());
+    let fake = Fake {
+        create: Box::new(move |_| {
+            c1.create_calls.fetch_add(1, Ordering::SeqCst);
+            let next = c1.script.lock().unwrap().pop_front().unwrap_or(Ok(()));
+            let made = match &next {
+                Ok(()) => true,
+                Err(e) => e.outcome_unknown,
+            };
+            if made {
+                c1.created.fetch_add(1, Ordering::SeqCst);
             }
-            Err(e) => Err(e),
-            Ok(()) => {
-                self.created.fetch_add(1, Ordering::SeqCst);
-                Ok(Self::observed())
-            }
-        }
-    }
-    async fn update(
-        &self,
-        _: &OpContext,
-        _: &NativeState,
-        _: &Attrs,
-    ) -> Result<Observed, ProviderError> {
-        Ok(Self::observed())
-    }
-    async fn delete(&self, _: &OpContext, _: &NativeState) -> Result<(), ProviderError> {
-        Err(ProviderError::not_found("already gone"))
-    }
-    async fn adopt(
-        &self,
-        _: &OpContext,
-        _: &CreateRequest,
-    ) -> Result<Option<Observed>, ProviderError> {
-        self.adopt_calls.fetch_add(1, Ordering::SeqCst);
-        Ok((self.created.load(Ordering::SeqCst) > 0).then(Self::observed))
-    }
+            answer(next.map(|()| observed("x-1")))
+        }),
+        adopt: Box::new(move |_| {
+            c2.adopt_calls.fetch_add(1, Ordering::SeqCst);
+            answer(Ok(
+                (c2.created.load(Ordering::SeqCst) > 0).then(|| observed("x-1"))
+            ))
+        }),
+        delete: Box::new(|_| answer(Err(ProviderError::not_found("already gone")))),
+        ..Fake::default()
+    };
+    (fake, counts)
 }
 
 fn fast() -> RetryPolicy {
@@ -124,7 +92,7 @@ fn request() -> CreateRequest {
 
 #[tokio::test]
 async fn a_create_whose_answer_was_lost_is_adopted_not_repeated() {
-    let p = Scripted::with(vec![Err(ProviderError::retryable(
+    let (p, n) = scripted(vec![Err(ProviderError::retryable(
         "connection closed before message completed",
     )
     .with_outcome_unknown())]);
@@ -133,25 +101,25 @@ async fn a_create_whose_answer_was_lost_is_adopted_not_repeated() {
         .await
         .expect("adopted");
     assert_eq!(obs.id, "x-1");
-    assert_eq!(p.created.load(Ordering::SeqCst), 1, "one resource, not two");
-    assert_eq!(p.create_calls.load(Ordering::SeqCst), 1);
-    assert_eq!(p.adopt_calls.load(Ordering::SeqCst), 1);
+    assert_eq!(n.get(&n.created), 1, "one resource, not two");
+    assert_eq!(n.get(&n.create_calls), 1);
+    assert_eq!(n.get(&n.adopt_calls), 1);
 }
 
 #[tokio::test]
 async fn a_throttled_create_is_retried_without_an_adopt() {
-    let p = Scripted::with(vec![Err(ProviderError::throttled("429")), Ok(())]);
+    let (p, n) = scripted(vec![Err(ProviderError::throttled("429")), Ok(())]);
     layer(fast())
         .create("t", &p, &request(), "k")
         .await
         .expect("retried");
-    assert_eq!(p.create_calls.load(Ordering::SeqCst), 2);
-    assert_eq!(p.adopt_calls.load(Ordering::SeqCst), 0, "nothing to adopt");
+    assert_eq!(n.get(&n.create_calls), 2);
+    assert_eq!(n.get(&n.adopt_calls), 0, "nothing to adopt");
 }
 
 #[tokio::test]
 async fn retry_after_is_waited_for() {
-    let p = Scripted::with(vec![
+    let (p, _) = scripted(vec![
         Err(ProviderError::throttled("429").with_retry_after(Duration::from_millis(150))),
         Ok(()),
     ]);
@@ -169,16 +137,16 @@ async fn retry_after_is_waited_for() {
 
 #[tokio::test]
 async fn fatal_errors_are_not_retried_and_retries_stop_at_the_policy() {
-    let p = Scripted::with(vec![Err(ProviderError::fatal("bad"))]);
+    let (p, n) = scripted(vec![Err(ProviderError::fatal("bad"))]);
     assert!(
         layer(fast())
             .create("t", &p, &request(), "k")
             .await
             .is_err()
     );
-    assert_eq!(p.create_calls.load(Ordering::SeqCst), 1);
+    assert_eq!(n.get(&n.create_calls), 1);
 
-    let p = Scripted::with(
+    let (p, n) = scripted(
         (0..10)
             .map(|_| Err(ProviderError::retryable("503")))
             .collect(),
@@ -188,66 +156,32 @@ async fn fatal_errors_are_not_retried_and_retries_stop_at_the_policy() {
         .await
         .expect_err("gives up");
     assert!(e.is_retryable());
-    assert_eq!(p.create_calls.load(Ordering::SeqCst), 4);
+    assert_eq!(n.get(&n.create_calls), 4);
 }
 
 #[tokio::test]
 async fn a_hung_call_times_out_with_an_unknown_outcome_and_is_adopted() {
-    struct Hangs(AtomicUsize);
-    #[async_trait]
-    impl Provider for Hangs {
-        fn name(&self) -> &str {
-            "hangs"
-        }
-        fn expand(&self, _: &AbstractResource) -> Result<Vec<NativeSpec>, ProviderError> {
-            Ok(Vec::new())
-        }
-        fn outputs(&self, _: Kind, _: &[&NativeState]) -> Attrs {
-            Attrs::new()
-        }
-        async fn read(
-            &self,
-            _: &OpContext,
-            _: &NativeState,
-        ) -> Result<Option<Observed>, ProviderError> {
-            Ok(None)
-        }
-        async fn create(
-            &self,
-            _: &OpContext,
-            _: &CreateRequest,
-        ) -> Result<Observed, ProviderError> {
-            self.0.fetch_add(1, Ordering::SeqCst);
-            tokio::time::sleep(Duration::from_secs(5)).await;
-            Ok(Scripted::observed())
-        }
-        async fn update(
-            &self,
-            _: &OpContext,
-            _: &NativeState,
-            _: &Attrs,
-        ) -> Result<Observed, ProviderError> {
-            Ok(Scripted::observed())
-        }
-        async fn delete(&self, _: &OpContext, _: &NativeState) -> Result<(), ProviderError> {
-            Ok(())
-        }
-        async fn adopt(
-            &self,
-            _: &OpContext,
-            _: &CreateRequest,
-        ) -> Result<Option<Observed>, ProviderError> {
-            Ok(Some(Scripted::observed()))
-        }
-    }
-    let p = Hangs(AtomicUsize::new(0));
+    // A create that never answers (it did reach the cloud) and an adopt that finds it.
+    let sent = Arc::new(AtomicUsize::new(0));
+    let counter = sent.clone();
+    let p = Fake {
+        create: Box::new(move |_| {
+            counter.fetch_add(1, Ordering::SeqCst);
+            Box::pin(async {
+                tokio::time::sleep(Duration::from_secs(5)).await;
+                Ok(observed("x-1"))
+            })
+        }),
+        adopt: Box::new(|_| answer(Ok(Some(observed("x-1"))))),
+        ..Fake::default()
+    };
     let obs = layer(fast())
         .create("t", &p, &request(), "k")
         .await
         .expect("adopted");
     assert_eq!(obs.id, "x-1");
     assert_eq!(
-        p.0.load(Ordering::SeqCst),
+        sent.load(Ordering::SeqCst),
         1,
         "the hung create is not sent again"
     );
@@ -255,19 +189,13 @@ async fn a_hung_call_times_out_with_an_unknown_outcome_and_is_adopted() {
 
 #[tokio::test]
 async fn deleting_what_is_gone_succeeds() {
-    let p = Scripted::default();
-    let st = NativeState {
-        addr: NativeAddr::new("web", "instance"),
-        kind: Kind::Compute,
-        type_name: "scripted_instance".into(),
-        id: "x-1".into(),
-        inputs: Attrs::new(),
-        outputs: Attrs::new(),
-        depends_on: Vec::new(),
-        sensitive: Vec::new(),
-        force_new: Vec::new(),
-        protect: false,
-    };
+    let (p, _) = scripted(Vec::new());
+    let st = NativeState::new(
+        NativeAddr::new("web", "instance"),
+        Kind::Compute,
+        "scripted_instance",
+        "x-1",
+    );
     layer(fast())
         .delete("t", &p, &st)
         .await
@@ -276,7 +204,7 @@ async fn deleting_what_is_gone_succeeds() {
 
 #[tokio::test]
 async fn cancellation_stops_further_attempts() {
-    let p = Scripted::with(
+    let (p, n) = scripted(
         (0..10)
             .map(|_| Err(ProviderError::retryable("503")))
             .collect(),
@@ -298,5 +226,5 @@ async fn cancellation_stops_further_attempts() {
         t0.elapsed() < Duration::from_secs(5),
         "the backoff sleep was cut short"
     );
-    assert_eq!(p.create_calls.load(Ordering::SeqCst), 1);
+    assert_eq!(n.get(&n.create_calls), 1);
 }

@@ -101,10 +101,7 @@ fn handler_of(type_name: &str) -> Result<&'static dyn Handler, ProviderError> {
 fn gone_is_none(
     r: Result<Option<Observed>, ProviderError>,
 ) -> Result<Option<Observed>, ProviderError> {
-    match r {
-        Err(e) if e.class == ErrorClass::NotFound => Ok(None),
-        other => other,
-    }
+    overcast_core::error::gone_as(r, None)
 }
 
 #[async_trait]
@@ -167,21 +164,12 @@ impl Provider for AwsProvider {
             .as_ref()
             .and_then(|o| o.resource.parse().ok())
             .unwrap_or_else(|| NativeAddr::new("discovered", found.id.replace('.', "-")));
-        let mut inputs = Attrs::new();
+        let mut state = NativeState::new(addr, h.kind(), type_name, id);
         // Types whose operations read their name from the inputs (a schedule's rule).
-        inputs.insert("name".into(), Value::from(found.id.clone()));
-        Ok(Some(NativeState {
-            addr,
-            kind: h.kind(),
-            type_name: type_name.to_string(),
-            id,
-            inputs,
-            outputs: Attrs::new(),
-            depends_on: Vec::new(),
-            sensitive: Vec::new(),
-            force_new: Vec::new(),
-            protect: false,
-        }))
+        state
+            .inputs
+            .insert("name".into(), Value::from(found.id.clone()));
+        Ok(Some(state))
     }
 
     fn to_abstract(&self, state: &NativeState) -> Option<overcast_core::provider::AbstractView> {
@@ -260,10 +248,7 @@ impl Provider for AwsProvider {
 
     async fn delete(&self, ctx: &OpContext, prior: &NativeState) -> Result<(), ProviderError> {
         let h = handler_of(&prior.type_name)?;
-        match h.delete(self.clients().await?, ctx, prior).await {
-            Err(e) if e.class == ErrorClass::NotFound => Ok(()),
-            other => other,
-        }
+        overcast_core::error::gone_as(h.delete(self.clients().await?, ctx, prior).await, ())
     }
 
     async fn adopt(

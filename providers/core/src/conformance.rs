@@ -216,24 +216,37 @@ impl Run<'_> {
         }
     }
 
+    /// Create one native (with the secrets its provider generates) and read it back.
+    async fn create_one(
+        &self,
+        (step, read_step): (&'static str, &'static str),
+        spec: &NativeSpec,
+        inputs: Attrs,
+    ) -> Step<(CreateRequest, NativeState)> {
+        let secrets = self.provider.generate_secrets(&spec.type_name);
+        let req = self.request(spec, inputs, secrets);
+        let obs = self
+            .provider
+            .create(&self.ctx, &req)
+            .await
+            .map_err(|e| self.provider_err(step, Some(&req.addr), e))?;
+        if obs.id.is_empty() {
+            return Err(self.fail(step, Some(&req.addr), "an empty id".into()));
+        }
+        let st = self.state(&req, spec, obs);
+        self.no_drift(read_step, &st).await?;
+        Ok((req, st))
+    }
+
     /// Create every native of `specs`; for the first one also prove a retried create and
     /// an adopt find the same resource.
     async fn create_all(&self, specs: &[NativeSpec]) -> Step<Vec<NativeState>> {
         let mut states: Vec<NativeState> = Vec::with_capacity(specs.len());
         for (i, spec) in specs.iter().enumerate() {
             let inputs = self.resolve(spec, &states)?;
-            let secrets = self.provider.generate_secrets(&spec.type_name);
-            let req = self.request(spec, inputs, secrets);
-            let obs = self
-                .provider
-                .create(&self.ctx, &req)
-                .await
-                .map_err(|e| self.provider_err("create", Some(&req.addr), e))?;
-            if obs.id.is_empty() {
-                return Err(self.fail("create", Some(&req.addr), "an empty id".into()));
-            }
-            let st = self.state(&req, spec, obs);
-            self.no_drift("read after create", &st).await?;
+            let (req, st) = self
+                .create_one(("create", "read after create"), spec, inputs)
+                .await?;
             if i == 0 {
                 self.retry_and_adopt(&req, &st).await?;
             }
@@ -432,15 +445,7 @@ impl Run<'_> {
                     .delete(&self.ctx, &prior)
                     .await
                     .map_err(|e| self.provider_err(step, Some(&prior.addr), e))?;
-                let secrets = self.provider.generate_secrets(&spec.type_name);
-                let req = self.request(spec, inputs, secrets);
-                let obs = self
-                    .provider
-                    .create(&self.ctx, &req)
-                    .await
-                    .map_err(|e| self.provider_err(step, Some(&req.addr), e))?;
-                let st = self.state(&req, spec, obs);
-                self.no_drift(step, &st).await?;
+                let (_, st) = self.create_one((step, step), spec, inputs).await?;
                 next.push(st);
                 replaced += 1;
             } else if prior.inputs != inputs {
@@ -482,17 +487,8 @@ impl Run<'_> {
                 .delete(&self.ctx, st)
                 .await
                 .map_err(|e| self.provider_err("delete again", Some(&st.addr), e))?;
-            let live = self
-                .provider
-                .read(&self.ctx, st)
-                .await
-                .or_else(|e| {
-                    if e.class == ErrorClass::NotFound {
-                        Ok(None)
-                    } else {
-                        Err(e)
-                    }
-                })
+            let live = self.provider.read(&self.ctx, st).await;
+            let live = crate::error::gone_as(live, None)
                 .map_err(|e| self.provider_err("read after delete", Some(&st.addr), e))?;
             if live.is_some() {
                 return Err(self.fail("read after delete", Some(&st.addr), "still there".into()));

@@ -140,6 +140,15 @@ impl ProviderError {
     }
 }
 
+/// A result where "not found" means `gone`: reads answer `None` for a vanished resource,
+/// deletes succeed on one (the provider contract).
+pub fn gone_as<T>(r: Result<T, ProviderError>, gone: T) -> Result<T, ProviderError> {
+    match r {
+        Err(e) if e.class == ErrorClass::NotFound => Ok(gone),
+        other => other,
+    }
+}
+
 /// Parse an HTTP `Retry-After` value given in seconds (the form clouds use for throttling;
 /// the HTTP-date form is not used by their APIs and is ignored).
 pub fn parse_retry_after(value: &str) -> Option<Duration> {

@@ -266,6 +266,30 @@ pub struct NativeState {
     pub protect: bool,
 }
 
+impl NativeState {
+    /// A state with an identity and nothing else yet: what discovery knows of a resource
+    /// it found, before a read fills in its attributes.
+    pub fn new(
+        addr: NativeAddr,
+        kind: Kind,
+        type_name: impl Into<String>,
+        id: impl Into<String>,
+    ) -> NativeState {
+        NativeState {
+            addr,
+            kind,
+            type_name: type_name.into(),
+            id: id.into(),
+            inputs: Attrs::new(),
+            outputs: Attrs::new(),
+            depends_on: Vec::new(),
+            sensitive: Vec::new(),
+            force_new: Vec::new(),
+            protect: false,
+        }
+    }
+}
+
 /// A create or adopt request: the resolved desired inputs plus ownership tags.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CreateRequest {

@@ -400,18 +400,12 @@ impl Provider for LocalProvider {
         let Ok(addr) = owner.resource.parse() else {
             return Ok(None);
         };
-        Ok(Some(NativeState {
+        Ok(Some(NativeState::new(
             addr,
             kind,
-            type_name: found.resource_type.clone(),
-            id: found.id.clone(),
-            inputs: Attrs::new(),
-            outputs: Attrs::new(),
-            depends_on: Vec::new(),
-            sensitive: Vec::new(),
-            force_new: Vec::new(),
-            protect: false,
-        }))
+            found.resource_type.clone(),
+            found.id.clone(),
+        )))
     }
 
     fn to_abstract(&self, state: &NativeState) -> Option<overcast_core::provider::AbstractView> {
