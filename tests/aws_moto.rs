@@ -919,32 +919,58 @@ struct Proxy {
     injected: Arc<AtomicUsize>,
 }
 
-fn start_proxy(upstream_port: u16, faults: usize) -> Proxy {
+/// What the proxy does with one request.
+#[derive(Clone, Debug)]
+enum Act {
+    /// Forward it and relay the answer.
+    Forward,
+    /// Answer this instead of forwarding.
+    Answer(Vec<u8>),
+    /// Forward it, read the answer, close the client's connection unanswered.
+    DropAfterForward,
+    /// Close the connection without forwarding it.
+    DropBeforeForward,
+    /// Forward, but hold the answer for a while.
+    Slow,
+}
+
+/// A proxy in front of `upstream_port` that asks `decide(n, request)` what to do with the
+/// n-th resource request (the preflight identity check is always forwarded: it runs once,
+/// before any resource call) and counts the requests it did not simply forward.
+fn start_proxy_with(
+    upstream_port: u16,
+    decide: impl Fn(usize, &[u8]) -> Act + Send + Sync + 'static,
+) -> Proxy {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind proxy");
     let port = listener.local_addr().expect("addr").port();
     let seen = Arc::new(AtomicUsize::new(0));
     let injected = Arc::new(AtomicUsize::new(0));
+    let decide = Arc::new(decide);
     let (seen2, injected2) = (seen.clone(), injected.clone());
     std::thread::spawn(move || {
         for conn in listener.incoming() {
             let Ok(mut client) = conn else { continue };
-            let (seen, injected) = (seen2.clone(), injected2.clone());
+            let (seen, injected, decide) = (seen2.clone(), injected2.clone(), decide.clone());
             std::thread::spawn(move || {
                 let Some(req) = read_request(&mut client) else {
                     return;
                 };
-                // The engine calls preflight (STS GetCallerIdentity) once, outside its
-                // retry layer: faults are injected into the resource operations only.
                 let preflight = String::from_utf8_lossy(&req).contains("Action=GetCallerIdentity");
-                let n = if preflight {
-                    usize::MAX
+                let act = if preflight {
+                    Act::Forward
                 } else {
-                    seen.fetch_add(1, Ordering::SeqCst)
+                    decide(seen.fetch_add(1, Ordering::SeqCst), &req)
                 };
-                if n < faults {
+                if !matches!(act, Act::Forward) {
                     injected.fetch_add(1, Ordering::SeqCst);
-                    let _ = client.write_all(&fault(&req, n));
-                    return;
+                }
+                match &act {
+                    Act::Answer(bytes) => {
+                        let _ = client.write_all(bytes);
+                        return;
+                    }
+                    Act::DropBeforeForward => return,
+                    _ => {}
                 }
                 let Ok(mut up) = TcpStream::connect(("127.0.0.1", upstream_port)) else {
                     return;
@@ -954,7 +980,17 @@ fn start_proxy(upstream_port: u16, faults: usize) -> Proxy {
                 }
                 let mut resp = Vec::new();
                 let _ = up.read_to_end(&mut resp);
-                let _ = client.write_all(&close_connection(&resp));
+                match act {
+                    // The request took effect upstream; the client never hears of it.
+                    Act::DropAfterForward => {}
+                    Act::Slow => {
+                        std::thread::sleep(Duration::from_millis(1500));
+                        let _ = client.write_all(&close_connection(&resp));
+                    }
+                    _ => {
+                        let _ = client.write_all(&close_connection(&resp));
+                    }
+                }
             });
         }
     });
@@ -962,6 +998,17 @@ fn start_proxy(upstream_port: u16, faults: usize) -> Proxy {
         endpoint: format!("http://127.0.0.1:{port}"),
         injected,
     }
+}
+
+/// The first `faults` resource requests get a throttling answer or a 503 (see [`fault`]).
+fn start_proxy(upstream_port: u16, faults: usize) -> Proxy {
+    start_proxy_with(upstream_port, move |n, req| {
+        if n < faults {
+            Act::Answer(fault(req, n))
+        } else {
+            Act::Forward
+        }
+    })
 }
 
 /// Throttling and 5xx answers are retried by the engine (the SDK's own retries are off)
@@ -1442,86 +1489,24 @@ fn find_key<'a>(v: &'a serde_json::Value, key: &str) -> Option<&'a serde_json::V
 // connection after forwarding is the dangerous one: the request took effect, the answer is
 // lost, and a create retried blindly would create twice.
 
-#[derive(Clone, Copy, Debug)]
-enum Break {
-    /// Forward the request, read the answer, close the client's connection unanswered.
-    DropAfterForward,
-    /// Read the request and close the connection without forwarding it.
-    DropBeforeForward,
-    /// A bare 503.
-    Unavailable,
-    /// Forward, but hold the answer for a while.
-    Slow,
-}
-
-/// A proxy that breaks every `every`-th resource request (cycling through the kinds of
-/// break), deterministically, and counts what it broke.
+/// A proxy that breaks every `every`-th resource request, cycling through the ways a
+/// network breaks a call, deterministically.
 fn start_breaking_proxy(upstream_port: u16, every: usize) -> Proxy {
-    const BREAKS: [Break; 4] = [
-        Break::DropAfterForward,
-        Break::DropBeforeForward,
-        Break::Unavailable,
-        Break::Slow,
-    ];
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind proxy");
-    let port = listener.local_addr().expect("addr").port();
-    let seen = Arc::new(AtomicUsize::new(0));
-    let injected = Arc::new(AtomicUsize::new(0));
-    let (seen2, injected2) = (seen.clone(), injected.clone());
-    std::thread::spawn(move || {
-        for conn in listener.incoming() {
-            let Ok(mut client) = conn else { continue };
-            let (seen, injected) = (seen2.clone(), injected2.clone());
-            std::thread::spawn(move || {
-                let Some(req) = read_request(&mut client) else {
-                    return;
-                };
-                let preflight = String::from_utf8_lossy(&req).contains("Action=GetCallerIdentity");
-                let n = if preflight {
-                    0
-                } else {
-                    seen.fetch_add(1, Ordering::SeqCst) + 1
-                };
-                let broken = (n > 0 && n % every == 0).then(|| BREAKS[(n / every) % BREAKS.len()]);
-                if broken.is_some() {
-                    injected.fetch_add(1, Ordering::SeqCst);
-                }
-                match broken {
-                    Some(Break::DropBeforeForward) => return,
-                    Some(Break::Unavailable) => {
-                        let _ = client.write_all(
-                            b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-                        );
-                        return;
-                    }
-                    _ => {}
-                }
-                let Ok(mut up) = TcpStream::connect(("127.0.0.1", upstream_port)) else {
-                    return;
-                };
-                if up.write_all(&close_connection(&req)).is_err() {
-                    return;
-                }
-                let mut resp = Vec::new();
-                let _ = up.read_to_end(&mut resp);
-                match broken {
-                    // The request took effect upstream; the client never hears of it.
-                    Some(Break::DropAfterForward) => {}
-                    Some(Break::Slow) => {
-                        std::thread::sleep(Duration::from_millis(1500));
-                        let _ = client.write_all(&close_connection(&resp));
-                    }
-                    _ => {
-                        let _ = client.write_all(&close_connection(&resp));
-                    }
-                }
-            });
+    start_proxy_with(upstream_port, move |n, _| {
+        let n = n + 1;
+        if n % every != 0 {
+            return Act::Forward;
         }
-    });
-    Proxy {
-        endpoint: format!("http://127.0.0.1:{port}"),
-        injected,
-    }
+        match (n / every) % 4 {
+            0 => Act::DropAfterForward,
+            1 => Act::DropBeforeForward,
+            2 => Act::Answer(
+                b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                    .to_vec(),
+            ),
+            _ => Act::Slow,
+        }
+    })
 }
 
 /// Apply, no-op plan and destroy of buckets, queues and an EC2 instance through a proxy
