@@ -140,6 +140,11 @@ pub fn diff(
                                 prior.type_name, d.spec.type_name
                             )
                         });
+                    } else if let Some(why) = live.failed.get(addr) {
+                        // A resource its cloud reports as failed will not become usable:
+                        // replacing it is the only way forward.
+                        action = Action::Replace;
+                        reason = Some(format!("the cloud reports it failed: {why}"));
                     } else if attrs.iter().any(|a| a.forces_replacement) {
                         action = Action::Replace;
                     } else if !attrs.is_empty() {
@@ -381,6 +386,75 @@ mod tests {
         assert!(
             c.iter()
                 .any(|a| a.name == "new" && a.before.is_none() && !a.forces_replacement)
+        );
+    }
+}
+
+#[cfg(test)]
+mod failed_tests {
+    use std::sync::Arc;
+
+    use overcast_core::NativeState;
+
+    use super::*;
+    use crate::call::RetryPolicy;
+    use crate::plan::refresh::{Found, LiveState};
+    use crate::session::{SessionOptions, StateAccess};
+
+    #[test]
+    fn a_native_its_cloud_reports_failed_is_replaced() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("overcast.yaml");
+        std::fs::write(
+            &file,
+            "stack: s\ntargets:\n  main:\n    provider: local\n    noop: true\nresources:\n  q:\n    kind: queue\n",
+        )
+        .expect("write spec");
+        let stack = crate::spec::load(&file, &Default::default()).expect("valid spec");
+        let session = Session::open(
+            stack,
+            SessionOptions {
+                access: StateAccess::ReadOnly,
+                parallelism: 4,
+                policy: RetryPolicy::default(),
+                reporter: Arc::new(crate::ui::QuietReporter),
+                cancel: Default::default(),
+            },
+        )
+        .expect("session");
+        let addr = NativeAddr::new("q", "queue");
+        let d = session.desired.natives.get(&addr).expect("desired");
+        let mut st = NativeState::new(addr.clone(), d.kind, d.spec.type_name.clone(), "id");
+        st.inputs = d.spec.inputs.clone();
+        let mut live = Live::default();
+        live.states.insert(
+            &addr,
+            Found {
+                target: "main",
+                state: LiveState::Recorded(&st),
+            },
+        );
+        let action = |live: &Live<'_>| {
+            let changes = diff(&session, live, DiffOptions::default()).expect("diff");
+            let c = changes
+                .into_iter()
+                .find(|c| c.addr == addr)
+                .expect("change");
+            (c.action, c.reason)
+        };
+        assert_eq!(
+            action(&live).0,
+            Action::NoOp,
+            "a ready resource is left alone"
+        );
+        live.failed
+            .insert(&addr, "RDS status `incompatible-parameters`".into());
+        let (act, reason) = action(&live);
+        assert_eq!(act, Action::Replace);
+        assert!(
+            reason
+                .unwrap_or_default()
+                .contains("incompatible-parameters")
         );
     }
 }

@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
+use overcast_core::native::LiveStatus;
 use overcast_core::{NativeAddr, NativeState, ProviderError};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
@@ -22,6 +23,8 @@ pub struct Live<'s> {
     pub gone: BTreeMap<&'s NativeAddr, (&'s str, &'s NativeState)>,
     /// Natives whose live inputs differ from the inputs last applied.
     pub drifted: BTreeSet<&'s NativeAddr>,
+    /// Natives their cloud reports as failed (they will not become usable), with why.
+    pub failed: BTreeMap<&'s NativeAddr, String>,
 }
 
 /// A native that exists: its target and its state.
@@ -240,6 +243,17 @@ pub async fn refresh(session: &Session, read_live: bool) -> Result<Live<'_>, Ref
             Ok(Some(obs)) => {
                 if obs.inputs != prior.inputs {
                     live.drifted.insert(addr);
+                }
+                match &obs.status {
+                    LiveStatus::Failed(why) => {
+                        live.failed.insert(addr, why.clone());
+                    }
+                    LiveStatus::Provisioning(what) => {
+                        session.reporter.event(Event::Note(&format!(
+                            "{addr}: still provisioning ({what}); its attributes may change"
+                        )));
+                    }
+                    LiveStatus::Ready | LiveStatus::Deleting => {}
                 }
                 let mut st = prior;
                 st.id = obs.id;

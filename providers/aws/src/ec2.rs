@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 use crate::config::Clients;
 use crate::util::{s, wait_for};
 use crate::{catalog, errors};
+use overcast_core::native::LiveStatus;
 use overcast_core::op::OpContext;
 
 fn tags(owner: &OwnerTags, name: &str) -> Vec<Tag> {
@@ -412,7 +413,14 @@ pub async fn read_instance(
     if let Some(port) = ports(prior).first() {
         outputs.insert("url".into(), json!(format!("http://{address}:{port}")));
     }
-    Ok(Some(Observed::new(id.to_string(), inputs, outputs)))
+    let status = match i.state().and_then(|s| s.name()) {
+        Some(InstanceStateName::Pending) => LiveStatus::Provisioning("pending".into()),
+        Some(InstanceStateName::ShuttingDown) => LiveStatus::Deleting,
+        _ => LiveStatus::Ready,
+    };
+    Ok(Some(
+        Observed::new(id.to_string(), inputs, outputs).with_status(status),
+    ))
 }
 
 async fn wait_state(

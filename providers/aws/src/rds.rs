@@ -5,6 +5,7 @@
 //! it. Only an instance adopted from an intent without a password (written by an older
 //! overcast) gets a new one.
 
+use overcast_core::native::LiveStatus;
 use overcast_core::native::Observed;
 use overcast_core::{Attrs, OwnerTags, ProviderError};
 use rand::RngExt;
@@ -206,7 +207,27 @@ pub async fn read(
             "{scheme}://{username}:{password}@{host}:{port}/{db_name}"
         )),
     );
-    Ok(Some(Observed::new(id.to_string(), inputs, outputs)))
+    let status = lifecycle(d.db_instance_status().unwrap_or("available"));
+    Ok(Some(
+        Observed::new(id.to_string(), inputs, outputs).with_status(status),
+    ))
+}
+
+/// RDS's instance status as a lifecycle: what will not become usable on its own is failed.
+fn lifecycle(status: &str) -> LiveStatus {
+    match status {
+        "available" | "storage-optimization" | "backing-up" | "maintenance" => LiveStatus::Ready,
+        "deleting" => LiveStatus::Deleting,
+        "failed"
+        | "incompatible-network"
+        | "incompatible-option-group"
+        | "incompatible-parameters"
+        | "incompatible-restore"
+        | "inaccessible-encryption-credentials"
+        | "restore-error"
+        | "storage-full" => LiveStatus::Failed(format!("RDS status `{status}`")),
+        other => LiveStatus::Provisioning(other.to_string()),
+    }
 }
 
 /// The instance (or replica) of this identifier if it carries the owner tags. A primary
@@ -340,6 +361,20 @@ pub async fn delete(c: &Clients, id: &str) -> Result<(), ProviderError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rds_statuses_become_lifecycles() {
+        assert_eq!(lifecycle("available"), LiveStatus::Ready);
+        assert_eq!(
+            lifecycle("creating"),
+            LiveStatus::Provisioning("creating".into())
+        );
+        assert!(matches!(
+            lifecycle("incompatible-parameters"),
+            LiveStatus::Failed(_)
+        ));
+        assert_eq!(lifecycle("deleting"), LiveStatus::Deleting);
+    }
 
     #[test]
     fn major_versions_match_their_minors() {
