@@ -23,6 +23,7 @@
 //! # Ok::<(), anyhow::Error>(())
 //! ```
 
+use overcast_core::ProviderKind;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -37,8 +38,10 @@ pub struct TemplateInfo {
     pub description: String,
 }
 
-/// Targets a template can default to.
-pub const TARGETS: &[&str] = &["local", "aws", "azure", "gcp"];
+/// Targets a template can default to: one per provider, named after it.
+pub fn targets() -> impl Iterator<Item = &'static str> {
+    ProviderKind::ALL.into_iter().map(ProviderKind::as_str)
+}
 
 /// The descriptor file of a template: read for [`list_templates`], never written out.
 const DESCRIPTOR: &str = "template.toml";
@@ -148,7 +151,7 @@ pub fn list_templates() -> Vec<TemplateInfo> {
 pub struct InitOptions<'a> {
     /// The stack's name; `None` derives it from the directory's name.
     pub stack_name: Option<&'a str>,
-    /// The target the stack defaults to: one of [`TARGETS`]. `local` is always declared
+    /// The target the stack defaults to: one of [`targets`]. `local` is always declared
     /// too, so the stack can be tried without an account.
     pub target: &'a str,
     /// Overwrite files that already exist.
@@ -159,7 +162,7 @@ impl Default for InitOptions<'_> {
     fn default() -> Self {
         InitOptions {
             stack_name: None,
-            target: "local",
+            target: ProviderKind::Local.as_str(),
             force: false,
         }
     }
@@ -181,7 +184,7 @@ pub fn init(
         dir,
         &InitOptions {
             stack_name,
-            target: "local",
+            target: ProviderKind::Local.as_str(),
             force,
         },
     )
@@ -194,11 +197,11 @@ pub fn init_with(
     opts: &InitOptions<'_>,
 ) -> anyhow::Result<Vec<PathBuf>> {
     let tpl = find_template(template)?;
-    if !TARGETS.contains(&opts.target) {
+    if !targets().any(|t| t == opts.target) {
         bail!(
             "unknown target `{}`: expected one of {}",
             opts.target,
-            TARGETS.join(", ")
+            targets().collect::<Vec<_>>().join(", ")
         );
     }
     let stack_name = match opts.stack_name {

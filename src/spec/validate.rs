@@ -176,20 +176,22 @@ pub(crate) fn validate(file: &Path, text: &str, src: &VarSources<'_>) -> Result<
         .iter()
         .map(|(k, _)| k.name.clone())
         .collect();
+    // A spec without targets runs on the embedded local cloud, under a target named after it.
+    let implicit = ProviderKind::Local;
     if declared_targets.is_empty() {
         let location = d.loc(root_pos);
         targets.insert(
-            "local".to_string(),
+            implicit.as_str().to_string(),
             Target {
-                name: "local".to_string(),
-                provider: ProviderKind::Local,
+                name: implicit.as_str().to_string(),
+                provider: implicit,
                 settings: Default::default(),
                 location,
             },
         );
     }
     let target_names: Vec<String> = if declared_targets.is_empty() {
-        vec!["local".to_string()]
+        vec![implicit.as_str().to_string()]
     } else {
         declared_targets.clone()
     };
