@@ -1,0 +1,277 @@
+"""Unit tests of the contract server, over HTTP against a server in a thread.
+
+Run from tests/: `python -m unittest gcp_server.test_server` (tests/gcp_contract.rs runs
+them, so `cargo test` does).
+"""
+
+import json
+import unittest
+import urllib.error
+import urllib.request
+
+from .server import App, start_in_thread
+
+P = "/compute/v1/projects/proj"
+Z = P + "/zones/us-central1-a"
+SQL = "/v1/projects/proj"
+
+
+def instance(name, network="global/networks/default", **extra):
+    body = {
+        "name": name,
+        "machineType": "zones/us-central1-a/machineTypes/e2-small",
+        "disks": [{"boot": True, "autoDelete": True, "initializeParams": {
+            "sourceImage": "projects/debian-cloud/global/images/family/debian-12"}}],
+        "networkInterfaces": [{"network": network, "accessConfigs": [{"type": "ONE_TO_ONE_NAT"}]}],
+    }
+    body.update(extra)
+    return body
+
+
+class ServerTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.app = App(polls=2)
+        cls.httpd = start_in_thread(cls.app)
+        cls.port = cls.httpd.server_address[1]
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.httpd.shutdown()
+        cls.httpd.server_close()
+
+    def setUp(self):
+        self.call("POST", "/__contract/reset")
+        self.call("POST", "/__contract/config", {"polls": 2})
+
+    def call(self, method, path, body=None):
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", data=data, method=method)
+        req.add_header("Content-Type", "application/json")
+        try:
+            with urllib.request.urlopen(req, timeout=10) as r:
+                return r.status, json.loads(r.read() or b"null")
+        except urllib.error.HTTPError as e:
+            return e.code, json.loads(e.read() or b"null")
+
+    def done(self, op):
+        """Poll an operation until DONE; the number of reads it took."""
+        link = op["selfLink"].split(str(self.port), 1)[1]
+        for n in range(1, 20):
+            status, body = self.call("GET", link)
+            self.assertEqual(status, 200, body)
+            if body["status"] == "DONE":
+                self.assertNotIn("error", body)
+                return n
+        self.fail("operation never DONE")
+
+    def assert_error(self, answer, code, reason):
+        status, body = answer
+        self.assertEqual(status, code, body)
+        self.assertEqual(body["error"]["code"], code)
+        self.assertEqual(body["error"]["errors"][0]["reason"], reason, body)
+        return body["error"]["message"]
+
+    # --- strictness --------------------------------------------------------------------
+
+    def test_wrong_type_is_rejected(self):
+        msg = self.assert_error(self.call("POST", Z + "/instances", instance("a", canIpForward="yes")), 400, "invalid")
+        self.assertIn("canIpForward", msg)
+        self.assert_error(self.call("POST", P + "/global/firewalls", {"name": "f", "priority": "high", "allowed": [{"IPProtocol": "tcp"}]}), 400, "invalid")
+
+    def test_nested_unknown_field_and_output_only(self):
+        body = instance("a")
+        body["disks"][0]["initializeParams"]["sizeGB"] = "10"  # the field is diskSizeGb
+        self.assertIn("sizeGB", self.assert_error(self.call("POST", Z + "/instances", body), 400, "invalid"))
+        self.assertIn("selfLink", self.assert_error(self.call("POST", Z + "/instances", instance("a", selfLink="x")), 400, "invalid"))
+
+    def test_bad_names_and_machine_types(self):
+        self.assert_error(self.call("POST", Z + "/instances", instance("Bad_Name")), 400, "invalid")
+        self.assert_error(self.call("POST", Z + "/instances", instance("a" * 64)), 400, "invalid")
+        self.assert_error(self.call("POST", Z + "/instances", instance("a", machineType="e2-small")), 400, "invalid")
+        self.assert_error(self.call("POST", Z + "/instances", instance("a", machineType="zones/europe-west1-b/machineTypes/e2-small")), 400, "invalid")
+        self.assert_error(self.call("POST", Z + "/instances", instance("a", machineType="zones/us-central1-a/machineTypes/e9-huge")), 404, "notFound")
+
+    def test_unknown_query_parameter_and_image(self):
+        self.assert_error(self.call("GET", Z + "/instances?colour=red"), 400, "invalid")
+        body = instance("a")
+        body["disks"][0]["initializeParams"]["sourceImage"] = "projects/debian-cloud/global/images/family/debian-99"
+        self.assert_error(self.call("POST", Z + "/instances", body), 404, "notFound")
+        status, img = self.call("GET", "/compute/v1/projects/ubuntu-os-cloud/global/images/family/ubuntu-2404-lts-amd64")
+        self.assertEqual((status, img["status"], img["family"]), (200, "READY", "ubuntu-2404-lts-amd64"))
+
+    def test_bad_request_id(self):
+        self.assert_error(self.call("POST", P + "/global/networks?requestId=nope", {"name": "n", "autoCreateSubnetworks": False}), 400, "invalid")
+
+    def test_unimplemented_method_says_so(self):
+        self.assert_error(self.call("POST", Z + "/instances/a/reset"), 501, "notImplemented")
+
+    # --- lifecycle -----------------------------------------------------------------------
+
+    def test_operation_polls_and_instance_lifecycle(self):
+        status, op = self.call("POST", Z + "/instances", instance("vm", labels={"stack": "s1"}))
+        self.assertEqual((status, op["status"], op["operationType"]), (200, "PENDING", "insert"))
+        self.assertEqual(self.call("GET", Z + "/instances/vm")[1]["status"], "PROVISIONING")
+        self.assertEqual(self.done(op), 3)  # two reads not DONE, the third DONE
+        status, vm = self.call("GET", Z + "/instances/vm")
+        self.assertEqual((status, vm["status"]), (200, "RUNNING"))
+        self.assertTrue(vm["networkInterfaces"][0]["accessConfigs"][0]["natIP"])
+        self.assert_error(self.call("POST", Z + "/instances", instance("vm")), 409, "alreadyExists")
+        # labels: the current fingerprint succeeds once, then it is stale
+        req = {"labels": {"stack": "s2"}, "labelFingerprint": vm["labelFingerprint"]}
+        status, op = self.call("POST", Z + "/instances/vm/setLabels", req)
+        self.done(op)
+        self.assertEqual(self.call("GET", Z + "/instances/vm")[1]["labels"], {"stack": "s2"})
+        self.assert_error(self.call("POST", Z + "/instances/vm/setLabels", req), 412, "conditionNotMet")
+        self.assert_error(self.call("POST", Z + "/instances/vm/setLabels", {"labels": {}}), 412, "conditionNotMet")
+        # metadata likewise
+        fp = vm["metadata"]["fingerprint"]
+        _, op = self.call("POST", Z + "/instances/vm/setMetadata", {"fingerprint": fp, "items": [{"key": "startup-script", "value": "echo"}]})
+        self.done(op)
+        self.assert_error(self.call("POST", Z + "/instances/vm/setMetadata", {"fingerprint": fp, "items": []}), 412, "conditionNotMet")
+        # machine type: only when stopped
+        mt = {"machineType": "zones/us-central1-a/machineTypes/e2-medium"}
+        self.assert_error(self.call("POST", Z + "/instances/vm/setMachineType", mt), 400, "invalid")
+        _, op = self.call("POST", Z + "/instances/vm/stop")
+        self.done(op)
+        self.assertEqual(self.call("GET", Z + "/instances/vm")[1]["status"], "TERMINATED")
+        _, op = self.call("POST", Z + "/instances/vm/setMachineType", mt)
+        self.done(op)
+        _, op = self.call("POST", Z + "/instances/vm/start")
+        self.done(op)
+        vm = self.call("GET", Z + "/instances/vm")[1]
+        self.assertTrue(vm["machineType"].endswith("/zones/us-central1-a/machineTypes/e2-medium"))
+        self.assertEqual(vm["status"], "RUNNING")
+        _, op = self.call("DELETE", Z + "/instances/vm")
+        self.done(op)
+        self.assert_error(self.call("GET", Z + "/instances/vm"), 404, "notFound")
+        self.assert_error(self.call("DELETE", Z + "/instances/vm"), 404, "notFound")
+
+    def test_wait_counts_as_a_read(self):
+        self.call("POST", "/__contract/config", {"polls": 1})
+        _, op = self.call("POST", P + "/global/networks", {"name": "n1", "autoCreateSubnetworks": False})
+        self.assert_error(self.call("GET", P + "/global/networks/n1"), 404, "notFound")
+        self.assertEqual(self.call("POST", P + f"/global/operations/{op['name']}/wait")[1]["status"], "RUNNING")
+        self.assertEqual(self.call("POST", P + f"/global/operations/{op['name']}/wait")[1]["status"], "DONE")
+        self.assertEqual(self.call("GET", P + "/global/networks/n1")[0], 200)
+        # a global operation is not a zonal one
+        self.assert_error(self.call("GET", Z + f"/operations/{op['name']}"), 404, "notFound")
+
+    def test_list_filter_and_pages(self):
+        self.call("POST", "/__contract/config", {"polls": 0})
+        for i in range(5):
+            _, op = self.call("POST", Z + "/instances", instance(f"vm-{i}", labels={"parity": "even" if i % 2 == 0 else "odd"}))
+            self.done(op)
+        _, page = self.call("GET", Z + "/instances?filter=labels.parity%20%3D%20%22even%22")
+        self.assertEqual([i["name"] for i in page["items"]], ["vm-0", "vm-2", "vm-4"])
+        _, page = self.call("GET", Z + "/instances?filter=name%20eq%20vm-%5B13%5D")
+        self.assertEqual([i["name"] for i in page["items"]], ["vm-1", "vm-3"])
+        names, token = [], ""
+        while True:
+            _, page = self.call("GET", Z + "/instances?maxResults=2" + (f"&pageToken={token}" if token else ""))
+            names += [i["name"] for i in page.get("items", [])]
+            token = page.get("nextPageToken")
+            if not token:
+                break
+        self.assertEqual(names, [f"vm-{i}" for i in range(5)])
+        self.assert_error(self.call("GET", Z + "/instances?pageToken=garbage"), 400, "invalid")
+        _, empty = self.call("GET", P + "/zones/us-east1-b/instances")
+        self.assertNotIn("items", empty)
+
+    def test_in_use_chain_and_request_id(self):
+        self.call("POST", "/__contract/config", {"polls": 0})
+        rid = "6f1c2a52-8a0b-4c7e-9a1d-3e5f7b9d1c2e"
+        _, op1 = self.call("POST", P + f"/global/backendBuckets?requestId={rid}", {"name": "bb", "bucketName": "site"})
+        _, op2 = self.call("POST", P + f"/global/backendBuckets?requestId={rid}", {"name": "bb", "bucketName": "site"})
+        self.assertEqual(op1["name"], op2["name"])
+        self.done(op1)
+        steps = [
+            ("urlMaps", {"name": "um", "defaultService": "global/backendBuckets/bb"}),
+            ("targetHttpProxies", {"name": "px", "urlMap": "global/urlMaps/um"}),
+            ("forwardingRules", {"name": "fr", "target": "global/targetHttpProxies/px", "portRange": "80"}),
+        ]
+        for coll, body in steps:
+            status, op = self.call("POST", P + f"/global/{coll}", body)
+            self.assertEqual(status, 200, op)
+            self.done(op)
+        for coll, name in [("backendBuckets", "bb"), ("urlMaps", "um"), ("targetHttpProxies", "px")]:
+            self.assert_error(self.call("DELETE", P + f"/global/{coll}/{name}"), 400, "resourceInUseByAnotherResource")
+        for coll, name in [("forwardingRules", "fr"), ("targetHttpProxies", "px"), ("urlMaps", "um"), ("backendBuckets", "bb")]:
+            status, op = self.call("DELETE", P + f"/global/{coll}/{name}")
+            self.assertEqual(status, 200, op)
+            self.done(op)
+        # a reference to something missing is 404 at insert
+        self.assert_error(self.call("POST", P + "/global/urlMaps", {"name": "um2", "defaultService": "global/backendBuckets/none"}), 404, "notFound")
+
+    def test_firewall_patch_and_network_in_use(self):
+        self.call("POST", "/__contract/config", {"polls": 0})
+        _, op = self.call("POST", P + "/global/networks", {"name": "net", "autoCreateSubnetworks": True})
+        self.done(op)
+        fw = {"name": "fw", "network": "global/networks/net", "allowed": [{"IPProtocol": "tcp", "ports": ["22"]}]}
+        _, op = self.call("POST", P + "/global/firewalls", fw)
+        self.done(op)
+        self.assert_error(self.call("POST", P + "/global/firewalls", dict(fw, name="fw2", denied=[{"IPProtocol": "udp"}])), 400, "invalid")
+        _, op = self.call("PATCH", P + "/global/firewalls/fw", {"allowed": [{"IPProtocol": "tcp", "ports": ["80"]}]})
+        self.done(op)
+        self.assertEqual(self.call("GET", P + "/global/firewalls/fw")[1]["allowed"][0]["ports"], ["80"])
+        self.assert_error(self.call("DELETE", P + "/global/networks/net"), 400, "resourceInUseByAnotherResource")
+        _, op = self.call("DELETE", P + "/global/firewalls/fw")
+        self.done(op)
+        _, op = self.call("DELETE", P + "/global/networks/net")
+        self.done(op)
+
+    # --- Cloud SQL -----------------------------------------------------------------------
+
+    def test_sql_instance_replica_databases_users(self):
+        pg = {"name": "db1", "databaseVersion": "POSTGRES_15", "region": "us-central1",
+              "settings": {"tier": "db-custom-2-4096", "userLabels": {"stack": "s"}}}
+        self.assert_error(self.call("POST", SQL + "/instances", dict(pg, settings={"tier": "db-f1-micro", "edition": "BAD"})), 400, "invalid")
+        self.assert_error(self.call("POST", SQL + "/instances", dict(pg, createTime="2026-01-01T00:00:00Z")), 400, "invalid")
+        self.assert_error(self.call("POST", SQL + "/instances", dict(pg, settings={})), 400, "invalid")
+        # PostgreSQL 16+ defaults to Enterprise Plus, which has no shared-core tiers
+        self.assert_error(self.call("POST", SQL + "/instances", dict(pg, databaseVersion="POSTGRES_16", settings={"tier": "db-f1-micro"})), 400, "invalid")
+        status, op = self.call("POST", SQL + "/instances", pg)
+        self.assertEqual((status, op["kind"], op["operationType"]), (200, "sql#operation", "CREATE"))
+        self.assertEqual(self.call("GET", SQL + "/instances/db1")[1]["state"], "PENDING_CREATE")
+        self.assert_error(self.call("POST", SQL + "/instances/db1/databases", {"name": "app"}), 409, "operationInProgress")
+        self.done(op)
+        self.assert_error(self.call("POST", SQL + "/instances", pg), 409, "instanceAlreadyExists")
+        _, op = self.call("POST", SQL + "/instances/db1/databases", {"name": "app"})
+        self.done(op)
+        names = [d["name"] for d in self.call("GET", SQL + "/instances/db1/databases")[1]["items"]]
+        self.assertEqual(names, ["app", "postgres"])
+        _, op = self.call("POST", SQL + "/instances/db1/users", {"name": "app", "password": "s3cret"})
+        self.done(op)
+        users = self.call("GET", SQL + "/instances/db1/users")[1]["items"]
+        self.assertEqual([u["name"] for u in users], ["app", "postgres"])
+        self.assertNotIn("password", users[0])
+        _, op = self.call("POST", SQL + "/instances", {"name": "db1-replica", "masterInstanceName": "db1", "settings": {"tier": "db-custom-2-4096"}})
+        self.done(op)
+        self.assertEqual(self.call("GET", SQL + "/instances/db1")[1]["replicaNames"], ["db1-replica"])
+        self.assertEqual(self.call("GET", SQL + "/instances/db1-replica")[1]["instanceType"], "READ_REPLICA_INSTANCE")
+        self.assert_error(self.call("DELETE", SQL + "/instances/db1"), 400, "invalid")
+        _, op = self.call("PATCH", SQL + "/instances/db1", {"settings": {"tier": "db-custom-4-16384"}})
+        self.done(op)
+        db1 = self.call("GET", SQL + "/instances/db1")[1]
+        self.assertEqual((db1["settings"]["tier"], db1["settings"]["settingsVersion"], db1["settings"]["userLabels"]), ("db-custom-4-16384", "2", {"stack": "s"}))
+        _, op = self.call("DELETE", SQL + "/instances/db1/users?name=app")
+        self.done(op)
+        for name in ("db1-replica", "db1"):
+            _, op = self.call("DELETE", SQL + f"/instances/{name}")
+            self.done(op)
+        self.assert_error(self.call("GET", SQL + "/instances/db1"), 404, "instanceDoesNotExist")
+        self.assert_error(self.call("POST", SQL + "/instances", pg), 409, "instanceAlreadyExists")
+
+    def test_request_log(self):
+        self.call("POST", P + "/global/networks?requestId=6f1c2a52-8a0b-4c7e-9a1d-3e5f7b9d1c2f", {"name": "logged", "autoCreateSubnetworks": True})
+        log = self.call("GET", "/__contract/requests")[1]["requests"]
+        self.assertEqual(len(log), 1)
+        self.assertEqual(log[0]["method"], "POST")
+        self.assertEqual(log[0]["path"], P + "/global/networks")
+        self.assertEqual(log[0]["query"], {"requestId": "6f1c2a52-8a0b-4c7e-9a1d-3e5f7b9d1c2f"})
+        self.assertEqual(log[0]["body"]["name"], "logged")
+        self.assertEqual(log[0]["status"], 200)
+
+
+if __name__ == "__main__":
+    unittest.main()
