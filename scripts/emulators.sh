@@ -58,6 +58,21 @@ install_emulators() {
   install_ministack
 }
 
+# The GCP contract-test server (tests/gcp_server) runs on the python of a venv of its own
+# with google-api-python-client pinned: its bodies are checked against the discovery
+# documents that version ships (compute.v1.json, sqladmin.v1.json), so the pin fixes the
+# API contract the tests hold the provider to. After it, OVERCAST_GCP_CONTRACT_PYTHON names
+# that python (run it as `python -m gcp_server` from tests/).
+install_gcp_contract_server() {
+  local gvenv="$HOME/.cache/overcast/venv-gcp"
+  if ! "$gvenv/bin/python" -c 'import googleapiclient' >/dev/null 2>&1; then
+    make_venv "$gvenv"
+    echo "${0##*/}: installing google-api-python-client into $gvenv" >&2
+    "$gvenv/bin/python" -m pip install -q --disable-pip-version-check 'google-api-python-client==2.202.0' >&2
+  fi
+  export OVERCAST_GCP_CONTRACT_PYTHON="$gvenv/bin/python"
+}
+
 # --- start / stop / status, when run rather than sourced ---------------------------------
 
 emulators_dir() { echo "${OVERCAST_EMULATORS_DIR:-$HOME/.cache/overcast/emulators}"; }

@@ -16,6 +16,10 @@ need node || apt_install nodejs
 # installed by scripts/emulators.sh); the tests start and stop them by PID and FAIL, not
 # skip, when they cannot.
 install_emulators
+# The GCP provider's contract tests run against tests/gcp_server (no emulator exists for
+# Compute Engine or Cloud SQL); tests/gcp_contract.rs starts it by PID and also runs its
+# Python unit tests.
+install_gcp_contract_server
 
 # The local cloud's `engine: postgres` databases are real PostgreSQL clusters (target
 # setting `postgres: true`). PostgreSQL refuses to run as root: as root the local cloud

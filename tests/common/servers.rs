@@ -329,3 +329,42 @@ pub fn start_ministack() -> Server {
         |port| TcpStream::connect(("127.0.0.1", port)).is_ok(),
     )
 }
+
+/// The python of the venv that `scripts/test.sh` installs for the GCP contract-test server
+/// (`install_gcp_contract_server` in scripts/emulators.sh: google-api-python-client, whose
+/// discovery documents the server validates against).
+pub fn gcp_contract_python() -> PathBuf {
+    installed(
+        "OVERCAST_GCP_CONTRACT_PYTHON",
+        "venv-gcp/bin/python",
+        "the GCP contract-test server's venv",
+    )
+}
+
+/// The directory `python -m gcp_server` runs from: tests/, which holds the package.
+pub fn gcp_contract_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests")
+}
+
+/// The GCP contract-test server (tests/gcp_server: Compute Engine v1 and Cloud SQL Admin
+/// v1) on a port of its own; its operations answer `polls` reads as not DONE. It binds
+/// port 0 and prints the port, so it never races for one.
+pub fn start_gcp_contract(polls: u32) -> Server {
+    let python = gcp_contract_python();
+    start(
+        "gcp-contract",
+        PortChoice::Zero,
+        |port| {
+            let mut c = Command::new(&python);
+            c.args(["-m", "gcp_server", "--host", "127.0.0.1", "--port"])
+                .arg(port.to_string())
+                .arg("--polls")
+                .arg(polls.to_string())
+                .current_dir(gcp_contract_dir())
+                // Keep the source tree free of __pycache__.
+                .env("PYTHONDONTWRITEBYTECODE", "1");
+            c
+        },
+        |port| http_get(port, "/__contract/health").is_some_and(|r| r.contains(" 200 ")),
+    )
+}

@@ -22,7 +22,7 @@ GLOBAL = {
     "targetHttpProxies": ("targetHttpProxies", "targetHttpProxy", "compute#targetHttpProxy", ["name", "urlMap"]),
     "globalForwardingRules": ("forwardingRules", "forwardingRule", "compute#forwardingRule", ["name", "target"]),
 }
-# Which collection each collection's references point at, for in-use checks.
+# The methods served; any other method of the discovery document is answered 501.
 IMPLEMENTED = {
     "instances": {"insert", "get", "list", "delete", "setLabels", "setMetadata", "stop", "start", "setMachineType"},
     "firewalls": {"insert", "get", "list", "patch", "delete"},
