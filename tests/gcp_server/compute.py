@@ -3,6 +3,7 @@
 image families."""
 
 import copy
+import json
 import os
 import re
 
@@ -81,7 +82,9 @@ class Compute:
         body = public(resource)
         return _fix_links(body, self.base(ctx))
 
-    def operation(self, ctx, op_type, target_link, target_id, effect, zone=None):
+    def operation(self, ctx, op_type, target_link, target_id, effect, zone=None, rollback=None):
+        """Start an operation whose `effect` runs when it is DONE; `rollback` undoes what
+        the request did at once (an inserted resource) when the operation is made to fail."""
         name = f"operation-{numeric_id()[:13]}-{os.urandom(6).hex()}"
         if zone:
             self_link = f"{self.base(ctx)}/zones/{zone}/operations/{name}"
@@ -103,6 +106,16 @@ class Compute:
         }
         if zone:
             body["zone"] = f"{self.base(ctx)}/zones/{zone}"
+        failure = self.store.take_failure()
+        if failure:
+
+            def effect():
+                if rollback:
+                    rollback()
+                body["httpErrorStatusCode"] = 400
+                body["httpErrorMessage"] = "BAD REQUEST"
+                return {"errors": [{"code": failure["code"], "message": failure["message"]}]}
+
         op = Operation(body, self.store.polls, effect)
         self.store.add_operation(API, ctx["project"], op)
         rid = ctx["query"].get("requestId")
@@ -138,7 +151,7 @@ class Compute:
         if resource in ("zoneOperations", "globalOperations"):
             return self.operations_get(resource, params, ctx)
         if resource == "images":
-            return self.image(method, params)
+            return self.image(method, params, base_url)
         if resource == "instances":
             return self.instances(method, params, body, ctx)
         return self.global_resource(resource, method, params, body, ctx)
@@ -155,16 +168,16 @@ class Compute:
 
     # --- images ----------------------------------------------------------------------
 
-    def image(self, method, params):
+    def image(self, method, params, base_url):
         project = params["project"]
         if method == "getFromFamily":
             img = self.images.get((project, params["family"]))
             if img is None:
                 raise not_found(f"The resource 'projects/{project}/global/images/family/{params['family']}' was not found")
-            return 200, copy.deepcopy(img)
+            return 200, _rebase(img, base_url)
         for (p, _), img in self.images.items():
             if p == project and img["name"] == params["image"]:
-                return 200, copy.deepcopy(img)
+                return 200, _rebase(img, base_url)
         raise not_found(f"The resource 'projects/{project}/global/images/{params['image']}' was not found")
 
     def resolve_image(self, value, project, field):
@@ -386,7 +399,7 @@ class Compute:
             inst["status"] = "RUNNING"
             inst["lastStartTimestamp"] = now_rfc3339()
 
-        return self.operation(ctx, "insert", inst["selfLink"], inst["id"], running, zone)
+        return self.operation(ctx, "insert", inst["selfLink"], inst["id"], running, zone, lambda: items.pop(name, None))
 
     # --- global collections ----------------------------------------------------------
 
@@ -441,7 +454,10 @@ class Compute:
                 if key in res:
                     res[key] = _full(res[key], base, project)
             items[name] = res
-            return self.operation(ctx, "insert", res["selfLink"], res["id"], lambda: res.pop("__pending", None) and None)
+            return self.operation(
+                ctx, "insert", res["selfLink"], res["id"], lambda: res.pop("__pending", None) and None,
+                rollback=lambda: items.pop(name, None),
+            )
         name = params[param]
         res = items.get(name)
         if res is None or (res.get("__pending") and method != "delete"):
@@ -489,6 +505,13 @@ class Compute:
             for value in _services(res):
                 refs.global_ref(value, project, "backendBuckets", "resource.defaultService")
         self.check_refs(res, collection, project)
+
+
+def _rebase(image, base_url):
+    """An image as this server answers it: its links name this server, as every other
+    link it gives does, so a client that follows one never reaches Google."""
+    text = json.dumps(image).replace("https://www.googleapis.com", base_url)
+    return json.loads(text)
 
 
 def _services(url_map):

@@ -5,6 +5,8 @@ Control paths (never part of a Google API):
   GET  /__contract/requests  every request so far: [{method, path, query, body, status}]
   POST /__contract/reset     forget all resources, operations and the request log
   POST /__contract/config    {"polls": N}: reads an operation answers before DONE
+  POST /__contract/fail-next {"code": C, "message": M}: the next operation started ends
+                             DONE with that error, and what its request did is undone
   GET  /__contract/health    200 once the server serves
 """
 
@@ -135,6 +137,15 @@ def make_handler(app):
                         return
                     app.store.polls = polls
                     self._send(200, {"polls": polls})
+                elif method == "POST" and path == "/__contract/fail-next":
+                    try:
+                        cfg = json.loads(raw or b"{}")
+                        failure = {"code": str(cfg["code"]), "message": str(cfg["message"])}
+                    except (ValueError, KeyError, TypeError) as e:
+                        self._send(400, invalid(f"fail-next wants {{\"code\": C, \"message\": M}}: {e}").body())
+                        return
+                    app.store.fail_next = failure
+                    self._send(200, failure)
                 else:
                     self._send(404, not_found(f"no control path {method} {path}").body())
 

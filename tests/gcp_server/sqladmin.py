@@ -78,8 +78,9 @@ class SqlAdmin:
 
     # --- operations ------------------------------------------------------------------
 
-    def operation(self, ctx, op_type, inst, effect):
-        """Start an operation on instance `inst` (which is busy until it is DONE)."""
+    def operation(self, ctx, op_type, inst, effect, rollback=None):
+        """Start an operation on instance `inst` (which is busy until it is DONE);
+        `rollback` undoes what the request did at once when the operation is made to fail."""
         name = str(uuid.uuid4())
         body = {
             "kind": "sql#operation",
@@ -94,6 +95,15 @@ class SqlAdmin:
             "insertTime": now_rfc3339(),
             "startTime": now_rfc3339(),
         }
+        failure = self.store.take_failure()
+        if failure:
+
+            def effect():
+                if rollback:
+                    rollback()
+                return {"kind": "sql#operationErrors",
+                        "errors": [{"kind": "sql#operationError", "code": failure["code"], "message": failure["message"]}]}
+
         op = Operation(body, self.store.polls, effect)
         self.store.add_operation(API, ctx["project"], op)
         inst["__busy"] = op
@@ -246,7 +256,9 @@ class SqlAdmin:
             if master is not None:
                 master.setdefault("replicaNames", []).append(name)
 
-        return self.operation(ctx, "CREATE_REPLICA" if master else "CREATE", inst, created)
+        return self.operation(
+            ctx, "CREATE_REPLICA" if master else "CREATE", inst, created, lambda: instances.pop(name, None)
+        )
 
     # --- databases -------------------------------------------------------------------
 

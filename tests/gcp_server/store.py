@@ -81,6 +81,13 @@ class Store:
         # (project, requestId) -> operation name (Compute's idempotency)
         self.request_ids = {}
         self.requests = []
+        # {"code", "message"}: the next operation started fails with this error (set by
+        # POST /__contract/fail-next), so tests can see how a client handles a failed one.
+        self.fail_next = None
+
+    def take_failure(self):
+        failure, self.fail_next = self.fail_next, None
+        return failure
 
     def coll(self, api, project, collection, scope=""):
         return self.collections.setdefault((api, project, collection, scope), {})

@@ -262,6 +262,24 @@ class ServerTest(unittest.TestCase):
         self.assert_error(self.call("GET", SQL + "/instances/db1"), 404, "instanceDoesNotExist")
         self.assert_error(self.call("POST", SQL + "/instances", pg), 409, "instanceAlreadyExists")
 
+    def test_a_failed_operation_undoes_its_insert(self):
+        self.call("POST", "/__contract/config", {"polls": 0})
+        self.call("POST", "/__contract/fail-next", {"code": "ZONE_RESOURCE_POOL_EXHAUSTED", "message": "no capacity"})
+        _, op = self.call("POST", Z + "/instances", instance("vm"))
+        link = op["selfLink"].split(str(self.port), 1)[1]
+        status, op = self.call("GET", link)
+        self.assertEqual((status, op["status"]), (200, "DONE"))
+        self.assertEqual(op["error"]["errors"][0]["code"], "ZONE_RESOURCE_POOL_EXHAUSTED")
+        self.assert_error(self.call("GET", Z + "/instances/vm"), 404, "notFound")
+        # only the next operation fails
+        _, op = self.call("POST", Z + "/instances", instance("vm"))
+        self.done(op)
+        self.call("POST", "/__contract/fail-next", {"code": "INTERNAL_ERROR", "message": "boom"})
+        _, op = self.call("POST", SQL + "/instances", {"name": "db", "databaseVersion": "MYSQL_8_0", "settings": {"tier": "db-f1-micro"}})
+        op = self.call("GET", f"{SQL}/operations/{op['name']}")[1]
+        self.assertEqual(op["error"]["errors"][0]["code"], "INTERNAL_ERROR")
+        self.assert_error(self.call("GET", SQL + "/instances/db"), 404, "instanceDoesNotExist")
+
     def test_request_log(self):
         self.call("POST", P + "/global/networks?requestId=6f1c2a52-8a0b-4c7e-9a1d-3e5f7b9d1c2f", {"name": "logged", "autoCreateSubnetworks": True})
         log = self.call("GET", "/__contract/requests")[1]["requests"]
