@@ -11,6 +11,7 @@ Control paths (never part of a Google API):
 """
 
 import json
+import re
 import threading
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -51,6 +52,11 @@ class App:
             raise ApiError(405, "methodNotAllowed", f"Method {method} is not allowed for {path}.")
         for key, value in params.items():
             params[key] = urllib.parse.unquote(value)
+            # Path parameters are held to the pattern the document gives them (Compute
+            # gives one for project, zone and resource names).
+            pattern = mdoc.get("parameters", {}).get(key, {}).get("pattern")
+            if pattern and not re.fullmatch(pattern, params[key]):
+                raise invalid(f"Invalid value for field '{key}': '{params[key]}'. Must be a match of regex '{pattern}'")
         flat = {}
         for key, values in query.items():
             if len(values) > 1:

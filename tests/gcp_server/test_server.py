@@ -100,6 +100,11 @@ class ServerTest(unittest.TestCase):
         status, img = self.call("GET", "/compute/v1/projects/ubuntu-os-cloud/global/images/family/ubuntu-2404-lts-amd64")
         self.assertEqual((status, img["status"], img["family"]), (200, "READY", "ubuntu-2404-lts-amd64"))
 
+    def test_path_parameters_follow_their_patterns(self):
+        self.assert_error(self.call("GET", P + "/global/networks/Not_A_Name"), 400, "invalid")
+        self.assert_error(self.call("GET", "/compute/v1/projects/Bad_Project/global/networks/default"), 400, "invalid")
+        self.assertEqual(self.call("GET", P + "/global/networks/default")[0], 200)
+
     def test_bad_request_id(self):
         self.assert_error(self.call("POST", P + "/global/networks?requestId=nope", {"name": "n", "autoCreateSubnetworks": False}), 400, "invalid")
 
