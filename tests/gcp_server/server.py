@@ -99,6 +99,7 @@ def make_handler(app):
             query = urllib.parse.parse_qs(url.query, keep_blank_values=True)
             length = int(self.headers.get("Content-Length") or 0)
             if length > MAX_BODY:
+                self.close_connection = True  # the unread body must not be taken for a request
                 self._send(413, ApiError(413, "invalid", "Request body too large.").body())
                 return
             raw = self.rfile.read(length) if length else b""
