@@ -16,6 +16,9 @@ need node || apt_install nodejs
 # installed by scripts/emulators.sh); the tests start and stop them by PID and FAIL, not
 # skip, when they cannot.
 install_emulators
+# The GCP provider's tests run against drongo and Google's Pub/Sub emulator on 127.0.0.1
+# (tests/gcp_emulators.rs starts and stops them by PID, and fails without them).
+install_gcp_emulators
 
 # The local cloud's `engine: postgres` databases are real PostgreSQL clusters (target
 # setting `postgres: true`). PostgreSQL refuses to run as root: as root the local cloud
