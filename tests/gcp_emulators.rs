@@ -372,6 +372,25 @@ fn a_bucket_and_a_queue_on_gcp_apply_plan_update_and_destroy_through_the_cli() {
         "the dead-letter topic has a subscription: {subs:?}"
     );
 
+    // Discovery finds the five natives by their owner labels, all in state.
+    let out = stack.ok(&["discover", "--json"]).stdout();
+    let doc: Value = serde_json::from_str(out.trim()).expect("discover JSON");
+    let list = doc["resources"].as_array().cloned().unwrap_or_default();
+    let mut types: Vec<&str> = list.iter().filter_map(|r| r["type"].as_str()).collect();
+    types.sort_unstable();
+    assert_eq!(
+        types,
+        [
+            "pubsub:subscription",
+            "pubsub:subscription",
+            "pubsub:topic",
+            "pubsub:topic",
+            "storage:bucket"
+        ],
+        "{doc}"
+    );
+    assert!(list.iter().all(|r| r["standing"] == "in state"), "{doc}");
+
     // Nothing to do on a second plan (`--detailed-exitcode`: 0 no changes, 2 changes):
     // what the emulators report reads back equal to what the spec asks.
     let plan = stack.run(&["plan", "--detailed-exitcode"]);

@@ -195,3 +195,93 @@ impl Gcs {
         self.send("list buckets", req).await.map(|_| ())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Read, Write};
+    use std::net::TcpListener;
+
+    use super::*;
+
+    /// A server on 127.0.0.1 that answers every request with `status` and `headers`, for
+    /// as many requests as `answers`; its endpoint.
+    fn canned(status: &'static str, headers: &'static str, answers: usize) -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
+        let port = listener.local_addr().expect("addr").port();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().take(answers) {
+                let Ok(mut s) = stream else { continue };
+                let mut buf = [0u8; 4096];
+                let _ = s.read(&mut buf);
+                let body = r#"{"error": {"code": 0, "message": "canned"}}"#;
+                let _ = write!(
+                    s,
+                    "HTTP/1.1 {status}\r\n{headers}Content-Type: application/json\r\n\
+                     Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+        format!("http://127.0.0.1:{port}")
+    }
+
+    #[tokio::test]
+    async fn throttling_carries_retry_after_and_failures_keep_their_class() {
+        let gcs = Gcs::new(
+            canned("429 Too Many Requests", "Retry-After: 2\r\n", 1),
+            None,
+        )
+        .expect("client");
+        let e = gcs.get("b").await.unwrap_err();
+        assert_eq!(e.class, ErrorClass::Throttled, "{}", e.message);
+        assert_eq!(e.retry_after, Some(Duration::from_secs(2)));
+        assert!(e.message.contains("canned"), "{}", e.message);
+
+        let gcs = Gcs::new(canned("503 Service Unavailable", "", 1), None).expect("client");
+        let e = gcs.get("b").await.unwrap_err();
+        assert_eq!(e.class, ErrorClass::Retryable);
+
+        let gcs = Gcs::new(canned("412 Precondition Failed", "", 1), None).expect("client");
+        let e = gcs
+            .patch("b", &serde_json::json!({}), Some("3"))
+            .await
+            .unwrap_err();
+        assert_eq!(e.class, ErrorClass::Precondition);
+    }
+
+    #[tokio::test]
+    async fn a_refused_connection_is_retryable_and_known_not_to_have_happened() {
+        // A port nothing listens on: bound, then released.
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("bind")
+            .port();
+        let gcs = Gcs::new(format!("http://127.0.0.1:{port}"), None).expect("client");
+        let e = gcs
+            .insert("p", &serde_json::json!({"name": "b"}))
+            .await
+            .unwrap_err();
+        assert_eq!(e.class, ErrorClass::Retryable);
+        assert!(!e.outcome_unknown, "a refused connection sent nothing");
+    }
+
+    #[tokio::test]
+    async fn a_connection_dropped_after_the_request_leaves_the_outcome_unknown() {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
+        let port = listener.local_addr().expect("addr").port();
+        std::thread::spawn(move || {
+            if let Some(Ok(mut s)) = listener.incoming().next() {
+                let mut buf = [0u8; 4096];
+                let _ = s.read(&mut buf);
+                // Close without answering.
+            }
+        });
+        let gcs = Gcs::new(format!("http://127.0.0.1:{port}"), None).expect("client");
+        let e = gcs
+            .insert("p", &serde_json::json!({"name": "b"}))
+            .await
+            .unwrap_err();
+        assert_eq!(e.class, ErrorClass::Retryable);
+        assert!(e.outcome_unknown, "{}", e.message);
+    }
+}

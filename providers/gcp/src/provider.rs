@@ -265,3 +265,50 @@ impl Provider for GcpProvider {
         crate::abstracts::to_abstract(state)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn provider() -> GcpProvider {
+        GcpProvider::new(ProviderContext {
+            stack: "s".into(),
+            target: "t".into(),
+            settings: json!({"project": "p"})
+                .as_object()
+                .cloned()
+                .unwrap_or_default(),
+            spec_dir: ".".into(),
+            work_dir: ".".into(),
+        })
+        .expect("provider")
+    }
+
+    #[test]
+    fn the_owner_filter_matches_the_labels_of_a_long_escaped_stack_name() {
+        let p = provider();
+        let owner = OwnerTags {
+            stack: format!("Shop.{}", "x".repeat(70)),
+            target: "prod_eu".into(),
+            resource: "web.instance[0]".into(),
+        };
+        let labels: BTreeMap<String, String> = p.owner_labels(&owner).into_iter().collect();
+        assert!(labels.contains_key("overcast-stack-2"), "{labels:?}");
+        assert!(
+            p.owner_filter(&owner.stack, Some(&owner.target))
+                .matches(&labels)
+        );
+        assert!(!p.owner_filter(&owner.stack, Some("other")).matches(&labels));
+        assert!(!p.owner_filter("shop", None).matches(&labels));
+        assert_eq!(p.decode_owner(&labels), Some(owner));
+    }
+
+    #[test]
+    fn storage_and_pubsub_have_budgets_of_their_own() {
+        let p = provider();
+        assert_eq!(p.api_of(crate::expand::types::BUCKET), "storage");
+        assert_eq!(p.api_of(crate::expand::types::SUBSCRIPTION), "pubsub");
+        assert_eq!(p.api_of(crate::expand::types::TOPIC), "pubsub");
+    }
+}
