@@ -265,7 +265,7 @@ fn the_gcp_provider_passes_the_conformance_suite_for_storage_and_queue() {
     let case = |name: &str, kind, props| Case::new(name, kind, props).expect("valid properties");
     let cases = vec![
         case("files", Kind::Storage, json!({}))
-            .with_update(json!({"versioning": true, "class": "infrequent"}))
+            .with_update(json!({"versioning": true, "class": "infrequent", "public": true}))
             .expect("update"),
         case("jobs", Kind::Queue, json!({"visibility_timeout": 30}))
             .with_update(json!({"visibility_timeout": 60, "retention": "2d"}))
