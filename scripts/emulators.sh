@@ -53,6 +53,25 @@ install_ministack() {
   fi
   export OVERCAST_MINISTACK="$mvenv/bin/ministack"
 }
+# The GCP provider's emulators: drongo (Cloud Storage's JSON API; `drongo server --host
+# 127.0.0.1 --port P`) in a venv of its own. Pub/Sub's is Google's own emulator from the
+# Google Cloud SDK (Java): its path is checked here, and the tests fail clearly without it.
+install_gcp_emulators() {
+  local gvenv="$HOME/.cache/overcast/venv-gcp"
+  if [ ! -x "$gvenv/bin/drongo" ]; then
+    make_venv "$gvenv"
+    echo "${0##*/}: installing drongo into $gvenv" >&2
+    "$gvenv/bin/python" -m pip install -q --disable-pip-version-check 'drongo==0.8.0' >&2
+  fi
+  export OVERCAST_DRONGO="$gvenv/bin/drongo"
+  local emu="/usr/lib/google-cloud-sdk/platform/pubsub-emulator/bin/cloud-pubsub-emulator"
+  if [ -z "${OVERCAST_PUBSUB_EMULATOR:-}" ] && [ -x "$emu" ]; then
+    export OVERCAST_PUBSUB_EMULATOR="$emu"
+  fi
+  if [ -z "${OVERCAST_PUBSUB_EMULATOR:-}" ]; then
+    echo "${0##*/}: the Pub/Sub emulator is missing: install it (gcloud components install pubsub-emulator, or the google-cloud-cli-pubsub-emulator package) and Java 17, or set OVERCAST_PUBSUB_EMULATOR; the gcp tests will fail without it" >&2
+  fi
+}
 install_emulators() {
   install_moto
   install_ministack
@@ -64,7 +83,7 @@ install_emulators() {
 # API contract the tests hold the provider to. After it, OVERCAST_GCP_CONTRACT_PYTHON names
 # that python (run it as `python -m gcp_server` from tests/).
 install_gcp_contract_server() {
-  local gvenv="$HOME/.cache/overcast/venv-gcp"
+  local gvenv="$HOME/.cache/overcast/venv-gcp-contract"
   if ! "$gvenv/bin/python" -c 'import googleapiclient' >/dev/null 2>&1; then
     make_venv "$gvenv"
     echo "${0##*/}: installing google-api-python-client into $gvenv" >&2

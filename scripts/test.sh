@@ -20,6 +20,9 @@ install_emulators
 # Compute Engine or Cloud SQL); tests/gcp_contract.rs starts it by PID and also runs its
 # Python unit tests.
 install_gcp_contract_server
+# The GCP provider's tests run against drongo and Google's Pub/Sub emulator on 127.0.0.1
+# (tests/gcp_emulators.rs starts and stops them by PID, and fails without them).
+install_gcp_emulators
 
 # The local cloud's `engine: postgres` databases are real PostgreSQL clusters (target
 # setting `postgres: true`). PostgreSQL refuses to run as root: as root the local cloud

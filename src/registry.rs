@@ -21,6 +21,8 @@ const BUILT: &[ProviderKind] = &[
     ProviderKind::Local,
     #[cfg(feature = "aws")]
     ProviderKind::Aws,
+    #[cfg(feature = "gcp")]
+    ProviderKind::Gcp,
 ];
 
 /// The providers this build includes.
@@ -38,6 +40,11 @@ pub fn availability(kind: ProviderKind) -> Result<(), String> {
         ProviderKind::Aws => Err(
             "which this build of overcast leaves out: rebuild with the `aws` cargo feature \
              (on by default; `cargo build --features aws`)"
+                .to_string(),
+        ),
+        ProviderKind::Gcp => Err(
+            "which this build of overcast leaves out: rebuild with the `gcp` cargo feature \
+             (`cargo build --features gcp`)"
                 .to_string(),
         ),
         _ => Err(format!(
@@ -68,6 +75,11 @@ pub fn settings_schema(kind: ProviderKind) -> Option<&'static Value> {
                     schemars::schema_for!(overcast_aws::config::Settings).to_value()
                 }),
             )
+        }
+        #[cfg(feature = "gcp")]
+        ProviderKind::Gcp => {
+            static GCP: OnceLock<Value> = OnceLock::new();
+            Some(GCP.get_or_init(|| schemars::schema_for!(overcast_gcp::Settings).to_value()))
         }
         _ => None,
     }
@@ -105,6 +117,8 @@ fn build(stack: &Stack, target: &Target) -> Result<Arc<dyn Provider>, EngineErro
         ProviderKind::Local => Arc::new(overcast_local::LocalProvider::new(ctx).map_err(setup)?),
         #[cfg(feature = "aws")]
         ProviderKind::Aws => Arc::new(overcast_aws::AwsProvider::new(ctx).map_err(setup)?),
+        #[cfg(feature = "gcp")]
+        ProviderKind::Gcp => Arc::new(overcast_gcp::GcpProvider::new(ctx).map_err(setup)?),
         // `availability` refused every other provider above.
         other => {
             return Err(EngineError::ProviderUnavailable {
@@ -135,7 +149,10 @@ mod tests {
             let s = settings_schema(kind).unwrap_or_else(|| panic!("{kind} has no schema"));
             assert_eq!(s["additionalProperties"], false, "{kind}: {s}");
         }
-        assert!(settings_schema(ProviderKind::Gcp).is_none());
+        assert_eq!(
+            settings_schema(ProviderKind::Gcp).is_some(),
+            cfg!(feature = "gcp")
+        );
     }
 
     #[test]
@@ -147,6 +164,10 @@ mod tests {
         assert_eq!(
             availability(ProviderKind::Aws).is_ok(),
             cfg!(feature = "aws")
+        );
+        assert_eq!(
+            availability(ProviderKind::Gcp).is_ok(),
+            cfg!(feature = "gcp")
         );
     }
 }

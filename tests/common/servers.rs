@@ -336,7 +336,7 @@ pub fn start_ministack() -> Server {
 pub fn gcp_contract_python() -> PathBuf {
     installed(
         "OVERCAST_GCP_CONTRACT_PYTHON",
-        "venv-gcp/bin/python",
+        "venv-gcp-contract/bin/python",
         "the GCP contract-test server's venv",
     )
 }

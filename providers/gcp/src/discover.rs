@@ -1,0 +1,58 @@
+//! Discovery: the buckets, topics and subscriptions of the target's project, with their
+//! labels, filtered by [`DiscoveryFilter`] (the engine's owner filter is in GCP label
+//! keys: see `GcpProvider::owner_filter`).
+
+use overcast_core::ProviderError;
+use overcast_core::discovery::{DiscoveredResource, DiscoveryFilter};
+
+use crate::config::Clients;
+use crate::{bucket, pubsub};
+
+/// The discovery types, as `discover` reports them.
+pub const TYPES: &[&str] = &["storage:bucket", "pubsub:topic", "pubsub:subscription"];
+
+/// Every resource of the supported types that `filter` wants.
+pub async fn discover(
+    c: &Clients,
+    filter: &DiscoveryFilter,
+) -> Result<Vec<DiscoveredResource>, ProviderError> {
+    let mut out = Vec::new();
+    let mut keep = |ty: &str, full: String, id: String, tags| {
+        if filter.wants(ty) && filter.matches(&tags) {
+            out.push(DiscoveredResource::new(full, ty, id, tags));
+        }
+    };
+    if filter.wants(TYPES[0]) {
+        for (name, tags) in bucket::list(c).await? {
+            keep(
+                TYPES[0],
+                format!("//storage.googleapis.com/{name}"),
+                name,
+                tags,
+            );
+        }
+    }
+    if filter.wants(TYPES[1]) {
+        for t in pubsub::list_topics(c).await? {
+            let tags = pubsub::label_map(&t.labels);
+            keep(
+                TYPES[1],
+                format!("//pubsub.googleapis.com/{}", t.name),
+                t.name,
+                tags,
+            );
+        }
+    }
+    if filter.wants(TYPES[2]) {
+        for s in pubsub::list_subscriptions(c).await? {
+            let tags = pubsub::label_map(&s.labels);
+            keep(
+                TYPES[2],
+                format!("//pubsub.googleapis.com/{}", s.name),
+                s.name,
+                tags,
+            );
+        }
+    }
+    Ok(out)
+}
