@@ -32,6 +32,7 @@ type Op<A, T> = Box<dyn Fn(&A) -> Answer<T> + Send + Sync>;
 pub(crate) struct Fake {
     pub(crate) create: Op<CreateRequest, Observed>,
     pub(crate) adopt: Op<CreateRequest, Option<Observed>>,
+    pub(crate) update: Op<(NativeState, Attrs), Observed>,
     pub(crate) delete: Op<NativeState, ()>,
     pub(crate) natives: Vec<NativeSpec>,
     pub(crate) target_natives: Vec<NativeSpec>,
@@ -42,6 +43,13 @@ impl Default for Fake {
         Fake {
             create: Box::new(|req| answer(Ok(observed(&req.addr.to_string())))),
             adopt: Box::new(|_| answer(Ok(None))),
+            update: Box::new(|(prior, inputs)| {
+                answer(Ok(Observed::new(
+                    prior.id.clone(),
+                    inputs.clone(),
+                    Attrs::new(),
+                )))
+            }),
             delete: Box::new(|_| answer(Ok(()))),
             natives: Vec::new(),
             target_natives: Vec::new(),
@@ -77,9 +85,9 @@ impl Provider for Fake {
         &self,
         _: &OpContext,
         prior: &NativeState,
-        _: &Attrs,
+        inputs: &Attrs,
     ) -> Result<Observed, ProviderError> {
-        Ok(observed(&prior.id))
+        (self.update)(&(prior.clone(), inputs.clone())).await
     }
     async fn delete(&self, _: &OpContext, prior: &NativeState) -> Result<(), ProviderError> {
         (self.delete)(prior).await

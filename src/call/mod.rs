@@ -250,7 +250,21 @@ impl CallLayer {
                     self.reporter.event(Event::Note(&format!(
                         "{subject_ref}: the previous attempt did create it (its answer was lost); adopted"
                     )));
-                    return Ok(found);
+                    if found.inputs == req.inputs {
+                        return Ok(found);
+                    }
+                    // A create of several steps can be cut off after the resource exists
+                    // and before it is fully configured (a bucket without its public access
+                    // block): finish the job, or state would claim what is not live.
+                    let mut adopted = NativeState::new(
+                        req.addr.clone(),
+                        req.kind,
+                        req.type_name.clone(),
+                        found.id,
+                    );
+                    adopted.inputs = found.inputs;
+                    adopted.outputs = found.outputs;
+                    return provider.update(&ctx, &adopted, &req.inputs).await;
                 }
                 maybe_created.store(false, Ordering::Relaxed);
             }

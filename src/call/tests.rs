@@ -6,7 +6,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use overcast_core::native::CreateRequest;
+use overcast_core::native::{CreateRequest, Observed};
 use overcast_core::{Attrs, Kind, NativeAddr, NativeState, OwnerTags, ProviderError};
 
 use super::*;
@@ -227,4 +227,42 @@ async fn cancellation_stops_further_attempts() {
         "the backoff sleep was cut short"
     );
     assert_eq!(n.get(&n.create_calls), 1);
+}
+
+#[tokio::test]
+async fn a_half_configured_resource_found_after_a_lost_answer_is_finished_by_an_update() {
+    // The first attempt created the bucket but was cut off before configuring it: adopt
+    // finds it with other inputs than asked, and the call layer brings it to the request.
+    let updates = Arc::new(AtomicUsize::new(0));
+    let counter = updates.clone();
+    let mut half = Attrs::new();
+    half.insert("public".into(), serde_json::json!(true));
+    let p = Fake {
+        create: Box::new(|_| {
+            answer(Err(
+                ProviderError::retryable("connection closed").with_outcome_unknown()
+            ))
+        }),
+        adopt: Box::new(move |_| {
+            answer(Ok(Some(Observed::new("b-1", half.clone(), Attrs::new()))))
+        }),
+        update: Box::new(move |(prior, inputs)| {
+            counter.fetch_add(1, Ordering::SeqCst);
+            assert_eq!(prior.id, "b-1", "the adopted resource is the one updated");
+            answer(Ok(Observed::new(
+                prior.id.clone(),
+                inputs.clone(),
+                Attrs::new(),
+            )))
+        }),
+        ..Fake::default()
+    };
+    let mut req = request();
+    req.inputs.insert("public".into(), serde_json::json!(false));
+    let obs = layer(fast())
+        .create("t", &p, &req, "k")
+        .await
+        .expect("finished");
+    assert_eq!(updates.load(Ordering::SeqCst), 1);
+    assert_eq!(obs.inputs, req.inputs, "what is live is what was asked");
 }
