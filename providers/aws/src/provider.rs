@@ -8,11 +8,12 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use aws_config::SdkConfig;
 use aws_credential_types::provider::ProvideCredentials;
+use overcast_core::error::gone_as;
 use overcast_core::native::{CreateRequest, Observed};
 use overcast_core::op::OpContext;
 use overcast_core::{
-    AbstractResource, Attrs, ErrorClass, Kind, NativeAddr, NativeSpec, NativeState, Provider,
-    ProviderContext, ProviderError,
+    AbstractResource, Attrs, ErrorClass, Kind, NativeSpec, NativeState, Provider, ProviderContext,
+    ProviderError,
 };
 use serde_json::Value;
 use tokio::sync::OnceCell;
@@ -97,13 +98,6 @@ fn handler_of(type_name: &str) -> Result<&'static dyn Handler, ProviderError> {
     handler(type_name).ok_or_else(|| unknown_type(type_name))
 }
 
-/// Reads treat "not found" as gone.
-fn gone_is_none(
-    r: Result<Option<Observed>, ProviderError>,
-) -> Result<Option<Observed>, ProviderError> {
-    overcast_core::error::gone_as(r, None)
-}
-
 #[async_trait]
 impl Provider for AwsProvider {
     fn name(&self) -> &str {
@@ -159,12 +153,7 @@ impl Provider for AwsProvider {
         else {
             return Ok(None);
         };
-        let addr = found
-            .owner
-            .as_ref()
-            .and_then(|o| o.resource.parse().ok())
-            .unwrap_or_else(|| NativeAddr::new("discovered", found.id.replace('.', "-")));
-        let mut state = NativeState::new(addr, h.kind(), type_name, id);
+        let mut state = NativeState::new(found.address(), h.kind(), type_name, id);
         // Types whose operations read their name from the inputs (a schedule's rule).
         state
             .inputs
@@ -224,7 +213,7 @@ impl Provider for AwsProvider {
         state: &NativeState,
     ) -> Result<Option<Observed>, ProviderError> {
         let h = handler_of(&state.type_name)?;
-        gone_is_none(h.read(self.clients().await?, ctx, state).await)
+        gone_as(h.read(self.clients().await?, ctx, state).await, None)
     }
 
     async fn create(
@@ -248,7 +237,7 @@ impl Provider for AwsProvider {
 
     async fn delete(&self, ctx: &OpContext, prior: &NativeState) -> Result<(), ProviderError> {
         let h = handler_of(&prior.type_name)?;
-        overcast_core::error::gone_as(h.delete(self.clients().await?, ctx, prior).await, ())
+        gone_as(h.delete(self.clients().await?, ctx, prior).await, ())
     }
 
     async fn adopt(
@@ -257,7 +246,7 @@ impl Provider for AwsProvider {
         req: &CreateRequest,
     ) -> Result<Option<Observed>, ProviderError> {
         let h = handler_of(&req.type_name)?;
-        gone_is_none(h.adopt(self.clients().await?, ctx, req).await)
+        gone_as(h.adopt(self.clients().await?, ctx, req).await, None)
     }
 
     async fn invoke(

@@ -84,11 +84,40 @@ impl DiscoveredResource {
             owner: None,
         }
     }
+
+    /// The native address it would have in state: its owner's, or `discovered.<id>` (the
+    /// last segment of a path-like id, dots replaced) for a resource overcast did not create.
+    pub fn address(&self) -> crate::NativeAddr {
+        self.owner
+            .as_ref()
+            .and_then(|o| o.resource.parse().ok())
+            .unwrap_or_else(|| {
+                let short = self.id.rsplit('/').next().unwrap_or(&self.id);
+                crate::NativeAddr::new("discovered", short.replace('.', "-"))
+            })
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_address_comes_from_the_owner_or_the_id() {
+        let mut r = DiscoveredResource::new(
+            "arn",
+            "s3:bucket",
+            "projects/p/buckets/a.b",
+            BTreeMap::new(),
+        );
+        assert_eq!(r.address().to_string(), "discovered.a-b");
+        r.owner = Some(crate::OwnerTags {
+            stack: "s".into(),
+            target: "t".into(),
+            resource: "site.bucket".into(),
+        });
+        assert_eq!(r.address().to_string(), "site.bucket");
+    }
 
     #[test]
     fn tag_filters_match_exact_values_or_any_value() {

@@ -20,6 +20,7 @@ pub mod discovery;
 pub mod error;
 pub mod kinds;
 pub mod labels;
+pub mod names;
 pub mod native;
 pub mod op;
 pub mod poll;

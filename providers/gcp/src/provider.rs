@@ -12,8 +12,8 @@ use overcast_core::native::{CreateRequest, Observed, OwnerTags};
 use overcast_core::op::OpContext;
 use overcast_core::provider::AbstractView;
 use overcast_core::{
-    AbstractResource, Attrs, ErrorClass, Kind, NativeAddr, NativeSpec, NativeState, Provider,
-    ProviderContext, ProviderError,
+    AbstractResource, Attrs, ErrorClass, Kind, NativeSpec, NativeState, Provider, ProviderContext,
+    ProviderError,
 };
 use tokio::sync::OnceCell;
 
@@ -70,13 +70,6 @@ fn handler_of(type_name: &str) -> Result<&'static dyn Handler, ProviderError> {
     handler(type_name).ok_or_else(|| {
         ProviderError::invalid(format!("the gcp provider has no native type `{type_name}`"))
     })
-}
-
-/// Reads treat "not found" as gone.
-fn gone_is_none(
-    r: Result<Option<Observed>, ProviderError>,
-) -> Result<Option<Observed>, ProviderError> {
-    overcast_core::error::gone_as(r, None)
 }
 
 #[async_trait]
@@ -157,7 +150,7 @@ impl Provider for GcpProvider {
         state: &NativeState,
     ) -> Result<Option<Observed>, ProviderError> {
         let h = handler_of(&state.type_name)?;
-        gone_is_none(h.read(self.clients().await?, state).await)
+        overcast_core::error::gone_as(h.read(self.clients().await?, state).await, None)
     }
 
     async fn create(
@@ -190,7 +183,7 @@ impl Provider for GcpProvider {
         req: &CreateRequest,
     ) -> Result<Option<Observed>, ProviderError> {
         let h = handler_of(&req.type_name)?;
-        gone_is_none(h.adopt(self.clients().await?, req).await)
+        overcast_core::error::gone_as(h.adopt(self.clients().await?, req).await, None)
     }
 
     fn discoverable_types(&self) -> Vec<String> {
@@ -245,14 +238,7 @@ impl Provider for GcpProvider {
         let Some((type_name, h)) = handler_of_discovered(&found.resource_type) else {
             return Ok(None);
         };
-        let addr = found
-            .owner
-            .as_ref()
-            .and_then(|o| o.resource.parse().ok())
-            .unwrap_or_else(|| {
-                let short = found.id.rsplit('/').next().unwrap_or(&found.id);
-                NativeAddr::new("discovered", short.replace('.', "-"))
-            });
+        let addr = found.address();
         Ok(Some(NativeState::new(
             addr,
             h.kind(),
