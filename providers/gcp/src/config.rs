@@ -40,6 +40,19 @@ pub struct Settings {
     /// no credentials.
     #[serde(deserialize_with = "empty_is_none")]
     pub pubsub_endpoint: Option<String>,
+    /// Compute Engine endpoint (instances, firewalls, networks and the load balancer
+    /// behind a CDN), for a test server (`http://127.0.0.1:PORT`). Set: no credentials.
+    #[serde(deserialize_with = "empty_is_none")]
+    pub compute_endpoint: Option<String>,
+    /// Cloud SQL Admin endpoint, for a test server. Set: no credentials.
+    #[serde(deserialize_with = "empty_is_none")]
+    pub sql_endpoint: Option<String>,
+    /// Cloud Functions endpoint, for an emulator. Set: no credentials.
+    #[serde(deserialize_with = "empty_is_none")]
+    pub functions_endpoint: Option<String>,
+    /// Cloud Scheduler endpoint, for a test server. Set: no credentials.
+    #[serde(deserialize_with = "empty_is_none")]
+    pub scheduler_endpoint: Option<String>,
 }
 
 /// An empty string means "not set", so a spec can pass an optional setting through a
@@ -67,8 +80,9 @@ impl Settings {
                 format!("gcp target setting `{key}`")
             };
             ProviderError::invalid(format!("{what}: {}", e.inner())).with_hint(
-                "gcp targets accept `project`, `region`, `zone`, `storage_endpoint` and \
-                 `pubsub_endpoint`",
+                "gcp targets accept `project`, `region`, `zone` and the endpoints \
+                 `storage_endpoint`, `pubsub_endpoint`, `compute_endpoint`, `sql_endpoint`, \
+                 `functions_endpoint`, `scheduler_endpoint`",
             )
         })
     }

@@ -7,6 +7,7 @@ use std::sync::LazyLock;
 
 use async_trait::async_trait;
 use overcast_core::native::{CreateRequest, Observed};
+use overcast_core::op::OpContext;
 use overcast_core::{Attrs, Kind, NativeState, ProviderError};
 use serde_json::Value;
 
@@ -24,23 +25,40 @@ pub(crate) trait Handler: Send + Sync {
     /// The discovery type (`storage:bucket`) under which `discover` lists this type.
     fn discovered_as(&self) -> &'static str;
     /// Read the live resource; a not-found error when it is gone.
-    async fn read(&self, c: &Clients, st: &NativeState) -> Result<Option<Observed>, ProviderError>;
+    async fn read(
+        &self,
+        c: &Clients,
+        ctx: &OpContext,
+        st: &NativeState,
+    ) -> Result<Option<Observed>, ProviderError>;
     /// Create it, labelled with the request's owner.
-    async fn create(&self, c: &Clients, req: &CreateRequest) -> Result<Observed, ProviderError>;
+    async fn create(
+        &self,
+        c: &Clients,
+        ctx: &OpContext,
+        req: &CreateRequest,
+    ) -> Result<Observed, ProviderError>;
     /// Bring it to `inputs` in place.
     async fn update(
         &self,
         c: &Clients,
+        ctx: &OpContext,
         prior: &NativeState,
         inputs: &Attrs,
     ) -> Result<Observed, ProviderError>;
     /// Delete it (a not-found error counts as deleted).
-    async fn delete(&self, c: &Clients, prior: &NativeState) -> Result<(), ProviderError>;
+    async fn delete(
+        &self,
+        c: &Clients,
+        ctx: &OpContext,
+        prior: &NativeState,
+    ) -> Result<(), ProviderError>;
     /// What an interrupted create of `req` made: the resource of its deterministic name,
     /// if it carries the request's owner labels.
     async fn adopt(
         &self,
         c: &Clients,
+        ctx: &OpContext,
         req: &CreateRequest,
     ) -> Result<Option<Observed>, ProviderError>;
 }
@@ -99,26 +117,43 @@ impl Handler for Bucket {
     fn discovered_as(&self) -> &'static str {
         "storage:bucket"
     }
-    async fn read(&self, c: &Clients, st: &NativeState) -> Result<Option<Observed>, ProviderError> {
+    async fn read(
+        &self,
+        c: &Clients,
+        _ctx: &OpContext,
+        st: &NativeState,
+    ) -> Result<Option<Observed>, ProviderError> {
         Ok(Some(bucket::read(c, &st.id).await?.0))
     }
-    async fn create(&self, c: &Clients, req: &CreateRequest) -> Result<Observed, ProviderError> {
+    async fn create(
+        &self,
+        c: &Clients,
+        _ctx: &OpContext,
+        req: &CreateRequest,
+    ) -> Result<Observed, ProviderError> {
         bucket::create(c, &req.inputs, &req.owner).await
     }
     async fn update(
         &self,
         c: &Clients,
+        _ctx: &OpContext,
         prior: &NativeState,
         inputs: &Attrs,
     ) -> Result<Observed, ProviderError> {
         bucket::update(c, &prior.id, inputs).await
     }
-    async fn delete(&self, c: &Clients, prior: &NativeState) -> Result<(), ProviderError> {
+    async fn delete(
+        &self,
+        c: &Clients,
+        _ctx: &OpContext,
+        prior: &NativeState,
+    ) -> Result<(), ProviderError> {
         bucket::delete(c, &prior.id).await
     }
     async fn adopt(
         &self,
         c: &Clients,
+        _ctx: &OpContext,
         req: &CreateRequest,
     ) -> Result<Option<Observed>, ProviderError> {
         adopt_if_owned(bucket::read(c, name_of(&req.inputs)?).await, req)
@@ -137,10 +172,20 @@ impl Handler for Topic {
     fn discovered_as(&self) -> &'static str {
         "pubsub:topic"
     }
-    async fn read(&self, c: &Clients, st: &NativeState) -> Result<Option<Observed>, ProviderError> {
+    async fn read(
+        &self,
+        c: &Clients,
+        _ctx: &OpContext,
+        st: &NativeState,
+    ) -> Result<Option<Observed>, ProviderError> {
         Ok(Some(pubsub::get_topic(c, &st.id).await?.0))
     }
-    async fn create(&self, c: &Clients, req: &CreateRequest) -> Result<Observed, ProviderError> {
+    async fn create(
+        &self,
+        c: &Clients,
+        _ctx: &OpContext,
+        req: &CreateRequest,
+    ) -> Result<Observed, ProviderError> {
         pubsub::create_topic(c, &req.inputs, &req.owner).await
     }
     /// A topic's only input is its name, which forces a replacement: nothing to change
@@ -148,17 +193,24 @@ impl Handler for Topic {
     async fn update(
         &self,
         c: &Clients,
+        _ctx: &OpContext,
         prior: &NativeState,
         _inputs: &Attrs,
     ) -> Result<Observed, ProviderError> {
         Ok(pubsub::get_topic(c, &prior.id).await?.0)
     }
-    async fn delete(&self, c: &Clients, prior: &NativeState) -> Result<(), ProviderError> {
+    async fn delete(
+        &self,
+        c: &Clients,
+        _ctx: &OpContext,
+        prior: &NativeState,
+    ) -> Result<(), ProviderError> {
         pubsub::delete_topic(c, &prior.id).await
     }
     async fn adopt(
         &self,
         c: &Clients,
+        _ctx: &OpContext,
         req: &CreateRequest,
     ) -> Result<Option<Observed>, ProviderError> {
         let path = pubsub::topic_path(&c.project, name_of(&req.inputs)?);
@@ -178,26 +230,43 @@ impl Handler for Subscription {
     fn discovered_as(&self) -> &'static str {
         "pubsub:subscription"
     }
-    async fn read(&self, c: &Clients, st: &NativeState) -> Result<Option<Observed>, ProviderError> {
+    async fn read(
+        &self,
+        c: &Clients,
+        _ctx: &OpContext,
+        st: &NativeState,
+    ) -> Result<Option<Observed>, ProviderError> {
         Ok(Some(pubsub::get_subscription(c, &st.id).await?.0))
     }
-    async fn create(&self, c: &Clients, req: &CreateRequest) -> Result<Observed, ProviderError> {
+    async fn create(
+        &self,
+        c: &Clients,
+        _ctx: &OpContext,
+        req: &CreateRequest,
+    ) -> Result<Observed, ProviderError> {
         pubsub::create_subscription(c, &req.inputs, &req.owner).await
     }
     async fn update(
         &self,
         c: &Clients,
+        _ctx: &OpContext,
         prior: &NativeState,
         inputs: &Attrs,
     ) -> Result<Observed, ProviderError> {
         pubsub::update_subscription(c, &prior.id, inputs).await
     }
-    async fn delete(&self, c: &Clients, prior: &NativeState) -> Result<(), ProviderError> {
+    async fn delete(
+        &self,
+        c: &Clients,
+        _ctx: &OpContext,
+        prior: &NativeState,
+    ) -> Result<(), ProviderError> {
         pubsub::delete_subscription(c, &prior.id).await
     }
     async fn adopt(
         &self,
         c: &Clients,
+        _ctx: &OpContext,
         req: &CreateRequest,
     ) -> Result<Option<Observed>, ProviderError> {
         let path = pubsub::subscription_path(&c.project, name_of(&req.inputs)?);

@@ -146,44 +146,44 @@ impl Provider for GcpProvider {
 
     async fn read(
         &self,
-        _ctx: &OpContext,
+        ctx: &OpContext,
         state: &NativeState,
     ) -> Result<Option<Observed>, ProviderError> {
         let h = handler_of(&state.type_name)?;
-        overcast_core::error::gone_as(h.read(self.clients().await?, state).await, None)
+        overcast_core::error::gone_as(h.read(self.clients().await?, ctx, state).await, None)
     }
 
     async fn create(
         &self,
-        _ctx: &OpContext,
+        ctx: &OpContext,
         req: &CreateRequest,
     ) -> Result<Observed, ProviderError> {
         let h = handler_of(&req.type_name)?;
-        h.create(self.clients().await?, req).await
+        h.create(self.clients().await?, ctx, req).await
     }
 
     async fn update(
         &self,
-        _ctx: &OpContext,
+        ctx: &OpContext,
         prior: &NativeState,
         inputs: &Attrs,
     ) -> Result<Observed, ProviderError> {
         let h = handler_of(&prior.type_name)?;
-        h.update(self.clients().await?, prior, inputs).await
+        h.update(self.clients().await?, ctx, prior, inputs).await
     }
 
-    async fn delete(&self, _ctx: &OpContext, prior: &NativeState) -> Result<(), ProviderError> {
+    async fn delete(&self, ctx: &OpContext, prior: &NativeState) -> Result<(), ProviderError> {
         let h = handler_of(&prior.type_name)?;
-        overcast_core::error::gone_as(h.delete(self.clients().await?, prior).await, ())
+        overcast_core::error::gone_as(h.delete(self.clients().await?, ctx, prior).await, ())
     }
 
     async fn adopt(
         &self,
-        _ctx: &OpContext,
+        ctx: &OpContext,
         req: &CreateRequest,
     ) -> Result<Option<Observed>, ProviderError> {
         let h = handler_of(&req.type_name)?;
-        overcast_core::error::gone_as(h.adopt(self.clients().await?, req).await, None)
+        overcast_core::error::gone_as(h.adopt(self.clients().await?, ctx, req).await, None)
     }
 
     fn discoverable_types(&self) -> Vec<String> {
