@@ -24,7 +24,7 @@ const TIMEOUT: Duration = Duration::from_secs(30);
 #[derive(Debug, Clone)]
 pub struct Gcs {
     endpoint: String,
-    http: reqwest::Client,
+    pub(crate) http: reqwest::Client,
     tokens: Option<AccessTokenCredentials>,
 }
 
@@ -50,11 +50,11 @@ impl Gcs {
         &self.endpoint
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}/storage/v1/{path}", self.endpoint)
     }
 
-    async fn send(
+    pub(crate) async fn send(
         &self,
         op: &str,
         req: reqwest::RequestBuilder,

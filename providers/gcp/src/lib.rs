@@ -24,6 +24,7 @@ pub mod gcs;
 mod handlers;
 pub mod labels;
 pub mod names;
+pub mod objects;
 mod outputs;
 pub mod provider;
 pub mod pubsub;
