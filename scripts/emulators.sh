@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
-# The AWS emulators at the versions the AWS provider was verified with, each in a venv of
-# its own under ~/.cache/overcast (they pin different botocore versions). moto serves every
-# service the provider uses; ministack also enforces CloudFront's disable-before-delete,
-# which moto does not.
+# The emulators and test servers at the versions the providers were verified with, each in
+# a venv of its own under ~/.cache/overcast (they pin different library versions). AWS:
+# moto serves every service the provider uses; ministack also enforces CloudFront's
+# disable-before-delete, which moto does not. GCP: drongo (Cloud Storage, Cloud Functions
+# v2), Google's Pub/Sub emulator, and the contract-test server of tests/gcp_server
+# (Compute Engine, Cloud SQL Admin, Cloud Scheduler).
 #
-# Run, to try the AWS provider offline:
+# Run, to try a provider offline:
 #   bash scripts/emulators.sh start aws   # moto on 127.0.0.1; prints, as its last lines, a
 #                                         # `targets:` block for a target named `aws` and
 #                                         # the environment variables to export
+#   bash scripts/emulators.sh start gcp   # the three GCP servers; likewise, a target `gcp`
 #   bash scripts/emulators.sh status      # what runs
-#   bash scripts/emulators.sh stop        # stop it (by the PID `start` recorded, only that)
-# Its PID, port and log are kept in ~/.cache/overcast/emulators (OVERCAST_EMULATORS_DIR).
+#   bash scripts/emulators.sh stop        # stop what `start` started, by the PIDs it
+#                                         # recorded (only those); `stop gcp`: only GCP's
+# PIDs, ports and logs are kept in ~/.cache/overcast/emulators (OVERCAST_EMULATORS_DIR).
 #
 # Sourced by scripts/test.sh and scripts/bench.sh (`. scripts/emulators.sh`): defines the
 # functions below and runs nothing. After install_emulators, OVERCAST_MOTO_SERVER and
@@ -105,13 +109,23 @@ command_of() {
   fi
 }
 
-# The recorded PID of emulator $1 if that process still runs and is the emulator (a PID
-# reused by another program is never taken for it).
+# What the command line of each server contains: a recorded PID whose process does not
+# match is another program's (the PID was reused) and is never signalled.
+pattern_of() {
+  case "$1" in
+    aws) echo moto_server ;;
+    drongo) echo drongo ;;
+    pubsub) echo pubsub-emulator ;;
+    gcp-contract) echo gcp_server ;;
+  esac
+}
+
+# The recorded PID of server $1 if that process still runs and is that server.
 running_pid() {
   local pid
   pid="$(cat "$(emulators_dir)/$1.pid" 2>/dev/null)" || return 1
   [[ "$pid" =~ ^[0-9]+$ ]] || return 1
-  command_of "$pid" | grep -q moto_server || return 1
+  command_of "$pid" | grep -q -- "$(pattern_of "$1")" || return 1
   echo "$pid"
 }
 
@@ -191,24 +205,34 @@ start_aws() {
   return 1
 }
 
-stop_aws() {
+# Stop server $1 by the PID `start` recorded, with its process group (the Pub/Sub
+# emulator is a script that runs Java); print the PID. A missing or reused PID: return 1.
+stop_server() {
   local dir pid
   dir="$(emulators_dir)"
-  if ! pid="$(running_pid aws)"; then
-    echo "${0##*/}: moto is not running" >&2
-    rm -f "$dir/aws.pid" "$dir/aws.port"
-    return 0
+  if ! pid="$(running_pid "$1")"; then
+    rm -f "$dir/$1.pid" "$dir/$1.port"
+    return 1
   fi
-  kill -TERM "$pid"
+  kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid"
   for _ in $(seq 1 100); do
     kill -0 "$pid" 2>/dev/null || break
     sleep 0.1
   done
   if kill -0 "$pid" 2>/dev/null; then
-    kill -KILL "$pid"
+    kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid"
   fi
-  rm -f "$dir/aws.pid" "$dir/aws.port"
-  echo "${0##*/}: stopped moto (pid $pid)" >&2
+  rm -f "$dir/$1.pid" "$dir/$1.port"
+  echo "$pid"
+}
+
+stop_aws() {
+  local pid
+  if pid="$(stop_server aws)"; then
+    echo "${0##*/}: stopped moto (pid $pid)" >&2
+  else
+    echo "${0##*/}: moto is not running" >&2
+  fi
 }
 
 status_aws() {
@@ -220,12 +244,157 @@ status_aws() {
   fi
 }
 
+# --- GCP: drongo, the Pub/Sub emulator, the contract-test server --------------------------
+
+# A port free now (for the servers that cannot bind port 0 themselves; a lost race shows
+# as an early exit and is retried on another port).
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# Whether http://127.0.0.1:$1$2 answers 200.
+answers_at() {
+  python3 -c 'import sys, urllib.request
+urllib.request.urlopen("http://127.0.0.1:%s%s" % (sys.argv[1], sys.argv[2]), timeout=2)' "$1" "$2" >/dev/null 2>&1
+}
+
+# launch NAME PORT HEALTH_PATH COMMAND...: start COMMAND in a session of its own (so stop
+# reaches its children), record its PID and port, and wait until it answers. PORT 0: the
+# server announces its port as `Running on http://127.0.0.1:PORT`.
+launch() {
+  local name="$1" port="$2" health="$3" dir log pid
+  shift 3
+  dir="$(emulators_dir)"
+  log="$dir/$name.log"
+  rm -f "$dir/$name.pid" "$dir/$name.port"
+  setsid nohup "$@" >"$log" 2>&1 </dev/null &
+  pid=$!
+  echo "$pid" >"$dir/$name.pid"
+  for _ in $(seq 1 600); do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      rm -f "$dir/$name.pid"
+      return 1
+    fi
+    if [ "$port" = 0 ]; then
+      port="$(sed -n 's|.*Running on http://127\.0\.0\.1:\([0-9][0-9]*\).*|\1|p' "$log" | head -n 1)"
+      [ -n "$port" ] || port=0
+    fi
+    if [ "$port" != 0 ] && answers_at "$port" "$health"; then
+      echo "$port" >"$dir/$name.port"
+      echo "${0##*/}: $name (pid $pid) answers on http://127.0.0.1:$port" >&2
+      return 0
+    fi
+    sleep 0.1
+  done
+  echo "${0##*/}: $name (pid $pid) did not answer within 60 s; its log ($log):" >&2
+  tail -n 20 "$log" >&2
+  stop_server "$name" >/dev/null || true
+  return 2
+}
+
+# start_one NAME HEALTH_PATH OWN_PORT COMMAND...: launch NAME unless it runs. `{PORT}` in
+# the command becomes the port: a free one, or 0 when OWN_PORT is `yes` (the server binds
+# port 0 and announces the port). A server that exits before answering (its port taken in
+# between) is retried on another port.
+start_one() {
+  local name="$1" health="$2" own_port="$3" port attempt arg rc
+  shift 3
+  if running_pid "$name" >/dev/null; then
+    echo "${0##*/}: $name already runs on http://127.0.0.1:$(cat "$(emulators_dir)/$name.port")" >&2
+    return 0
+  fi
+  for attempt in 1 2 3 4 5; do
+    if [ "$own_port" = yes ]; then port=0; else port="$(free_port)"; fi
+    local cmd=()
+    for arg in "$@"; do cmd+=("${arg//\{PORT\}/$port}"); done
+    rc=0
+    launch "$name" "$port" "$health" "${cmd[@]}" || rc=$?
+    case "$rc" in
+      0) return 0 ;;
+      2) return 1 ;;
+    esac
+    echo "${0##*/}: $name exited before it answered (attempt $attempt); its log:" >&2
+    tail -n 5 "$(emulators_dir)/$name.log" >&2
+  done
+  return 1
+}
+
+# What a user pastes: the target block, then the environment (for Google's own tools).
+print_gcp_target() { # STORAGE_PORT PUBSUB_PORT CONTRACT_PORT
+  cat <<TARGET
+targets:
+  gcp:
+    provider: gcp
+    project: overcast-local
+    region: us-central1
+    zone: us-central1-a
+    storage_endpoint: http://127.0.0.1:$1
+    functions_endpoint: http://127.0.0.1:$1
+    pubsub_endpoint: http://127.0.0.1:$2
+    compute_endpoint: http://127.0.0.1:$3
+    sql_endpoint: http://127.0.0.1:$3
+    scheduler_endpoint: http://127.0.0.1:$3
+
+export GOOGLE_CLOUD_PROJECT=overcast-local
+export STORAGE_EMULATOR_HOST=http://127.0.0.1:$1
+export PUBSUB_EMULATOR_HOST=127.0.0.1:$2
+TARGET
+}
+
+start_gcp() {
+  local dir tests
+  dir="$(emulators_dir)"
+  mkdir -p "$dir"
+  need python3 || apt_install python3
+  install_gcp_emulators
+  install_gcp_contract_server
+  if [ -z "${OVERCAST_PUBSUB_EMULATOR:-}" ]; then
+    echo "${0##*/}: cannot start the GCP servers without the Pub/Sub emulator (see above)" >&2
+    return 1
+  fi
+  tests="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests"
+  start_one drongo "/storage/v1/b?project=overcast-local" no \
+    "$OVERCAST_DRONGO" server --host 127.0.0.1 --port '{PORT}' || { stop_gcp; return 1; }
+  start_one pubsub / no \
+    "$OVERCAST_PUBSUB_EMULATOR" --host=127.0.0.1 '--port={PORT}' || { stop_gcp; return 1; }
+  # The contract server runs from tests/ (its package) and writes no __pycache__ there.
+  (cd "$tests" && PYTHONDONTWRITEBYTECODE=1 start_one gcp-contract /__contract/health yes \
+    "$OVERCAST_GCP_CONTRACT_PYTHON" -m gcp_server --host 127.0.0.1 --port '{PORT}' --polls 2) \
+    || { stop_gcp; return 1; }
+  echo "${0##*/}: the GCP servers run; stop them with: bash scripts/emulators.sh stop gcp" >&2
+  print_gcp_target "$(cat "$dir/drongo.port")" "$(cat "$dir/pubsub.port")" \
+    "$(cat "$dir/gcp-contract.port")"
+}
+
+stop_gcp() {
+  local name pid
+  for name in gcp-contract pubsub drongo; do
+    if pid="$(stop_server "$name")"; then
+      echo "${0##*/}: stopped $name (pid $pid)" >&2
+    fi
+  done
+}
+
+status_gcp() {
+  local name pid
+  for name in drongo pubsub gcp-contract; do
+    if pid="$(running_pid "$name")"; then
+      echo "gcp: $name (pid $pid) on http://127.0.0.1:$(cat "$(emulators_dir)/$name.port" 2>/dev/null)"
+    else
+      echo "gcp: $name not running"
+    fi
+  done
+}
+
 emulators_main() {
-  local usage="usage: bash scripts/emulators.sh start aws | stop [aws] | status"
-  case "${1:-} ${2:-aws}" in
+  local usage="usage: bash scripts/emulators.sh start aws|gcp | stop [aws|gcp] | status"
+  case "${1:-} ${2:-}" in
     "start aws") start_aws ;;
+    "start gcp") start_gcp ;;
     "stop aws") stop_aws ;;
-    "status aws") status_aws ;;
+    "stop gcp") stop_gcp ;;
+    "stop ") stop_aws; stop_gcp ;;
+    "status "*) status_aws; status_gcp ;;
     *) echo "$usage" >&2; return 2 ;;
   esac
 }
