@@ -15,6 +15,7 @@
 
 pub mod abstracts;
 pub mod catalog;
+pub mod content;
 pub mod conformance;
 pub mod discovery;
 pub mod error;

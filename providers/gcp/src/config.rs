@@ -121,6 +121,9 @@ pub struct Clients {
     pub project: String,
     /// The region (bucket location).
     pub region: String,
+    /// Directory of the spec: storage content (and function sources) are relative to it,
+    /// kept relative in inputs so state does not depend on where the checkout lives.
+    pub spec_dir: std::path::PathBuf,
     /// Cloud Storage (bucket metadata through the JSON API).
     pub gcs: Gcs,
     /// Pub/Sub topics.
@@ -165,7 +168,10 @@ fn creds_for(endpoint: Option<&str>) -> Result<Credentials, ProviderError> {
 }
 
 /// Build every client of a target.
-pub async fn load(settings: &Settings) -> Result<Clients, ProviderError> {
+pub async fn load(
+    settings: &Settings,
+    spec_dir: &std::path::Path,
+) -> Result<Clients, ProviderError> {
     let project = settings.effective_project()?;
     let gcs = match &settings.storage_endpoint {
         Some(ep) => Gcs::new(ep.trim_end_matches('/').to_string(), None)?,
@@ -196,6 +202,7 @@ pub async fn load(settings: &Settings) -> Result<Clients, ProviderError> {
     Ok(Clients {
         project,
         region: settings.effective_region().to_string(),
+        spec_dir: spec_dir.to_path_buf(),
         gcs,
         topics,
         subscriptions,

@@ -82,14 +82,6 @@ fn native_rules(rules: &[LifecycleRule]) -> Vec<Value> {
 }
 
 fn storage(ctx: &Ctx<'_>, name: &str, p: &StorageProps) -> Result<Vec<NativeSpec>, ProviderError> {
-    if p.content.is_some() {
-        return Err(ProviderError::invalid(format!(
-            "storage `{name}`: the gcp provider does not upload `content` yet"
-        ))
-        .with_hint(
-            "remove `content` from this resource, or upload the files with `gcloud storage cp`",
-        ));
-    }
     for r in &p.lifecycle {
         if r.transition_after_days.is_some() != r.to_class.is_some() {
             return Err(ProviderError::invalid(format!(
@@ -109,6 +101,10 @@ fn storage(ctx: &Ctx<'_>, name: &str, p: &StorageProps) -> Result<Vec<NativeSpec
                 "class": class,
                 "public": p.public,
                 "lifecycle": native_rules(&p.lifecycle),
+                // The directory uploaded as objects, and the desired flag `read` reports
+                // false when an object differs from its file (drift, or files changed).
+                "content": p.content,
+                "content_in_sync": p.content.as_ref().map(|_| true),
             })),
         )
         // A bucket cannot be renamed or moved.
@@ -231,7 +227,7 @@ mod tests {
     }
 
     #[test]
-    fn storage_takes_its_class_from_the_catalog_and_refuses_content() {
+    fn storage_takes_its_class_from_the_catalog_and_its_content_directory() {
         let n = run(&res(
             "site",
             Kind::Storage,
@@ -242,12 +238,11 @@ mod tests {
         assert_eq!(n[0].inputs["class"], "NEARLINE");
         assert_eq!(n[0].inputs["location"], "EUROPE-WEST1");
         assert_eq!(n[0].inputs["versioning"], true);
-        let e = run(&res("site", Kind::Storage, json!({"content": "public"}))).unwrap_err();
-        assert!(
-            e.message.contains("does not upload `content`"),
-            "{}",
-            e.message
-        );
+        assert_eq!(n[0].inputs["content"], Value::Null);
+        assert_eq!(n[0].inputs["content_in_sync"], Value::Null);
+        let n = run(&res("site", Kind::Storage, json!({"content": "public"}))).expect("expand");
+        assert_eq!(n[0].inputs["content"], "public");
+        assert_eq!(n[0].inputs["content_in_sync"], true);
     }
 
     #[test]

@@ -123,7 +123,11 @@ impl Handler for Bucket {
         _ctx: &OpContext,
         st: &NativeState,
     ) -> Result<Option<Observed>, ProviderError> {
-        Ok(Some(bucket::read(c, &st.id).await?.0))
+        Ok(Some(
+            bucket::read(c, &st.id, bucket::content_of(&st.inputs))
+                .await?
+                .0,
+        ))
     }
     async fn create(
         &self,
@@ -156,7 +160,8 @@ impl Handler for Bucket {
         _ctx: &OpContext,
         req: &CreateRequest,
     ) -> Result<Option<Observed>, ProviderError> {
-        adopt_if_owned(bucket::read(c, name_of(&req.inputs)?).await, req)
+        let content = bucket::content_of(&req.inputs);
+        adopt_if_owned(bucket::read(c, name_of(&req.inputs)?, content).await, req)
     }
 }
 
