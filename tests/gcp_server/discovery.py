@@ -41,7 +41,12 @@ class Api:
         self.global_params = set(doc.get("parameters", {}))
         self._output_only = output_only
         self.routes = []  # (http method, compiled path regex, resource, method name, method doc)
-        for resource, rdoc in doc["resources"].items():
+        # Nested resources (Cloud Scheduler's projects.locations.jobs) are named by their
+        # innermost key ("jobs").
+        pending = list(doc["resources"].items())
+        while pending:
+            resource, rdoc = pending.pop(0)
+            pending.extend(rdoc.get("resources", {}).items())
             for name, mdoc in rdoc.get("methods", {}).items():
                 path = prefix + mdoc.get("flatPath", mdoc["path"])
                 pattern = re.sub(r"\{\+?([A-Za-z0-9_]+)\}", r"(?P<\1>[^/]+)", re.escape(path).replace(r"\{", "{").replace(r"\}", "}"))
@@ -184,3 +189,14 @@ def load(directory=None):
     with open(d / "sqladmin.v1.json", encoding="utf-8") as f:
         sqladmin = Api(json.load(f), "", sqladmin_output_only)
     return compute, sqladmin
+
+
+def scheduler_output_only(prop):
+    return bool(prop.get("readOnly"))
+
+
+def load_scheduler(directory=None):
+    """The Cloud Scheduler v1 document (output-only fields carry `readOnly`)."""
+    d = Path(directory) if directory else documents_dir()
+    with open(d / "cloudscheduler.v1.json", encoding="utf-8") as f:
+        return Api(json.load(f), "", scheduler_output_only)
