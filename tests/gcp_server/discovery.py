@@ -70,7 +70,9 @@ class Api:
         """Unknown query parameters are rejected, as Google's front end does."""
         allowed = {k for k, p in mdoc.get("parameters", {}).items() if p.get("location") == "query"}
         for key in query:
-            if key not in allowed and key not in self.global_params:
+            # A system parameter may be spelled with a leading `$` (`$alt=json;enum-encoding=int`,
+            # as google-cloud-rust's REST clients send it); Google accepts both spellings.
+            if key not in allowed and key not in self.global_params and key.lstrip("$") not in self.global_params:
                 raise invalid(
                     f'Invalid JSON payload received. Unknown name "{key}": Cannot bind query parameter. '
                     f"Field '{key}' could not be found in request message."
@@ -130,6 +132,11 @@ class Api:
                     raise _type_error(where, "TYPE_INT64", value)
                 if fmt == "uint64" and int(value) < 0:
                     raise _type_error(where, "TYPE_UINT64", value)
+                return
+            if "enum" in prop and isinstance(value, int) and not isinstance(value, bool):
+                # proto3 JSON takes an enum's number too (google-cloud-rust sends numbers).
+                if not 0 <= value < len(prop["enum"]):
+                    raise invalid(f"Invalid value at '{where}' (TYPE_ENUM), {value}")
                 return
             if not isinstance(value, str):
                 raise _type_error(where, "TYPE_STRING", value)

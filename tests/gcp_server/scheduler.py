@@ -73,7 +73,15 @@ class Scheduler:
         raise ApiError(501, "notImplemented",
                        f"cloudscheduler.jobs.{method} exists in Cloud Scheduler v1 but the contract server does not implement it")
 
+    def _enum_names(self, job):
+        """Store enums by name, whichever form the request used (numbers index the enum)."""
+        target = job.get("httpTarget")
+        if isinstance(target, dict) and isinstance(target.get("httpMethod"), int):
+            names = self.api.schemas["HttpTarget"]["properties"]["httpMethod"]["enum"]
+            target["httpMethod"] = names[target["httpMethod"]]
+
     def _check_target(self, job):
+        self._enum_names(job)
         targets = [t for t in _TARGETS if job.get(t) is not None]
         if len(targets) != 1:
             raise invalid("A job must have exactly one target: httpTarget, pubsubTarget or appEngineHttpTarget.")

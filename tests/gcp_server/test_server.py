@@ -337,6 +337,13 @@ class ServerTest(unittest.TestCase):
         self.assertEqual(self.call("DELETE", jobs + "/tick"), (200, {}))
         self.assert_error(self.call("GET", jobs + "/tick"), 404, "notFound")
         self.assert_error(self.call("DELETE", jobs + "/tick"), 404, "notFound")
+        # proto3 JSON: an enum by number (as google-cloud-rust sends it, with `$alt`) is
+        # stored by name; a number outside the enum is refused.
+        numbered = dict(job, name="projects/proj/locations/europe-west1/jobs/num",
+                        httpTarget={"uri": "https://fn.example/run", "httpMethod": 2})
+        self.assert_error(self.call("POST", jobs, dict(numbered, httpTarget={"uri": "https://x", "httpMethod": 99})), 400, "invalid")
+        status, made = self.call("POST", jobs + "?$alt=json;enum-encoding=int", numbered)
+        self.assertEqual((status, made["httpTarget"]["httpMethod"]), (200, "GET"), made)
         # Cloud SQL still owns the rest of /v1/projects.
         self.assert_error(self.call("GET", SQL + "/instances/nope"), 404, "instanceDoesNotExist")
 

@@ -130,6 +130,8 @@ pub struct Clients {
     pub topics: TopicAdmin,
     /// Pub/Sub subscriptions.
     pub subscriptions: SubscriptionAdmin,
+    /// Cloud Scheduler (jobs of schedule-triggered functions), built on first use.
+    pub scheduler: crate::scheduler::Lazy,
 }
 
 /// Application Default Credentials, or an error naming where they were looked for.
@@ -160,7 +162,7 @@ fn adc_tokens() -> Result<AccessTokenCredentials, ProviderError> {
 
 /// The credentials of a service: anonymous against an emulator (it checks none, and ADC
 /// may not exist on a test machine), ADC otherwise.
-fn creds_for(endpoint: Option<&str>) -> Result<Credentials, ProviderError> {
+pub(crate) fn creds_for(endpoint: Option<&str>) -> Result<Credentials, ProviderError> {
     match endpoint {
         Some(_) => Ok(credentials::anonymous::Builder::new().build()),
         None => adc(),
@@ -206,6 +208,10 @@ pub async fn load(
         gcs,
         topics,
         subscriptions,
+        scheduler: crate::scheduler::Lazy::new(
+            settings.scheduler_endpoint.clone(),
+            settings.storage_endpoint.is_some() || settings.pubsub_endpoint.is_some(),
+        ),
     })
 }
 

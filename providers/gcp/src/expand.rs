@@ -21,8 +21,10 @@ pub mod types {
     pub const TOPIC: &str = "gcp_pubsub_topic";
     /// A Pub/Sub pull subscription.
     pub const SUBSCRIPTION: &str = "gcp_pubsub_subscription";
+    /// A Cloud Scheduler job (a schedule-triggered function's).
+    pub const SCHEDULER_JOB: &str = "gcp_scheduler_job";
     /// Every type, in registration order.
-    pub const ALL: &[&str] = &[BUCKET, TOPIC, SUBSCRIPTION];
+    pub const ALL: &[&str] = &[BUCKET, TOPIC, SUBSCRIPTION, SCHEDULER_JOB];
 }
 
 /// How long the dead-letter subscription keeps messages: Pub/Sub's longest retention, so

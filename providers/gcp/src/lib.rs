@@ -29,6 +29,7 @@ pub mod objects;
 mod outputs;
 pub mod provider;
 pub mod pubsub;
+pub mod scheduler;
 
 pub use config::Settings;
 pub use provider::GcpProvider;
