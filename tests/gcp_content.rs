@@ -228,3 +228,55 @@ fn storage_content_is_uploaded_checked_resynced_on_drift_and_emptied_on_destroy(
     stack.ok(&["destroy", "--auto-approve"]);
     assert!(buckets(&storage).is_empty(), "no bucket left");
 }
+
+/// The provider contract's conformance suite for a storage with content: create (the
+/// objects uploaded), read without drift, a retried create, adopt, discover, update
+/// (versioning on: the content re-synced, still no drift), delete (emptied) and again.
+#[test]
+fn storage_with_content_passes_the_conformance_suite() {
+    use overcast_core::Kind;
+    use overcast_core::conformance::{self, Case, Target};
+    let (storage, pubsub) = (start_drongo(), start_pubsub_emulator());
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (name, text) in FILES {
+        let p = dir.path().join("public").join(name);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(p, text).expect("write");
+    }
+    let case = Case::new("site", Kind::Storage, json!({"content": "public"}))
+        .expect("valid properties")
+        .with_update(json!({"content": "public", "public": true}))
+        .expect("update");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let result = rt.block_on(async {
+        let ctx = overcast_core::ProviderContext {
+            stack: "conform".into(),
+            target: "gcp".into(),
+            settings: json!({
+                "project": PROJECT, "region": "europe-west1",
+                "storage_endpoint": storage.endpoint, "pubsub_endpoint": pubsub.endpoint,
+            })
+            .as_object()
+            .cloned()
+            .unwrap_or_default(),
+            spec_dir: dir.path().to_path_buf(),
+            work_dir: dir.path().to_path_buf(),
+        };
+        let p = overcast_gcp::GcpProvider::new(ctx).expect("provider");
+        let target = Target {
+            stack: "conform".into(),
+            target: "gcp".into(),
+        };
+        conformance::check(&p, &target, &case).await
+    });
+    if let Err(f) = result {
+        panic!(
+            "storage with content fails the conformance suite on drongo: {f}\ndrongo:\n{}",
+            storage.output_tail()
+        );
+    }
+    assert!(buckets(&storage).is_empty(), "the bucket was emptied and deleted");
+}
