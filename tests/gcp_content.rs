@@ -150,21 +150,28 @@ fn storage_content_is_uploaded_checked_resynced_on_drift_and_emptied_on_destroy(
             o["md5Hash"],
             overcast_gcp::objects::md5_base64(text.as_bytes())
         );
-        assert_eq!(o["metadata"]["overcast-sha256"], sha256_hex(text.as_bytes()));
+        assert_eq!(
+            o["metadata"]["overcast-sha256"],
+            sha256_hex(text.as_bytes())
+        );
         assert_eq!(
             o["contentType"],
             overcast_core::content::content_type(name),
             "{name}"
         );
     }
-    assert_eq!(objs["index.html"]["contentType"], "text/html; charset=utf-8");
+    assert_eq!(
+        objs["index.html"]["contentType"],
+        "text/html; charset=utf-8"
+    );
     // Public: the objects are readable by allUsers through the bucket's IAM policy.
     let (status, policy) = get(&storage, &format!("/storage/v1/b/{bucket}/iam"));
     assert_eq!(status, 200, "{policy}");
     assert!(
-        policy["bindings"].as_array().is_some_and(|bs| bs.iter().any(|b| b["role"]
-            == "roles/storage.objectViewer"
-            && b["members"] == json!(["allUsers"]))),
+        policy["bindings"].as_array().is_some_and(|bs| bs
+            .iter()
+            .any(|b| b["role"] == "roles/storage.objectViewer"
+                && b["members"] == json!(["allUsers"]))),
         "{policy}"
     );
     let (code, out) = plan(&stack);
@@ -181,7 +188,10 @@ fn storage_content_is_uploaded_checked_resynced_on_drift_and_emptied_on_destroy(
         "application/json",
         b"",
     );
-    assert!(status == 204 || status == 200, "delete app.js: {status} {v}");
+    assert!(
+        status == 204 || status == 200,
+        "delete app.js: {status} {v}"
+    );
     let (status, v) = api(
         &storage,
         "PATCH",
@@ -278,5 +288,8 @@ fn storage_with_content_passes_the_conformance_suite() {
             storage.output_tail()
         );
     }
-    assert!(buckets(&storage).is_empty(), "the bucket was emptied and deleted");
+    assert!(
+        buckets(&storage).is_empty(),
+        "the bucket was emptied and deleted"
+    );
 }

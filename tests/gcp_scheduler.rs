@@ -116,7 +116,10 @@ fn a_scheduler_job_is_created_read_updated_adopted_discovered_and_deleted() {
         let made = p.create(&ctx, &req).await.expect("create");
         let id = "projects/proj/locations/europe-west1/jobs/oc-shop-gcp-nightly";
         assert_eq!(made.id, id);
-        assert_eq!(made.inputs, req.inputs, "what create answers reads as the request");
+        assert_eq!(
+            made.inputs, req.inputs,
+            "what create answers reads as the request"
+        );
 
         // On the server: the schedule, the target and the owner in the description.
         let (status, job) = call(&server, "GET", &format!("{JOBS}/oc-shop-gcp-nightly"), None);
@@ -148,7 +151,10 @@ fn a_scheduler_job_is_created_read_updated_adopted_discovered_and_deleted() {
             job["httpTarget"]["uri"],
             "https://europe-west1-proj.cloudfunctions.net/nightly-v2"
         );
-        assert_eq!(job["description"], description, "the owner survives an update");
+        assert_eq!(
+            job["description"], description,
+            "the owner survives an update"
+        );
         let (_, log) = call(&server, "GET", "/__contract/requests", None);
         let patch = log["requests"]
             .as_array()
@@ -159,7 +165,10 @@ fn a_scheduler_job_is_created_read_updated_adopted_discovered_and_deleted() {
         assert!(mask.contains("schedule"), "{patch}");
 
         // A create again (its answer lost the first time): 409, ours, adopted.
-        let again = p.create(&ctx, &request("shop")).await.expect("adopted on 409");
+        let again = p
+            .create(&ctx, &request("shop"))
+            .await
+            .expect("adopted on 409");
         assert_eq!(again.id, id);
         let adopted = p.adopt(&ctx, &req).await.expect("adopt");
         assert_eq!(adopted.map(|o| o.id).as_deref(), Some(id));
@@ -201,7 +210,9 @@ fn a_scheduler_job_is_created_read_updated_adopted_discovered_and_deleted() {
         assert_eq!(found.len(), 1, "{found:?}");
         assert_eq!(found[0].id, id);
         assert_eq!(
-            p.decode_owner(&found[0].tags).map(|o| o.resource).as_deref(),
+            p.decode_owner(&found[0].tags)
+                .map(|o| o.resource)
+                .as_deref(),
             Some("nightly.schedule")
         );
         let discovered = p

@@ -30,8 +30,15 @@ async fn remote_hash(
 
 /// Every object of the bucket with the hash it records (ListObjectsV2 carries no user
 /// metadata: one HEAD per object).
-async fn remote(c: &Clients, bucket: &str) -> Result<BTreeMap<String, RemoteObject>, ProviderError> {
-    let mut pages = c.s3.list_objects_v2().bucket(bucket).into_paginator().send();
+async fn remote(
+    c: &Clients,
+    bucket: &str,
+) -> Result<BTreeMap<String, RemoteObject>, ProviderError> {
+    let mut pages =
+        c.s3.list_objects_v2()
+            .bucket(bucket)
+            .into_paginator()
+            .send();
     let mut out = BTreeMap::new();
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| errors::sdk("ListObjectsV2", bucket, e))?;
@@ -49,7 +56,9 @@ pub async fn sync(c: &Clients, bucket: &str, dir: &Path) -> Result<(), ProviderE
     let local = content::files_of(dir).await?;
     let SyncPlan { upload, delete } = content::diff(&local, &remote(c, bucket).await?);
     for key in upload {
-        let Some(file) = local.get(&key) else { continue };
+        let Some(file) = local.get(&key) else {
+            continue;
+        };
         let body = tokio::fs::read(&file.path).await?;
         c.s3.put_object()
             .bucket(bucket)

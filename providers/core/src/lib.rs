@@ -15,8 +15,8 @@
 
 pub mod abstracts;
 pub mod catalog;
-pub mod content;
 pub mod conformance;
+pub mod content;
 pub mod discovery;
 pub mod error;
 pub mod kinds;

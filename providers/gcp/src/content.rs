@@ -16,8 +16,8 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use overcast_core::content::{self, LocalFile, RemoteObject, SHA256_META, SyncPlan};
 use overcast_core::ProviderError;
+use overcast_core::content::{self, LocalFile, RemoteObject, SHA256_META, SyncPlan};
 
 use crate::config::Clients;
 use crate::objects::{ObjectMeta, md5_base64, object_path};
@@ -57,7 +57,9 @@ pub async fn sync(c: &Clients, bucket: &str, dir: &Path) -> Result<(), ProviderE
     let local = content::files_of(dir).await?;
     let SyncPlan { upload, delete } = content::diff(&local, &remote(c, bucket, &local).await?);
     for key in upload {
-        let Some(file) = local.get(&key) else { continue };
+        let Some(file) = local.get(&key) else {
+            continue;
+        };
         let bytes = tokio::fs::read(&file.path).await?;
         let meta = BTreeMap::from([(SHA256_META.to_string(), file.sha256.clone())]);
         c.gcs

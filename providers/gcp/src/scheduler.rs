@@ -80,7 +80,9 @@ impl Lazy {
                     .build()
                     .await
                     .map_err(|e| {
-                        ProviderError::fatal(format!("cannot build the Cloud Scheduler client: {e}"))
+                        ProviderError::fatal(format!(
+                            "cannot build the Cloud Scheduler client: {e}"
+                        ))
                     })
             })
             .await
@@ -106,7 +108,8 @@ pub fn job_path(project: &str, inputs: &Attrs) -> Result<String, ProviderError> 
 
 /// The description line that carries `owner`.
 pub fn owner_description(owner: &OwnerTags) -> String {
-    let mut labels: Vec<(String, String)> = crate::labels::owner_labels(owner).into_iter().collect();
+    let mut labels: Vec<(String, String)> =
+        crate::labels::owner_labels(owner).into_iter().collect();
     labels.sort();
     let pairs: Vec<String> = labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
     format!("{OWNER_PREFIX}{}", pairs.join(","))
@@ -129,13 +132,13 @@ fn http_method(inputs: &Attrs) -> Result<HttpMethod, ProviderError> {
         .and_then(Value::as_str)
         .unwrap_or("POST");
     match HttpMethod::from(m) {
-        HttpMethod::Unspecified | HttpMethod::UnknownValue(_) => Err(ProviderError::invalid(
-            format!(
+        HttpMethod::Unspecified | HttpMethod::UnknownValue(_) => {
+            Err(ProviderError::invalid(format!(
                 "gcp_scheduler_job `{}`: `http_method` `{m}` is not one Cloud Scheduler knows \
                  (POST, GET, HEAD, PUT, DELETE, PATCH, OPTIONS)",
                 inputs.get("name").and_then(Value::as_str).unwrap_or("?")
-            ),
-        )),
+            )))
+        }
         ok => Ok(ok),
     }
 }
@@ -166,7 +169,10 @@ fn observe(job: &Job) -> (Observed, BTreeMap<String, String>) {
         _ => ("", job.name.as_str()),
     };
     let (uri, method) = match job.http_target() {
-        Some(t) => (t.uri.clone(), t.http_method.name().unwrap_or("POST").to_string()),
+        Some(t) => (
+            t.uri.clone(),
+            t.http_method.name().unwrap_or("POST").to_string(),
+        ),
         None => (String::new(), String::new()),
     };
     let mut inputs = Attrs::new();
@@ -335,7 +341,11 @@ mod tests {
         };
         let d = owner_description(&owner);
         assert!(d.starts_with(OWNER_PREFIX), "{d}");
-        assert!(d.len() <= 500, "a description holds 500 characters: {}", d.len());
+        assert!(
+            d.len() <= 500,
+            "a description holds 500 characters: {}",
+            d.len()
+        );
         assert!(crate::labels::owned_by(&labels_of_description(&d), &owner));
         assert!(labels_of_description("a job someone wrote").is_empty());
     }
@@ -348,7 +358,10 @@ mod tests {
         }))
         .expect("inputs");
         let job = job_of("p", &inputs).expect("job");
-        assert_eq!(job.name, "projects/p/locations/europe-west1/jobs/oc-shop-gcp-nightly");
+        assert_eq!(
+            job.name,
+            "projects/p/locations/europe-west1/jobs/oc-shop-gcp-nightly"
+        );
         let (obs, labels) = observe(&job);
         assert_eq!(obs.inputs, inputs);
         assert!(labels.is_empty());
