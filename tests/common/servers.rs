@@ -84,9 +84,17 @@ pub enum PortChoice {
     Free,
 }
 
-/// The port in a `Running on http://127.0.0.1:<port>` line (werkzeug's and hypercorn's).
+/// The port in a `Running on http://127.0.0.1:<port>` line (werkzeug's and hypercorn's),
+/// a `listening on http://127.0.0.1:<port>` line (drongo's) or a `Server started, listening
+/// on <port>` line (the Pub/Sub emulator's).
 fn announced_port(line: &str) -> Option<u16> {
-    let rest = &line[line.find("Running on http://127.0.0.1:")? + 28..];
+    let rest = [
+        "Running on http://127.0.0.1:",
+        "listening on http://127.0.0.1:",
+        "Server started, listening on ",
+    ]
+    .iter()
+    .find_map(|m| Some(&line[line.find(m)? + m.len()..]))?;
     let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
     digits.parse().ok().filter(|p| *p != 0)
 }
@@ -366,5 +374,49 @@ pub fn start_gcp_contract(polls: u32) -> Server {
             c
         },
         |port| http_get(port, "/__contract/health").is_some_and(|r| r.contains(" 200 ")),
+    )
+}
+
+/// drongo (Cloud Storage's JSON API, from `install_gcp_emulators` in scripts/emulators.sh)
+/// on a free port; started again on another when that port was taken.
+pub fn start_drongo() -> Server {
+    let program = installed("OVERCAST_DRONGO", "venv-gcp/bin/drongo", "drongo");
+    start(
+        "drongo",
+        PortChoice::Free,
+        |port| {
+            let mut c = Command::new(&program);
+            c.args(["server", "--host", "127.0.0.1", "--port"])
+                .arg(port.to_string());
+            c
+        },
+        |port| TcpStream::connect(("127.0.0.1", port)).is_ok(),
+    )
+}
+
+/// Google's Pub/Sub emulator (part of the machine image, needs Java) on a free port.
+pub fn start_pubsub_emulator() -> Server {
+    let program = std::env::var("OVERCAST_PUBSUB_EMULATOR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| {
+            PathBuf::from(
+                "/usr/lib/google-cloud-sdk/platform/pubsub-emulator/bin/cloud-pubsub-emulator",
+            )
+        });
+    assert!(
+        program.exists(),
+        "the Pub/Sub emulator is not at {} (package google-cloud-cli-pubsub-emulator): set \
+         OVERCAST_PUBSUB_EMULATOR to it",
+        program.display()
+    );
+    start(
+        "pubsub emulator",
+        PortChoice::Free,
+        |port| {
+            let mut c = Command::new(&program);
+            c.arg("--host=127.0.0.1").arg(format!("--port={port}"));
+            c
+        },
+        |port| TcpStream::connect(("127.0.0.1", port)).is_ok(),
     )
 }

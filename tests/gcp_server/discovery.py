@@ -41,7 +41,12 @@ class Api:
         self.global_params = set(doc.get("parameters", {}))
         self._output_only = output_only
         self.routes = []  # (http method, compiled path regex, resource, method name, method doc)
-        for resource, rdoc in doc["resources"].items():
+        # Nested resources (Cloud Scheduler's projects.locations.jobs) are named by their
+        # innermost key ("jobs").
+        pending = list(doc["resources"].items())
+        while pending:
+            resource, rdoc = pending.pop(0)
+            pending.extend(rdoc.get("resources", {}).items())
             for name, mdoc in rdoc.get("methods", {}).items():
                 path = prefix + mdoc.get("flatPath", mdoc["path"])
                 pattern = re.sub(r"\{\+?([A-Za-z0-9_]+)\}", r"(?P<\1>[^/]+)", re.escape(path).replace(r"\{", "{").replace(r"\}", "}"))
@@ -65,7 +70,9 @@ class Api:
         """Unknown query parameters are rejected, as Google's front end does."""
         allowed = {k for k, p in mdoc.get("parameters", {}).items() if p.get("location") == "query"}
         for key in query:
-            if key not in allowed and key not in self.global_params:
+            # A system parameter may be spelled with a leading `$` (`$alt=json;enum-encoding=int`,
+            # as google-cloud-rust's REST clients send it); Google accepts both spellings.
+            if key not in allowed and key not in self.global_params and key.lstrip("$") not in self.global_params:
                 raise invalid(
                     f'Invalid JSON payload received. Unknown name "{key}": Cannot bind query parameter. '
                     f"Field '{key}' could not be found in request message."
@@ -126,6 +133,11 @@ class Api:
                 if fmt == "uint64" and int(value) < 0:
                     raise _type_error(where, "TYPE_UINT64", value)
                 return
+            if "enum" in prop and isinstance(value, int) and not isinstance(value, bool):
+                # proto3 JSON takes an enum's number too (google-cloud-rust sends numbers).
+                if not 0 <= value < len(prop["enum"]):
+                    raise invalid(f"Invalid value at '{where}' (TYPE_ENUM), {value}")
+                return
             if not isinstance(value, str):
                 raise _type_error(where, "TYPE_STRING", value)
             if "enum" in prop and value not in prop["enum"]:
@@ -184,3 +196,14 @@ def load(directory=None):
     with open(d / "sqladmin.v1.json", encoding="utf-8") as f:
         sqladmin = Api(json.load(f), "", sqladmin_output_only)
     return compute, sqladmin
+
+
+def scheduler_output_only(prop):
+    return bool(prop.get("readOnly"))
+
+
+def load_scheduler(directory=None):
+    """The Cloud Scheduler v1 document (output-only fields carry `readOnly`)."""
+    d = Path(directory) if directory else documents_dir()
+    with open(d / "cloudscheduler.v1.json", encoding="utf-8") as f:
+        return Api(json.load(f), "", scheduler_output_only)

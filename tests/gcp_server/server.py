@@ -19,10 +19,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from . import discovery, images
 from .compute import Compute
 from .errors import ApiError, invalid, not_found
+from .scheduler import Scheduler
 from .sqladmin import SqlAdmin
 from .store import Store
 
 MAX_BODY = 4 * 1024 * 1024
+# Cloud Scheduler and Cloud SQL Admin both serve /v1/projects/...: jobs live under a location.
+_SCHEDULER_PATH = re.compile(r"^/v1/projects/[^/]+/locations/[^/]+/jobs(/|$)")
 
 
 class App:
@@ -35,11 +38,15 @@ class App:
         imgs = images.load(images_toml) if images_toml else images.load()
         self.compute = Compute(compute_api, self.store, imgs)
         self.sqladmin = SqlAdmin(sql_api, self.store)
+        self.scheduler_api = discovery.load_scheduler(documents)
+        self.scheduler = Scheduler(self.scheduler_api, self.store)
 
     def dispatch(self, method, path, query, raw, base_url):
         """(status, JSON body) for one API request."""
         if path.startswith("/compute/v1/"):
             api, handler = self.compute_api, self.compute
+        elif _SCHEDULER_PATH.match(path):
+            api, handler = self.scheduler_api, self.scheduler
         elif path.startswith("/v1/projects/"):
             api, handler = self.sql_api, self.sqladmin
         else:

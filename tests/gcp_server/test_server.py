@@ -295,6 +295,58 @@ class ServerTest(unittest.TestCase):
         self.assertEqual(log[0]["body"]["name"], "logged")
         self.assertEqual(log[0]["status"], 200)
 
+    # --- Cloud Scheduler ------------------------------------------------------------
+
+    def test_scheduler_jobs_are_validated_and_behave_like_the_api(self):
+        jobs = "/v1/projects/proj/locations/europe-west1/jobs"
+        job = {"name": "projects/proj/locations/europe-west1/jobs/tick", "schedule": "*/5 * * * *",
+               "timeZone": "Etc/UTC", "httpTarget": {"uri": "https://fn.example/run", "httpMethod": "POST"}}
+        # Strict like Google: an unknown field, a bad enum, an output-only field.
+        self.assert_error(self.call("POST", jobs, dict(job, color="red")), 400, "invalid")
+        self.assert_error(self.call("POST", jobs, dict(job, httpTarget={"uri": "https://x", "httpMethod": "FETCH"})), 400, "invalid")
+        self.assert_error(self.call("POST", jobs, dict(job, state="ENABLED")), 400, "invalid")
+        self.assert_error(self.call("POST", jobs, dict(job, schedule="every day")), 400, "invalid")
+        self.assert_error(self.call("POST", jobs, {k: v for k, v in job.items() if k != "httpTarget"}), 400, "invalid")
+        self.assert_error(self.call("POST", jobs, dict(job, name="projects/other/locations/x/jobs/tick")), 400, "invalid")
+        # Create answers the job itself (no operation); a duplicate is 409.
+        status, made = self.call("POST", jobs, job)
+        self.assertEqual(status, 200, made)
+        self.assertEqual(made["state"], "ENABLED")
+        self.assertEqual(made["httpTarget"]["uri"], "https://fn.example/run")
+        self.assert_error(self.call("POST", jobs, job), 409, "alreadyExists")
+        # Patch changes what updateMask names, and nothing else.
+        self.assert_error(self.call("PATCH", jobs + "/tick", {"schedule": "0 * * * *"}), 400, "invalid")
+        self.assert_error(self.call("PATCH", jobs + "/tick?updateMask=colour", {"schedule": "0 * * * *"}), 400, "invalid")
+        status, got = self.call("PATCH", jobs + "/tick?updateMask=schedule,http_target.uri",
+                                {"schedule": "0 * * * *", "timeZone": "Europe/Paris", "httpTarget": {"uri": "https://fn.example/v2"}})
+        self.assertEqual(status, 200, got)
+        self.assertEqual((got["schedule"], got["timeZone"], got["httpTarget"]), ("0 * * * *", "Etc/UTC", {"uri": "https://fn.example/v2", "httpMethod": "POST"}))
+        # Listing pages to the end.
+        for n in range(3):
+            self.call("POST", jobs, dict(job, name=f"projects/proj/locations/europe-west1/jobs/more-{n}"))
+        names, token = [], None
+        while True:
+            status, page = self.call("GET", jobs + "?pageSize=2" + (f"&pageToken={token}" if token else ""))
+            self.assertEqual(status, 200, page)
+            names += [j["name"].rsplit("/", 1)[1] for j in page.get("jobs", [])]
+            token = page.get("nextPageToken")
+            if not token:
+                break
+        self.assertEqual(names, ["more-0", "more-1", "more-2", "tick"])
+        # Delete, then 404.
+        self.assertEqual(self.call("DELETE", jobs + "/tick"), (200, {}))
+        self.assert_error(self.call("GET", jobs + "/tick"), 404, "notFound")
+        self.assert_error(self.call("DELETE", jobs + "/tick"), 404, "notFound")
+        # proto3 JSON: an enum by number (as google-cloud-rust sends it, with `$alt`) is
+        # stored by name; a number outside the enum is refused.
+        numbered = dict(job, name="projects/proj/locations/europe-west1/jobs/num",
+                        httpTarget={"uri": "https://fn.example/run", "httpMethod": 2})
+        self.assert_error(self.call("POST", jobs, dict(numbered, httpTarget={"uri": "https://x", "httpMethod": 99})), 400, "invalid")
+        status, made = self.call("POST", jobs + "?$alt=json;enum-encoding=int", numbered)
+        self.assertEqual((status, made["httpTarget"]["httpMethod"]), (200, "GET"), made)
+        # Cloud SQL still owns the rest of /v1/projects.
+        self.assert_error(self.call("GET", SQL + "/instances/nope"), 404, "instanceDoesNotExist")
+
 
 if __name__ == "__main__":
     unittest.main()

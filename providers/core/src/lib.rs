@@ -16,6 +16,7 @@
 pub mod abstracts;
 pub mod catalog;
 pub mod conformance;
+pub mod content;
 pub mod discovery;
 pub mod error;
 pub mod kinds;

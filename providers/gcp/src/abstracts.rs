@@ -28,6 +28,10 @@ fn bucket(state: &NativeState) -> AbstractView {
     if i.get("public") == Some(&json!(true)) {
         props.insert("public".into(), json!(true));
     }
+    // The directory, relative to the spec, as the spec wrote it.
+    if let Some(dir) = crate::bucket::content_of(i) {
+        props.insert("content".into(), json!(dir));
+    }
     if let Some(native) = i.get("class").and_then(Value::as_str) {
         match catalog().storage_class_of_native(Cloud::Gcp, native) {
             Some(class) => {

@@ -1,6 +1,8 @@
 //! The `gcp_storage_bucket` native: a Cloud Storage bucket with versioning, a default
 //! class, lifecycle rules, public access prevention unless `public` (then a read grant to
-//! `allUsers` instead) and the owner labels.
+//! `allUsers` instead) and the owner labels; with `content`, the files of a directory as
+//! its objects (see [`crate::content`]), readable by `allUsers` through the same grant
+//! when the bucket is public.
 
 use std::collections::BTreeMap;
 
@@ -140,8 +142,14 @@ async fn set_public(c: &Clients, name: &str, public: bool) -> Result<(), Provide
     c.gcs.set_iam(name, &policy).await
 }
 
-/// Observe a bucket: its settings as inputs, its name and URL as outputs.
-async fn observe(c: &Clients, bucket: &Value) -> Result<Observed, ProviderError> {
+/// Observe a bucket: its settings as inputs, its name and URL as outputs. `content`: the
+/// content directory of the last applied (or requested) inputs, which only this machine
+/// knows; whether the bucket holds it is `content_in_sync`.
+async fn observe(
+    c: &Clients,
+    bucket: &Value,
+    content: Option<&str>,
+) -> Result<Observed, ProviderError> {
     let name = bucket["name"].as_str().unwrap_or_default().to_string();
     let public = is_public(c, &name).await?;
     let mut inputs = Attrs::new();
@@ -154,6 +162,12 @@ async fn observe(c: &Clients, bucket: &Value) -> Result<Observed, ProviderError>
     inputs.insert("class".into(), bucket["storageClass"].clone());
     inputs.insert("public".into(), json!(public));
     inputs.insert("lifecycle".into(), lifecycle_of(bucket));
+    let in_sync = match content {
+        Some(dir) => Some(crate::content::in_sync(c, &name, &c.spec_dir.join(dir)).await?),
+        None => None,
+    };
+    inputs.insert("content".into(), json!(content));
+    inputs.insert("content_in_sync".into(), json!(in_sync));
     let mut outputs = Attrs::new();
     outputs.insert("name".into(), json!(name));
     outputs.insert("url".into(), json!(format!("{}/{name}", c.gcs.endpoint())));
@@ -174,16 +188,38 @@ pub async fn create(
     body["labels"] = json!(labels::owner_labels(owner));
     let created = c.gcs.insert(&c.project, &body).await?;
     set_public(c, name, bool_of(inputs, "public")).await?;
-    observe(c, &created).await
+    let content = sync_content(c, name, inputs).await?;
+    observe(c, &created, content).await
 }
 
-/// The bucket `name` (a not-found error when it is gone), with its labels.
+/// Upload the content directory of `inputs`, if any (every create and update re-syncs:
+/// an unchanged object costs nothing but its line in the listing); the directory.
+async fn sync_content<'a>(
+    c: &Clients,
+    name: &str,
+    inputs: &'a Attrs,
+) -> Result<Option<&'a str>, ProviderError> {
+    let dir = content_of(inputs);
+    if let Some(dir) = dir {
+        crate::content::sync(c, name, &c.spec_dir.join(dir)).await?;
+    }
+    Ok(dir)
+}
+
+/// The content directory of a native's inputs.
+pub fn content_of(inputs: &Attrs) -> Option<&str> {
+    inputs.get("content").and_then(Value::as_str)
+}
+
+/// The bucket `name` (a not-found error when it is gone), with its labels; `content`: the
+/// content directory to compare it with (see [`observe`]).
 pub async fn read(
     c: &Clients,
     name: &str,
+    content: Option<&str>,
 ) -> Result<(Observed, BTreeMap<String, String>), ProviderError> {
     let b = c.gcs.get(name).await?;
-    Ok((observe(c, &b).await?, labels_of(&b)))
+    Ok((observe(c, &b, content).await?, labels_of(&b)))
 }
 
 /// Bring the bucket to `inputs`: one patch guarded by the metageneration just read (a
@@ -203,11 +239,15 @@ pub async fn update(c: &Clients, name: &str, inputs: &Attrs) -> Result<Observed,
     if public {
         set_public(c, name, true).await?;
     }
-    observe(c, &patched).await
+    let content = sync_content(c, name, inputs).await?;
+    observe(c, &patched, content).await
 }
 
-/// Delete the bucket. A bucket with objects is refused by the service: say so plainly.
+/// Empty the bucket (every object and generation: the stack owns the bucket and what is
+/// in it, as on AWS) and delete it. An object written between the two is refused by the
+/// service (409): say so plainly.
 pub async fn delete(c: &Clients, name: &str) -> Result<(), ProviderError> {
+    crate::content::empty(c, name).await?;
     c.gcs.delete(name).await.map_err(|e| {
         if e.class == ErrorClass::Conflict {
             ProviderError::new(
@@ -215,7 +255,8 @@ pub async fn delete(c: &Clients, name: &str) -> Result<(), ProviderError> {
                 format!("bucket `{name}` still holds objects: {}", e.message),
             )
             .with_hint(format!(
-                "empty it first: `gcloud storage rm -r gs://{name}/**`"
+                "something wrote to it while it was emptied: stop the writer and run the \
+                 command again, or empty it with `gcloud storage rm -r gs://{name}/**`"
             ))
         } else {
             e

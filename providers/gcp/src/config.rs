@@ -121,12 +121,17 @@ pub struct Clients {
     pub project: String,
     /// The region (bucket location).
     pub region: String,
+    /// Directory of the spec: storage content (and function sources) are relative to it,
+    /// kept relative in inputs so state does not depend on where the checkout lives.
+    pub spec_dir: std::path::PathBuf,
     /// Cloud Storage (bucket metadata through the JSON API).
     pub gcs: Gcs,
     /// Pub/Sub topics.
     pub topics: TopicAdmin,
     /// Pub/Sub subscriptions.
     pub subscriptions: SubscriptionAdmin,
+    /// Cloud Scheduler (jobs of schedule-triggered functions), built on first use.
+    pub scheduler: crate::scheduler::Lazy,
 }
 
 /// Application Default Credentials, or an error naming where they were looked for.
@@ -157,7 +162,7 @@ fn adc_tokens() -> Result<AccessTokenCredentials, ProviderError> {
 
 /// The credentials of a service: anonymous against an emulator (it checks none, and ADC
 /// may not exist on a test machine), ADC otherwise.
-fn creds_for(endpoint: Option<&str>) -> Result<Credentials, ProviderError> {
+pub(crate) fn creds_for(endpoint: Option<&str>) -> Result<Credentials, ProviderError> {
     match endpoint {
         Some(_) => Ok(credentials::anonymous::Builder::new().build()),
         None => adc(),
@@ -165,7 +170,10 @@ fn creds_for(endpoint: Option<&str>) -> Result<Credentials, ProviderError> {
 }
 
 /// Build every client of a target.
-pub async fn load(settings: &Settings) -> Result<Clients, ProviderError> {
+pub async fn load(
+    settings: &Settings,
+    spec_dir: &std::path::Path,
+) -> Result<Clients, ProviderError> {
     let project = settings.effective_project()?;
     let gcs = match &settings.storage_endpoint {
         Some(ep) => Gcs::new(ep.trim_end_matches('/').to_string(), None)?,
@@ -196,9 +204,14 @@ pub async fn load(settings: &Settings) -> Result<Clients, ProviderError> {
     Ok(Clients {
         project,
         region: settings.effective_region().to_string(),
+        spec_dir: spec_dir.to_path_buf(),
         gcs,
         topics,
         subscriptions,
+        scheduler: crate::scheduler::Lazy::new(
+            settings.scheduler_endpoint.clone(),
+            settings.storage_endpoint.is_some() || settings.pubsub_endpoint.is_some(),
+        ),
     })
 }
 

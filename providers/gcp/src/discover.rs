@@ -6,10 +6,15 @@ use overcast_core::ProviderError;
 use overcast_core::discovery::{DiscoveredResource, DiscoveryFilter};
 
 use crate::config::Clients;
-use crate::{bucket, pubsub};
+use crate::{bucket, pubsub, scheduler};
 
 /// The discovery types, as `discover` reports them.
-pub const TYPES: &[&str] = &["storage:bucket", "pubsub:topic", "pubsub:subscription"];
+pub const TYPES: &[&str] = &[
+    "storage:bucket",
+    "pubsub:topic",
+    "pubsub:subscription",
+    "scheduler:job",
+];
 
 /// Every resource of the supported types that `filter` wants.
 pub async fn discover(
@@ -50,6 +55,17 @@ pub async fn discover(
                 TYPES[2],
                 format!("//pubsub.googleapis.com/{}", s.name),
                 s.name,
+                tags,
+            );
+        }
+    }
+    if filter.wants(TYPES[3]) && c.scheduler.reachable() {
+        // Jobs have no labels: their owner is decoded from their description.
+        for (name, tags) in scheduler::list(c).await? {
+            keep(
+                TYPES[3],
+                format!("//cloudscheduler.googleapis.com/{name}"),
+                name,
                 tags,
             );
         }

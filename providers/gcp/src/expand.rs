@@ -21,8 +21,10 @@ pub mod types {
     pub const TOPIC: &str = "gcp_pubsub_topic";
     /// A Pub/Sub pull subscription.
     pub const SUBSCRIPTION: &str = "gcp_pubsub_subscription";
+    /// A Cloud Scheduler job (a schedule-triggered function's).
+    pub const SCHEDULER_JOB: &str = "gcp_scheduler_job";
     /// Every type, in registration order.
-    pub const ALL: &[&str] = &[BUCKET, TOPIC, SUBSCRIPTION];
+    pub const ALL: &[&str] = &[BUCKET, TOPIC, SUBSCRIPTION, SCHEDULER_JOB];
 }
 
 /// How long the dead-letter subscription keeps messages: Pub/Sub's longest retention, so
@@ -82,14 +84,6 @@ fn native_rules(rules: &[LifecycleRule]) -> Vec<Value> {
 }
 
 fn storage(ctx: &Ctx<'_>, name: &str, p: &StorageProps) -> Result<Vec<NativeSpec>, ProviderError> {
-    if p.content.is_some() {
-        return Err(ProviderError::invalid(format!(
-            "storage `{name}`: the gcp provider does not upload `content` yet"
-        ))
-        .with_hint(
-            "remove `content` from this resource, or upload the files with `gcloud storage cp`",
-        ));
-    }
     for r in &p.lifecycle {
         if r.transition_after_days.is_some() != r.to_class.is_some() {
             return Err(ProviderError::invalid(format!(
@@ -109,6 +103,10 @@ fn storage(ctx: &Ctx<'_>, name: &str, p: &StorageProps) -> Result<Vec<NativeSpec
                 "class": class,
                 "public": p.public,
                 "lifecycle": native_rules(&p.lifecycle),
+                // The directory uploaded as objects, and the desired flag `read` reports
+                // false when an object differs from its file (drift, or files changed).
+                "content": p.content,
+                "content_in_sync": p.content.as_ref().map(|_| true),
             })),
         )
         // A bucket cannot be renamed or moved.
@@ -231,7 +229,7 @@ mod tests {
     }
 
     #[test]
-    fn storage_takes_its_class_from_the_catalog_and_refuses_content() {
+    fn storage_takes_its_class_from_the_catalog_and_its_content_directory() {
         let n = run(&res(
             "site",
             Kind::Storage,
@@ -242,12 +240,11 @@ mod tests {
         assert_eq!(n[0].inputs["class"], "NEARLINE");
         assert_eq!(n[0].inputs["location"], "EUROPE-WEST1");
         assert_eq!(n[0].inputs["versioning"], true);
-        let e = run(&res("site", Kind::Storage, json!({"content": "public"}))).unwrap_err();
-        assert!(
-            e.message.contains("does not upload `content`"),
-            "{}",
-            e.message
-        );
+        assert_eq!(n[0].inputs["content"], Value::Null);
+        assert_eq!(n[0].inputs["content_in_sync"], Value::Null);
+        let n = run(&res("site", Kind::Storage, json!({"content": "public"}))).expect("expand");
+        assert_eq!(n[0].inputs["content"], "public");
+        assert_eq!(n[0].inputs["content_in_sync"], true);
     }
 
     #[test]

@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use crate::config::Clients;
 use crate::expand::types;
-use crate::{bucket, labels, pubsub};
+use crate::{bucket, labels, pubsub, scheduler};
 
 /// The operations of one native type.
 #[async_trait]
@@ -76,10 +76,11 @@ pub(crate) fn handler_of_discovered(
 /// The handler of a native type, if the provider has that type.
 pub(crate) fn handler(type_name: &str) -> Option<&'static dyn Handler> {
     static HANDLERS: LazyLock<BTreeMap<&'static str, Box<dyn Handler>>> = LazyLock::new(|| {
-        let all: [(&'static str, Box<dyn Handler>); 3] = [
+        let all: [(&'static str, Box<dyn Handler>); 4] = [
             (types::BUCKET, Box::new(Bucket)),
             (types::TOPIC, Box::new(Topic)),
             (types::SUBSCRIPTION, Box::new(Subscription)),
+            (types::SCHEDULER_JOB, Box::new(SchedulerJob)),
         ];
         all.into_iter().collect()
     });
@@ -123,7 +124,11 @@ impl Handler for Bucket {
         _ctx: &OpContext,
         st: &NativeState,
     ) -> Result<Option<Observed>, ProviderError> {
-        Ok(Some(bucket::read(c, &st.id).await?.0))
+        Ok(Some(
+            bucket::read(c, &st.id, bucket::content_of(&st.inputs))
+                .await?
+                .0,
+        ))
     }
     async fn create(
         &self,
@@ -156,7 +161,8 @@ impl Handler for Bucket {
         _ctx: &OpContext,
         req: &CreateRequest,
     ) -> Result<Option<Observed>, ProviderError> {
-        adopt_if_owned(bucket::read(c, name_of(&req.inputs)?).await, req)
+        let content = bucket::content_of(&req.inputs);
+        adopt_if_owned(bucket::read(c, name_of(&req.inputs)?, content).await, req)
     }
 }
 
@@ -271,5 +277,60 @@ impl Handler for Subscription {
     ) -> Result<Option<Observed>, ProviderError> {
         let path = pubsub::subscription_path(&c.project, name_of(&req.inputs)?);
         adopt_if_owned(pubsub::get_subscription(c, &path).await, req)
+    }
+}
+
+struct SchedulerJob;
+#[async_trait]
+impl Handler for SchedulerJob {
+    fn api(&self) -> &'static str {
+        "scheduler"
+    }
+    fn kind(&self) -> Kind {
+        Kind::Function
+    }
+    fn discovered_as(&self) -> &'static str {
+        "scheduler:job"
+    }
+    async fn read(
+        &self,
+        c: &Clients,
+        _ctx: &OpContext,
+        st: &NativeState,
+    ) -> Result<Option<Observed>, ProviderError> {
+        Ok(Some(scheduler::read(c, &st.id).await?.0))
+    }
+    async fn create(
+        &self,
+        c: &Clients,
+        _ctx: &OpContext,
+        req: &CreateRequest,
+    ) -> Result<Observed, ProviderError> {
+        scheduler::create(c, &req.inputs, &req.owner).await
+    }
+    async fn update(
+        &self,
+        c: &Clients,
+        _ctx: &OpContext,
+        prior: &NativeState,
+        inputs: &Attrs,
+    ) -> Result<Observed, ProviderError> {
+        scheduler::update(c, &prior.id, inputs).await
+    }
+    async fn delete(
+        &self,
+        c: &Clients,
+        _ctx: &OpContext,
+        prior: &NativeState,
+    ) -> Result<(), ProviderError> {
+        scheduler::delete(c, &prior.id).await
+    }
+    async fn adopt(
+        &self,
+        c: &Clients,
+        _ctx: &OpContext,
+        req: &CreateRequest,
+    ) -> Result<Option<Observed>, ProviderError> {
+        scheduler::adopt(c, &req.inputs, &req.owner).await
     }
 }

@@ -2,11 +2,11 @@
 //!
 //! | kind | natives |
 //! |---|---|
-//! | storage | `gcp_storage_bucket` (Cloud Storage) |
+//! | storage | `gcp_storage_bucket` (Cloud Storage; with `content`, the directory's files as its objects) |
 //! | queue | `gcp_pubsub_topic` + `gcp_pubsub_subscription` (pull); with `dead_letter`, a dead-letter topic and a subscription that keeps its messages |
 //!
 //! The other kinds (compute, database, function, cdn) are not built yet: `expand` refuses
-//! them with an error that says so, and a storage's `content` upload likewise.
+//! them with an error that says so.
 //!
 //! Target settings: `project` (else GOOGLE_CLOUD_PROJECT), `region`, `zone`, and per-service
 //! endpoints for emulators (`storage_endpoint`, `pubsub_endpoint`; requests to an emulator
@@ -17,6 +17,7 @@
 mod abstracts;
 pub mod bucket;
 pub mod config;
+pub mod content;
 pub mod discover;
 pub mod errors;
 pub mod expand;
@@ -28,6 +29,7 @@ pub mod objects;
 mod outputs;
 pub mod provider;
 pub mod pubsub;
+pub mod scheduler;
 
 pub use config::Settings;
 pub use provider::GcpProvider;

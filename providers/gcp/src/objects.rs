@@ -48,7 +48,7 @@ pub fn md5_base64(bytes: &[u8]) -> String {
 }
 
 /// The path of an object: its name percent-encoded as one path segment (`a/b` -> `a%2Fb`).
-fn object_path(bucket: &str, name: &str) -> String {
+pub(crate) fn object_path(bucket: &str, name: &str) -> String {
     let encoded: String = url_segment(name);
     format!("b/{bucket}/o/{encoded}")
 }

@@ -33,6 +33,7 @@ struct Inner {
     stack: String,
     target: String,
     settings: Settings,
+    spec_dir: std::path::PathBuf,
     clients: OnceCell<Clients>,
 }
 
@@ -46,6 +47,7 @@ impl GcpProvider {
                 stack: ctx.stack,
                 target: ctx.target,
                 settings,
+                spec_dir: ctx.spec_dir,
                 clients: OnceCell::new(),
             }),
         })
@@ -60,7 +62,7 @@ impl GcpProvider {
     pub async fn clients(&self) -> Result<&Clients, ProviderError> {
         self.inner
             .clients
-            .get_or_try_init(|| config::load(&self.inner.settings))
+            .get_or_try_init(|| config::load(&self.inner.settings, &self.inner.spec_dir))
             .await
     }
 }
