@@ -127,6 +127,10 @@ pub struct Clients {
     pub topics: TopicAdmin,
     /// Pub/Sub subscriptions.
     pub subscriptions: SubscriptionAdmin,
+    /// Cloud Functions (2nd gen).
+    pub functions: google_cloud_functions_v2::client::FunctionService,
+    /// The spec's directory: functions' `source` directories are relative to it.
+    pub spec_dir: std::path::PathBuf,
 }
 
 /// Application Default Credentials, or an error naming where they were looked for.
@@ -157,7 +161,7 @@ fn adc_tokens() -> Result<AccessTokenCredentials, ProviderError> {
 
 /// The credentials of a service: anonymous against an emulator (it checks none, and ADC
 /// may not exist on a test machine), ADC otherwise.
-fn creds_for(endpoint: Option<&str>) -> Result<Credentials, ProviderError> {
+pub(crate) fn creds_for(endpoint: Option<&str>) -> Result<Credentials, ProviderError> {
     match endpoint {
         Some(_) => Ok(credentials::anonymous::Builder::new().build()),
         None => adc(),
@@ -193,12 +197,15 @@ pub async fn load(settings: &Settings) -> Result<Clients, ProviderError> {
         .build()
         .await
         .map_err(|e| client_err("subscription admin", e))?;
+    let functions = crate::functions::client::build(settings.functions_endpoint.as_deref()).await?;
     Ok(Clients {
         project,
         region: settings.effective_region().to_string(),
         gcs,
         topics,
         subscriptions,
+        functions,
+        spec_dir: std::path::PathBuf::from("."),
     })
 }
 

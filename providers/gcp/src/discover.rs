@@ -9,7 +9,12 @@ use crate::config::Clients;
 use crate::{bucket, pubsub};
 
 /// The discovery types, as `discover` reports them.
-pub const TYPES: &[&str] = &["storage:bucket", "pubsub:topic", "pubsub:subscription"];
+pub const TYPES: &[&str] = &[
+    "storage:bucket",
+    "pubsub:topic",
+    "pubsub:subscription",
+    crate::functions::DISCOVERED_AS,
+];
 
 /// Every resource of the supported types that `filter` wants.
 pub async fn discover(
@@ -50,6 +55,17 @@ pub async fn discover(
                 TYPES[2],
                 format!("//pubsub.googleapis.com/{}", s.name),
                 s.name,
+                tags,
+            );
+        }
+    }
+    if filter.wants(crate::functions::DISCOVERED_AS) {
+        for f in crate::functions::function::list(c).await? {
+            let tags = crate::functions::function::labels(&f);
+            keep(
+                crate::functions::DISCOVERED_AS,
+                format!("//cloudfunctions.googleapis.com/{}", f.name),
+                f.name,
                 tags,
             );
         }

@@ -76,10 +76,11 @@ pub(crate) fn handler_of_discovered(
 /// The handler of a native type, if the provider has that type.
 pub(crate) fn handler(type_name: &str) -> Option<&'static dyn Handler> {
     static HANDLERS: LazyLock<BTreeMap<&'static str, Box<dyn Handler>>> = LazyLock::new(|| {
-        let all: [(&'static str, Box<dyn Handler>); 3] = [
+        let all: [(&'static str, Box<dyn Handler>); 4] = [
             (types::BUCKET, Box::new(Bucket)),
             (types::TOPIC, Box::new(Topic)),
             (types::SUBSCRIPTION, Box::new(Subscription)),
+            (types::FUNCTION, Box::new(crate::functions::FunctionHandler)),
         ];
         all.into_iter().collect()
     });

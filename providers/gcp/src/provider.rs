@@ -33,6 +33,8 @@ struct Inner {
     stack: String,
     target: String,
     settings: Settings,
+    /// The spec's directory (functions' sources are relative to it).
+    spec_dir: std::path::PathBuf,
     clients: OnceCell<Clients>,
 }
 
@@ -46,6 +48,7 @@ impl GcpProvider {
                 stack: ctx.stack,
                 target: ctx.target,
                 settings,
+                spec_dir: ctx.spec_dir,
                 clients: OnceCell::new(),
             }),
         })
@@ -60,8 +63,23 @@ impl GcpProvider {
     pub async fn clients(&self) -> Result<&Clients, ProviderError> {
         self.inner
             .clients
-            .get_or_try_init(|| config::load(&self.inner.settings))
+            .get_or_try_init(|| async {
+                let mut c = config::load(&self.inner.settings).await?;
+                c.spec_dir = self.inner.spec_dir.clone();
+                Ok(c)
+            })
             .await
+    }
+}
+
+impl GcpProvider {
+    /// The target's staging bucket native (see [`crate::functions::staging`]).
+    fn staging_bucket(&self) -> NativeSpec {
+        crate::functions::staging::spec(
+            &self.inner.stack,
+            &self.inner.target,
+            self.inner.settings.effective_region(),
+        )
     }
 }
 
@@ -90,6 +108,11 @@ impl Provider for GcpProvider {
             region: self.inner.settings.effective_region(),
         };
         expand::expand(&ctx, resource)
+    }
+
+    /// The staging bucket of functions' source archives (`@<target>.staging`).
+    fn expand_target(&self) -> Result<Vec<NativeSpec>, ProviderError> {
+        Ok(vec![self.staging_bucket()])
     }
 
     fn outputs(&self, kind: Kind, natives: &[&NativeState]) -> Attrs {
@@ -249,6 +272,24 @@ impl Provider for GcpProvider {
 
     fn to_abstract(&self, state: &NativeState) -> Option<AbstractView> {
         crate::abstracts::to_abstract(state)
+    }
+
+    /// An http function is called at its URL; an emulator's functions (no runtime) are
+    /// refused with an error that says so.
+    async fn invoke(
+        &self,
+        _ctx: &OpContext,
+        state: &NativeState,
+        payload: serde_json::Value,
+    ) -> Result<serde_json::Value, ProviderError> {
+        if state.type_name != expand::types::FUNCTION {
+            return Err(ProviderError::invalid(format!(
+                "`{}` is not a function",
+                state.addr
+            )));
+        }
+        let emulator = self.inner.settings.functions_endpoint.as_deref();
+        crate::functions::invoke::invoke(emulator, state, &payload).await
     }
 }
 
