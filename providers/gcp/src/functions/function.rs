@@ -339,18 +339,29 @@ pub async fn create(
     let f = body(inputs, &path, bucket, &archive.object(name), &generation)?
         .set_labels(labels::owner_labels(owner));
     // Cloud Functions takes no request id: the deterministic function id is the
-    // idempotency key (a repeated create answers ALREADY_EXISTS, adopted below).
-    let sent = c
-        .functions
-        .create_function()
-        .set_parent(parent(c, inputs))
-        .set_function_id(name)
-        .set_function(f)
-        .send()
+    // idempotency key. A repeated create answers ALREADY_EXISTS, at once (409) or as the
+    // operation's error: either way the function is adopted if it is ours.
+    let created = async {
+        let op = c
+            .functions
+            .create_function()
+            .set_parent(parent(c, inputs))
+            .set_function_id(name)
+            .set_function(f)
+            .send()
+            .await
+            .map_err(|e| errors::gax(&format!("CreateFunction {path}"), e))?;
+        ops::wait(
+            ctx,
+            &c.functions,
+            &format!("function `{path}` to deploy"),
+            op,
+        )
         .await
-        .map_err(|e| errors::gax(&format!("CreateFunction {path}"), e));
-    let op = match sent {
-        Ok(op) => op,
+    }
+    .await;
+    match created {
+        Ok(()) => {}
         Err(e) if e.class == ErrorClass::Conflict => {
             return match adopt(c, inputs, owner).await? {
                 Some(_) => update(ctx, c, &path, inputs).await,
@@ -365,14 +376,7 @@ pub async fn create(
             };
         }
         Err(e) => return Err(e),
-    };
-    ops::wait(
-        ctx,
-        &c.functions,
-        &format!("function `{path}` to deploy"),
-        op,
-    )
-    .await?;
+    }
     let f = get(c, &path).await?;
     Ok(observe(&f, inputs, Some(&archive.sha256)))
 }
@@ -474,26 +478,25 @@ pub async fn delete(
                 .map(str::to_string)
         });
     if live.is_some() {
-        let sent = c
-            .functions
-            .delete_function()
-            .set_name(path)
-            .send()
+        let deleted = async {
+            let op = c
+                .functions
+                .delete_function()
+                .set_name(path)
+                .send()
+                .await
+                .map_err(|e| errors::gax(&format!("DeleteFunction {path}"), e))?;
+            ops::wait(
+                ctx,
+                &c.functions,
+                &format!("function `{path}` to be deleted"),
+                op,
+            )
             .await
-            .map_err(|e| errors::gax(&format!("DeleteFunction {path}"), e));
-        match sent {
-            Ok(op) => {
-                ops::wait(
-                    ctx,
-                    &c.functions,
-                    &format!("function `{path}` to be deleted"),
-                    op,
-                )
-                .await?
-            }
-            Err(e) if e.class == ErrorClass::NotFound => {}
-            Err(e) => return Err(e),
         }
+        .await;
+        // Gone meanwhile (at once or as the operation's error): deleted all the same.
+        overcast_core::error::gone_as(deleted, ())?;
     }
     if let Some(bucket) = bucket {
         source::delete_archives(&c.gcs, &bucket, short(path), None).await?;
@@ -571,6 +574,29 @@ mod tests {
             }
             assert_eq!(trigger_of(&f), t);
         }
+    }
+
+    #[test]
+    fn the_update_mask_names_only_what_changed() {
+        let inputs: Attrs = json!({"runtime": "python312", "entry_point": "h", "memory": 256,
+                                   "timeout": 60, "env": {"A": "1"}, "trigger": {"type": "http"}})
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+        let live = body(&inputs, "f", "b", "f/1.zip", "1").expect("body");
+        let mut changed = inputs.clone();
+        changed.insert("memory".into(), json!(512));
+        changed.insert("env".into(), json!({"A": "2"}));
+        let want = body(&changed, "f", "b", "f/2.zip", "2").expect("body");
+        assert_eq!(
+            changed_paths(&live, &want),
+            [
+                "build_config.source",
+                "service_config.available_memory",
+                "service_config.environment_variables"
+            ]
+        );
+        assert!(changed_paths(&live, &live).is_empty());
     }
 
     #[test]
