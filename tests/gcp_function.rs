@@ -452,7 +452,17 @@ fn the_source_archive_is_deterministic_and_lands_in_the_staging_bucket_with_its_
         p.delete(&ctx, &st).await.expect("delete function");
         p.delete(&ctx, &st).await.expect("delete again: already gone");
         assert!(objects(&emu, &bucket).is_empty(), "archives left behind");
-        p.delete(&ctx, &staging).await.expect("delete the empty staging bucket");
+        // An archive whose function was never created (a create interrupted after the
+        // upload) goes with the staging bucket.
+        let gcs = overcast_gcp::gcs::Gcs::new(emu.endpoint.clone(), None).expect("client");
+        let stray = std::collections::BTreeMap::from([(
+            "overcast-function".to_string(),
+            "oc-src-gcp-gone-12345678".to_string(),
+        )]);
+        gcs.upload(&bucket, "oc-src-gcp-gone-12345678/0.zip", &a, "application/zip", &stray)
+            .await
+            .expect("upload a stray archive");
+        p.delete(&ctx, &staging).await.expect("delete the staging bucket");
     });
     assert!(buckets(&emu).is_empty(), "no bucket left");
     assert!(functions(&emu).is_empty(), "no function left");

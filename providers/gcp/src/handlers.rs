@@ -149,6 +149,9 @@ impl Handler for Bucket {
         _ctx: &OpContext,
         prior: &NativeState,
     ) -> Result<(), ProviderError> {
+        if crate::functions::staging::is_staging(prior) {
+            crate::functions::staging::delete_archives(&c.gcs, &prior.id).await?;
+        }
         bucket::delete(c, &prior.id).await
     }
     async fn adopt(

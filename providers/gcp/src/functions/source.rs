@@ -12,6 +12,10 @@ use sha2::{Digest, Sha256};
 use crate::gcs::Gcs;
 use crate::objects::ObjectMeta;
 
+/// The metadata key naming the function an archive belongs to (every archive overcast
+/// uploads carries it).
+pub const FUNCTION_KEY: &str = "overcast-function";
+
 /// The zipped source of a function.
 #[derive(Debug, Clone)]
 pub struct Archive {
@@ -74,7 +78,7 @@ pub async fn upload(
     }
     let metadata = BTreeMap::from([
         ("overcast-sha256".to_string(), archive.sha256.clone()),
-        ("overcast-function".to_string(), function.to_string()),
+        (FUNCTION_KEY.to_string(), function.to_string()),
     ]);
     gcs.upload(bucket, &name, &archive.bytes, "application/zip", &metadata)
         .await

@@ -4,10 +4,11 @@
 //! the last one; each function deletes the archives it uploaded when it is deleted, so
 //! the bucket is empty by then.
 
-use overcast_core::{NativeAddr, NativeSpec};
+use overcast_core::{NativeAddr, NativeSpec, NativeState, ProviderError};
 use serde_json::json;
 
 use crate::expand::types;
+use crate::gcs::Gcs;
 use crate::names;
 
 /// The staging bucket's local name (its address is `@<target>.staging`).
@@ -41,6 +42,30 @@ pub fn spec(stack: &str, target: &str, region: &str) -> NativeSpec {
         inputs.as_object().cloned().unwrap_or_default(),
     )
     .force_new(&["name", "location"])
+}
+
+/// Whether `st` is a target's staging bucket.
+pub fn is_staging(st: &NativeState) -> bool {
+    st.type_name == types::BUCKET && st.addr.is_target_native() && st.addr.local == LOCAL
+}
+
+/// Delete the source archives overcast uploaded to the staging bucket `bucket` (those
+/// with the `overcast-function` metadata), such as one left by a create that never
+/// finished, so the bucket can be deleted. Anything else in it stays: deleting the
+/// bucket then fails with a conflict that says it is not empty.
+pub async fn delete_archives(gcs: &Gcs, bucket: &str) -> Result<(), ProviderError> {
+    let objects = match gcs.list_objects(bucket, "").await {
+        Ok(o) => o,
+        Err(e) if e.class == overcast_core::ErrorClass::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    for o in objects
+        .iter()
+        .filter(|o| o.metadata.contains_key(super::source::FUNCTION_KEY))
+    {
+        overcast_core::error::gone_as(gcs.delete_object(bucket, &o.name).await, ())?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
