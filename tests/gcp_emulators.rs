@@ -247,6 +247,8 @@ fn settings(storage: &Emulator, pubsub: &Emulator) -> serde_json::Map<String, Va
         "region": "europe-west1",
         "storage_endpoint": storage.endpoint,
         "pubsub_endpoint": pubsub.endpoint,
+        // drongo also serves the Cloud Functions control plane (discovery lists functions).
+        "functions_endpoint": storage.endpoint,
     })
     .as_object()
     .cloned()
@@ -325,6 +327,7 @@ targets:
     region: europe-west1
     storage_endpoint: {}
     pubsub_endpoint: {}
+    functions_endpoint: {0}
 resources:
   files:
     kind: storage
@@ -345,8 +348,12 @@ fn a_bucket_and_a_queue_on_gcp_apply_plan_update_and_destroy_through_the_cli() {
     let stack = TestStack::yaml(&spec(&storage, &pubsub, false, 30));
     stack.ok(&["apply", "--auto-approve"]);
 
-    // The bucket exists, carries the owner labels and is in the target's region.
-    let bs = buckets(&storage);
+    // The bucket exists, carries the owner labels and is in the target's region; beside
+    // it, the target's staging bucket (function sources), `@gcp.staging`.
+    let (staging, bs): (Vec<Value>, Vec<Value>) = buckets(&storage)
+        .into_iter()
+        .partition(|b| b["labels"]["overcast-resource"] == "_40gcp_2estaging");
+    assert_eq!(staging.len(), 1, "the staging bucket: {staging:?}");
     assert_eq!(bs.len(), 1, "one bucket: {bs:?}");
     let b = &bs[0];
     let name = b["name"].as_str().expect("bucket name").to_string();
@@ -372,7 +379,8 @@ fn a_bucket_and_a_queue_on_gcp_apply_plan_update_and_destroy_through_the_cli() {
         "the dead-letter topic has a subscription: {subs:?}"
     );
 
-    // Discovery finds the five natives by their owner labels, all in state.
+    // Discovery finds the five natives and the staging bucket by their owner labels, all
+    // in state.
     let out = stack.ok(&["discover", "--json"]).stdout();
     let doc: Value = serde_json::from_str(out.trim()).expect("discover JSON");
     let list = doc["resources"].as_array().cloned().unwrap_or_default();
@@ -385,6 +393,7 @@ fn a_bucket_and_a_queue_on_gcp_apply_plan_update_and_destroy_through_the_cli() {
             "pubsub:subscription",
             "pubsub:topic",
             "pubsub:topic",
+            "storage:bucket",
             "storage:bucket"
         ],
         "{doc}"

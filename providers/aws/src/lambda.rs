@@ -5,14 +5,13 @@
 //! `code_in_sync`.
 
 use std::collections::HashMap;
-use std::io::Write;
-use std::path::Path;
 
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{
     Environment, FunctionCode, FunctionUrlAuthType, LastUpdateStatus, Runtime,
 };
 use base64::Engine;
+use overcast_core::archive::zip_dir;
 use overcast_core::native::Observed;
 use overcast_core::{Attrs, ErrorClass, OwnerTags, ProviderError};
 use serde_json::{Value, json};
@@ -24,43 +23,6 @@ use crate::util::{i32_of, s, wait_for};
 use overcast_core::op::OpContext;
 
 const URL_PERMISSION: &str = "overcast-function-url-public";
-
-/// Zip `dir` deterministically: same files, same bytes.
-pub fn zip_dir(dir: &Path) -> Result<Vec<u8>, ProviderError> {
-    fn walk(
-        root: &Path,
-        dir: &Path,
-        out: &mut Vec<(String, std::path::PathBuf)>,
-    ) -> std::io::Result<()> {
-        for entry in std::fs::read_dir(dir)? {
-            let p = entry?.path();
-            if p.is_dir() {
-                walk(root, &p, out)?;
-            } else if let Ok(rel) = p.strip_prefix(root) {
-                out.push((rel.to_string_lossy().replace('\\', "/"), p.clone()));
-            }
-        }
-        Ok(())
-    }
-    let mut files = Vec::new();
-    walk(dir, dir, &mut files)
-        .map_err(|e| ProviderError::invalid(format!("function source `{}`: {e}", dir.display())))?;
-    files.sort();
-    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    let opts = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Stored)
-        .last_modified_time(zip::DateTime::default())
-        .unix_permissions(0o644);
-    let zerr = |e: zip::result::ZipError| {
-        ProviderError::fatal(format!("zipping `{}`: {e}", dir.display()))
-    };
-    for (name, path) in files {
-        zip.start_file(name, opts).map_err(zerr)?;
-        let bytes = std::fs::read(&path)?;
-        zip.write_all(&bytes)?;
-    }
-    Ok(zip.finish().map_err(zerr)?.into_inner())
-}
 
 /// Lambda's `CodeSha256` of a zip: base64 of its SHA-256.
 pub fn code_sha(zip: &[u8]) -> String {

@@ -14,6 +14,7 @@
 //! ```
 
 pub mod abstracts;
+pub mod archive;
 pub mod catalog;
 pub mod conformance;
 pub mod content;

@@ -13,6 +13,7 @@ use crate::expand::types;
 pub fn to_abstract(state: &NativeState) -> Option<AbstractView> {
     match state.type_name.as_str() {
         types::BUCKET => Some(bucket(state)),
+        types::FUNCTION => Some(crate::functions::abstracts::to_abstract(state)),
         types::SUBSCRIPTION if state.addr.local != "dlq_subscription" => Some(subscription(state)),
         _ => None,
     }

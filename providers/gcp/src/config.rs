@@ -132,6 +132,8 @@ pub struct Clients {
     pub subscriptions: SubscriptionAdmin,
     /// Cloud Scheduler (jobs of schedule-triggered functions), built on first use.
     pub scheduler: crate::scheduler::Lazy,
+    /// Cloud Functions (2nd gen).
+    pub functions: google_cloud_functions_v2::client::FunctionService,
 }
 
 /// Application Default Credentials, or an error naming where they were looked for.
@@ -201,6 +203,7 @@ pub async fn load(
         .build()
         .await
         .map_err(|e| client_err("subscription admin", e))?;
+    let functions = crate::functions::client::build(settings.functions_endpoint.as_deref()).await?;
     Ok(Clients {
         project,
         region: settings.effective_region().to_string(),
@@ -212,6 +215,7 @@ pub async fn load(
             settings.scheduler_endpoint.clone(),
             settings.storage_endpoint.is_some() || settings.pubsub_endpoint.is_some(),
         ),
+        functions,
     })
 }
 

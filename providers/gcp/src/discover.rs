@@ -14,6 +14,7 @@ pub const TYPES: &[&str] = &[
     "pubsub:topic",
     "pubsub:subscription",
     "scheduler:job",
+    crate::functions::DISCOVERED_AS,
 ];
 
 /// Every resource of the supported types that `filter` wants.
@@ -66,6 +67,17 @@ pub async fn discover(
                 TYPES[3],
                 format!("//cloudscheduler.googleapis.com/{name}"),
                 name,
+                tags,
+            );
+        }
+    }
+    if filter.wants(crate::functions::DISCOVERED_AS) {
+        for f in crate::functions::function::list(c).await? {
+            let tags = crate::functions::function::labels(&f);
+            keep(
+                crate::functions::DISCOVERED_AS,
+                format!("//cloudfunctions.googleapis.com/{}", f.name),
+                f.name,
                 tags,
             );
         }

@@ -5,6 +5,7 @@
 //! |---|---|
 //! | storage | `gcp_storage_bucket` |
 //! | queue | `gcp_pubsub_topic` + `gcp_pubsub_subscription` (pull); with `dead_letter`, a second topic and a subscription on it that keeps what dead-letters |
+//! | function | `gcp_cloud_function` (+ `gcp_scheduler_job` for a schedule trigger); its source in the target's staging bucket `@<target>.staging` |
 
 use overcast_core::catalog::{Cloud, catalog};
 use overcast_core::kinds::{LifecycleRule, Properties, QueueProps, StorageProps};
@@ -21,10 +22,12 @@ pub mod types {
     pub const TOPIC: &str = "gcp_pubsub_topic";
     /// A Pub/Sub pull subscription.
     pub const SUBSCRIPTION: &str = "gcp_pubsub_subscription";
-    /// A Cloud Scheduler job (a schedule-triggered function's).
+    /// A Cloud Functions (2nd gen) function.
+    pub const FUNCTION: &str = "gcp_cloud_function";
+    /// A Cloud Scheduler job.
     pub const SCHEDULER_JOB: &str = "gcp_scheduler_job";
     /// Every type, in registration order.
-    pub const ALL: &[&str] = &[BUCKET, TOPIC, SUBSCRIPTION, SCHEDULER_JOB];
+    pub const ALL: &[&str] = &[BUCKET, TOPIC, SUBSCRIPTION, SCHEDULER_JOB, FUNCTION];
 }
 
 /// How long the dead-letter subscription keeps messages: Pub/Sub's longest retention, so
@@ -53,6 +56,7 @@ pub fn expand(ctx: &Ctx<'_>, res: &AbstractResource) -> Result<Vec<NativeSpec>, 
     match &res.properties {
         Properties::Storage(p) => storage(ctx, &res.name, p),
         Properties::Queue(p) => Ok(queue(ctx, &res.name, p)),
+        Properties::Function(p) => crate::functions::expand::function(ctx, res, p),
         other => Err(ProviderError::invalid(format!(
             "the gcp provider does not build `{}` yet (resource `{}`): this version builds \
              storage (Cloud Storage) and queue (Pub/Sub) only",

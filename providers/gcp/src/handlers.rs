@@ -76,11 +76,12 @@ pub(crate) fn handler_of_discovered(
 /// The handler of a native type, if the provider has that type.
 pub(crate) fn handler(type_name: &str) -> Option<&'static dyn Handler> {
     static HANDLERS: LazyLock<BTreeMap<&'static str, Box<dyn Handler>>> = LazyLock::new(|| {
-        let all: [(&'static str, Box<dyn Handler>); 4] = [
+        let all: [(&'static str, Box<dyn Handler>); 5] = [
             (types::BUCKET, Box::new(Bucket)),
             (types::TOPIC, Box::new(Topic)),
             (types::SUBSCRIPTION, Box::new(Subscription)),
             (types::SCHEDULER_JOB, Box::new(SchedulerJob)),
+            (types::FUNCTION, Box::new(crate::functions::FunctionHandler)),
         ];
         all.into_iter().collect()
     });
@@ -153,6 +154,9 @@ impl Handler for Bucket {
         _ctx: &OpContext,
         prior: &NativeState,
     ) -> Result<(), ProviderError> {
+        if crate::functions::staging::is_staging(prior) {
+            crate::functions::staging::delete_archives(&c.gcs, &prior.id).await?;
+        }
         bucket::delete(c, &prior.id).await
     }
     async fn adopt(

@@ -4,6 +4,7 @@
 //! |---|---|
 //! | storage | `gcp_storage_bucket` (Cloud Storage; with `content`, the directory's files as its objects) |
 //! | queue | `gcp_pubsub_topic` + `gcp_pubsub_subscription` (pull); with `dead_letter`, a dead-letter topic and a subscription that keeps its messages |
+//! | function | `gcp_cloud_function` (Cloud Functions 2nd gen), source in the target's staging bucket `@<target>.staging`; a schedule trigger adds a `gcp_scheduler_job` |
 //!
 //! The other kinds (compute, database, function, cdn) are not built yet: `expand` refuses
 //! them with an error that says so.
@@ -21,6 +22,7 @@ pub mod content;
 pub mod discover;
 pub mod errors;
 pub mod expand;
+pub mod functions;
 pub mod gcs;
 mod handlers;
 pub mod labels;
@@ -38,6 +40,7 @@ pub use provider::GcpProvider;
 /// cloud through the same versions.
 pub mod sdk {
     pub use google_cloud_auth as auth;
+    pub use google_cloud_functions_v2 as functions;
     pub use google_cloud_pubsub as pubsub;
     pub use google_cloud_wkt as wkt;
 }

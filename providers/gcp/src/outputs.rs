@@ -8,6 +8,7 @@ fn primary(kind: Kind) -> &'static str {
     match kind {
         Kind::Storage => "bucket",
         Kind::Queue => "subscription",
+        Kind::Function => "function",
         // Not built on GCP yet (expand refuses them), and no target-wide natives.
         _ => "",
     }

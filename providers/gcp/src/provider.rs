@@ -33,6 +33,7 @@ struct Inner {
     stack: String,
     target: String,
     settings: Settings,
+    /// The spec's directory (functions' sources are relative to it).
     spec_dir: std::path::PathBuf,
     clients: OnceCell<Clients>,
 }
@@ -67,6 +68,17 @@ impl GcpProvider {
     }
 }
 
+impl GcpProvider {
+    /// The target's staging bucket native (see [`crate::functions::staging`]).
+    fn staging_bucket(&self) -> NativeSpec {
+        crate::functions::staging::spec(
+            &self.inner.stack,
+            &self.inner.target,
+            self.inner.settings.effective_region(),
+        )
+    }
+}
+
 /// The handler of a native type, or an error naming the type.
 fn handler_of(type_name: &str) -> Result<&'static dyn Handler, ProviderError> {
     handler(type_name).ok_or_else(|| {
@@ -92,6 +104,11 @@ impl Provider for GcpProvider {
             region: self.inner.settings.effective_region(),
         };
         expand::expand(&ctx, resource)
+    }
+
+    /// The staging bucket of functions' source archives (`@<target>.staging`).
+    fn expand_target(&self) -> Result<Vec<NativeSpec>, ProviderError> {
+        Ok(vec![self.staging_bucket()])
     }
 
     fn outputs(&self, kind: Kind, natives: &[&NativeState]) -> Attrs {
@@ -251,6 +268,24 @@ impl Provider for GcpProvider {
 
     fn to_abstract(&self, state: &NativeState) -> Option<AbstractView> {
         crate::abstracts::to_abstract(state)
+    }
+
+    /// An http function is called at its URL; an emulator's functions (no runtime) are
+    /// refused with an error that says so.
+    async fn invoke(
+        &self,
+        _ctx: &OpContext,
+        state: &NativeState,
+        payload: serde_json::Value,
+    ) -> Result<serde_json::Value, ProviderError> {
+        if state.type_name != expand::types::FUNCTION {
+            return Err(ProviderError::invalid(format!(
+                "`{}` is not a function",
+                state.addr
+            )));
+        }
+        let emulator = self.inner.settings.functions_endpoint.as_deref();
+        crate::functions::invoke::invoke(emulator, state, &payload).await
     }
 }
 
