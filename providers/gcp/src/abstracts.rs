@@ -14,7 +14,7 @@ pub fn to_abstract(state: &NativeState) -> Option<AbstractView> {
     match state.type_name.as_str() {
         types::BUCKET => Some(bucket(state)),
         types::SUBSCRIPTION if state.addr.local != "dlq_subscription" => Some(subscription(state)),
-        _ => None,
+        _ => crate::compute::outputs::to_abstract(state),
     }
 }
 

@@ -127,6 +127,8 @@ pub struct Clients {
     pub topics: TopicAdmin,
     /// Pub/Sub subscriptions.
     pub subscriptions: SubscriptionAdmin,
+    /// Compute Engine (instances, firewalls, the target network, a cdn's load balancer).
+    pub compute: crate::compute::Compute,
 }
 
 /// Application Default Credentials, or an error naming where they were looked for.
@@ -157,7 +159,7 @@ fn adc_tokens() -> Result<AccessTokenCredentials, ProviderError> {
 
 /// The credentials of a service: anonymous against an emulator (it checks none, and ADC
 /// may not exist on a test machine), ADC otherwise.
-fn creds_for(endpoint: Option<&str>) -> Result<Credentials, ProviderError> {
+pub(crate) fn creds_for(endpoint: Option<&str>) -> Result<Credentials, ProviderError> {
     match endpoint {
         Some(_) => Ok(credentials::anonymous::Builder::new().build()),
         None => adc(),
@@ -193,7 +195,16 @@ pub async fn load(settings: &Settings) -> Result<Clients, ProviderError> {
         .build()
         .await
         .map_err(|e| client_err("subscription admin", e))?;
+    let compute_ep = settings.compute_endpoint.as_deref();
+    let compute = crate::compute::Compute::new(
+        project.clone(),
+        crate::compute::expand::zone_of(settings.zone.as_deref(), settings.effective_region()),
+        compute_ep,
+        creds_for(compute_ep)?,
+    )
+    .await?;
     Ok(Clients {
+        compute,
         project,
         region: settings.effective_region().to_string(),
         gcs,

@@ -9,7 +9,18 @@ use crate::config::Clients;
 use crate::{bucket, pubsub};
 
 /// The discovery types, as `discover` reports them.
-pub const TYPES: &[&str] = &["storage:bucket", "pubsub:topic", "pubsub:subscription"];
+pub const TYPES: &[&str] = &[
+    "storage:bucket",
+    "pubsub:topic",
+    "pubsub:subscription",
+    "compute:instance",
+    "compute:firewall",
+    "compute:network",
+    "compute:backendBucket",
+    "compute:urlMap",
+    "compute:targetHttpProxy",
+    "compute:forwardingRule",
+];
 
 /// Every resource of the supported types that `filter` wants.
 pub async fn discover(
@@ -54,5 +65,6 @@ pub async fn discover(
             );
         }
     }
+    out.extend(crate::compute::outputs::discover(c, filter).await?);
     Ok(out)
 }

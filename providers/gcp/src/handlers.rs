@@ -81,7 +81,9 @@ pub(crate) fn handler(type_name: &str) -> Option<&'static dyn Handler> {
             (types::TOPIC, Box::new(Topic)),
             (types::SUBSCRIPTION, Box::new(Subscription)),
         ];
-        all.into_iter().collect()
+        all.into_iter()
+            .chain(crate::compute::handlers::all())
+            .collect()
     });
     HANDLERS.get(type_name).map(|h| &**h)
 }

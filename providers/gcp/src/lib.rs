@@ -16,6 +16,7 @@
 
 mod abstracts;
 pub mod bucket;
+pub mod compute;
 pub mod config;
 pub mod discover;
 pub mod errors;

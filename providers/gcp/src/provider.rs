@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_trait::async_trait;
 use overcast_core::discovery::{DiscoveredResource, DiscoveryFilter};
@@ -34,6 +35,9 @@ struct Inner {
     target: String,
     settings: Settings,
     clients: OnceCell<Clients>,
+    /// A compute resource was expanded on this target: its network is needed (see
+    /// `expand_target`, which the engine calls after expanding every resource).
+    has_compute: AtomicBool,
 }
 
 impl GcpProvider {
@@ -47,6 +51,7 @@ impl GcpProvider {
                 target: ctx.target,
                 settings,
                 clients: OnceCell::new(),
+                has_compute: AtomicBool::new(false),
             }),
         })
     }
@@ -88,8 +93,25 @@ impl Provider for GcpProvider {
             stack: &self.inner.stack,
             target: &self.inner.target,
             region: self.inner.settings.effective_region(),
+            zone: self.inner.settings.zone.as_deref(),
         };
+        if resource.kind() == Kind::Compute {
+            self.inner.has_compute.store(true, Ordering::Relaxed);
+        }
         expand::expand(&ctx, resource)
+    }
+
+    /// The stack's own VPC network on the target (`@<target>.network`), when the target
+    /// has a compute resource: its instances and firewall rules live on it, so they never
+    /// touch the project's `default` network. A stack without compute needs none.
+    fn expand_target(&self) -> Result<Vec<NativeSpec>, ProviderError> {
+        if !self.inner.has_compute.load(Ordering::Relaxed) {
+            return Ok(Vec::new());
+        }
+        Ok(crate::compute::expand::target(
+            &self.inner.stack,
+            &self.inner.target,
+        ))
     }
 
     fn outputs(&self, kind: Kind, natives: &[&NativeState]) -> Attrs {

@@ -1,0 +1,254 @@
+//! The Compute Engine natives of the compute and cdn kinds, and the target's network.
+//!
+//! | kind | natives |
+//! |---|---|
+//! | (target) | `gcp_compute_network` at `@<target>.network` (auto-mode VPC of the stack and target) |
+//! | compute | `gcp_compute_instance` x `count` on the target network, `gcp_compute_firewall` for `ports` |
+//! | cdn (storage origin) | `gcp_compute_backend_bucket` (Cloud CDN on the origin bucket) -> `gcp_compute_url_map` -> `gcp_compute_target_http_proxy` -> `gcp_compute_global_forwarding_rule` (port 80) |
+
+use std::collections::BTreeMap;
+
+use overcast_core::catalog::{Cloud, Size, catalog};
+use overcast_core::kinds::{CdnProps, ComputeProps};
+use overcast_core::{Kind, NativeAddr, NativeSpec, ProviderError};
+use serde_json::json;
+
+use crate::expand::{Ctx, attrs, types};
+
+/// The local name of the target's network (`@<target>.network`).
+pub const NETWORK_LOCAL: &str = "network";
+
+/// The name of the target's network: the same for every resource of the stack and target.
+pub fn network_name(stack: &str, target: &str) -> String {
+    crate::names::name(
+        stack,
+        target,
+        &NativeAddr::target_resource(target),
+        NETWORK_LOCAL,
+        63,
+    )
+}
+
+/// The target's network (see `Provider::expand_target`).
+pub fn target(stack: &str, target: &str) -> Vec<NativeSpec> {
+    vec![
+        NativeSpec::new(
+            NETWORK_LOCAL,
+            types::NETWORK,
+            attrs(json!({"name": network_name(stack, target), "auto_create_subnetworks": true})),
+        )
+        .force_new(&["name", "auto_create_subnetworks"]),
+    ]
+}
+
+/// The zone of a target: its `zone` setting, else the region's `-a` zone.
+pub fn zone_of(zone: Option<&str>, region: &str) -> String {
+    zone.map_or_else(|| format!("{region}-a"), str::to_string)
+}
+
+fn size_of(name: &str, p: &ComputeProps) -> Result<Size, ProviderError> {
+    if let Some(s) = p.size {
+        return Ok(s);
+    }
+    let cpu = p.cpu.unwrap_or(1);
+    let mem = p.memory_gb.map_or(0, |g| (g * 1024.0).ceil() as u32);
+    catalog().size_at_least(cpu, mem).ok_or_else(|| {
+        let largest = catalog().size(Size::Xlarge);
+        ProviderError::invalid(format!(
+            "compute `{name}`: no machine type in the catalog has {cpu} vCPU and {mem} MiB"
+        ))
+        .with_hint(format!(
+            "the largest size is xlarge ({} vCPU, {} GiB)",
+            largest.vcpu,
+            largest.memory_mib / 1024
+        ))
+    })
+}
+
+/// The image family path of a catalog image (`projects/P/global/images/family/F`), or a
+/// Compute image path given as is.
+pub fn image_of(name: &str, image: &str) -> Result<String, ProviderError> {
+    if let Some(row) = catalog().image(image) {
+        return match row.gcp.available() {
+            Ok(g) => Ok(format!(
+                "projects/{}/global/images/family/{}",
+                g.project, g.family
+            )),
+            Err(why) => Err(ProviderError::invalid(format!(
+                "compute `{name}`: image `{image}` is not published on Google Cloud: {why}"
+            ))),
+        };
+    }
+    let path = image.split_once("/compute/v1/").map_or(image, |(_, p)| p);
+    if path.starts_with("projects/") && path.contains("/global/images/") {
+        return Ok(path.to_string());
+    }
+    let names: Vec<&str> = catalog()
+        .images()
+        .iter()
+        .filter(|i| i.gcp.available().is_ok())
+        .map(|i| i.name.as_str())
+        .collect();
+    Err(ProviderError::invalid(format!(
+        "compute `{name}`: image `{image}` is neither a catalog image nor a Compute image path"
+    ))
+    .with_hint(format!(
+        "use one of {}, or `projects/PROJECT/global/images/family/FAMILY`",
+        names.join(", ")
+    )))
+}
+
+/// The image a `image` input holds, as a catalog name when it is one's family.
+pub fn catalog_image_of(path: &str) -> Option<&'static str> {
+    catalog().images().iter().find_map(|i| {
+        let g = i.gcp.available().ok()?;
+        (path == format!("projects/{}/global/images/family/{}", g.project, g.family))
+            .then_some(i.name.as_str())
+    })
+}
+
+/// A compute resource: its instances on the target network and, with `ports`, a firewall
+/// rule opening them to the instances' network tag.
+pub fn compute(
+    ctx: &Ctx<'_>,
+    name: &str,
+    p: &ComputeProps,
+) -> Result<Vec<NativeSpec>, ProviderError> {
+    // A reference is checked once resolved: by Compute, when the instance is made.
+    let image = if p.image.contains("${") {
+        p.image.clone()
+    } else {
+        image_of(name, &p.image)?
+    };
+    let machine_type = &catalog().compute(Cloud::Gcp, size_of(name, p)?).name;
+    let network = network_name(ctx.stack, ctx.target);
+    let tag = ctx.name(name, "", 63);
+    let zone = zone_of(ctx.zone, ctx.region);
+    let mut ports = p.ports.clone();
+    ports.sort_unstable();
+    ports.dedup();
+    let mut out = Vec::new();
+    if !ports.is_empty() {
+        out.push(
+            NativeSpec::new(
+                "firewall",
+                types::FIREWALL,
+                attrs(json!({
+                    "name": ctx.name(name, "fw", 63),
+                    "network": network,
+                    "ports": ports,
+                    "tag": tag,
+                })),
+            )
+            .force_new(&["name", "network"]),
+        );
+    }
+    for i in 0..p.count {
+        let local = format!("instance[{i}]");
+        out.push(
+            NativeSpec::new(
+                local.clone(),
+                types::INSTANCE,
+                attrs(json!({
+                    "name": ctx.name(name, &format!("vm{i}"), 63),
+                    "zone": zone,
+                    "machine_type": machine_type,
+                    "image": image,
+                    "startup": p.startup.clone().unwrap_or_default(),
+                    "network": network,
+                    "tag": tag,
+                })),
+            )
+            // A different image, zone or network is a different machine; the machine type
+            // and the startup script change in place.
+            .force_new(&["name", "zone", "image", "network", "tag"]),
+        );
+    }
+    Ok(out)
+}
+
+/// The origin of a cdn when it is a whole resource reference, with its kind.
+fn whole_ref<'a>(s: &str, kinds: &'a BTreeMap<String, Kind>) -> Option<(&'a String, Kind)> {
+    let name = overcast_core::refs::whole_resource_ref(s)?;
+    kinds.get_key_value(name).map(|(n, k)| (n, *k))
+}
+
+/// A cdn in front of a storage resource: Cloud CDN on a backend bucket, behind an external
+/// HTTP load balancer.
+pub fn cdn(
+    ctx: &Ctx<'_>,
+    name: &str,
+    p: &CdnProps,
+    kinds: &BTreeMap<String, Kind>,
+) -> Result<Vec<NativeSpec>, ProviderError> {
+    let origin = match whole_ref(&p.origin, kinds) {
+        Some((origin, Kind::Storage)) => origin,
+        Some((origin, Kind::Compute)) => {
+            return Err(ProviderError::invalid(format!(
+                "cdn `{name}`: origin `{origin}` is a compute resource; the gcp provider serves a \
+                 cdn from a storage origin only (a compute origin needs a backend service over \
+                 an instance group, which this version does not build)"
+            ))
+            .with_hint("put the content in a storage resource and use it as the origin, or put this cdn on another provider's target"));
+        }
+        Some((origin, kind)) => {
+            return Err(ProviderError::invalid(format!(
+                "cdn `{name}`: origin `{origin}` is a {kind}; Cloud CDN serves a storage origin"
+            )));
+        }
+        None => {
+            return Err(ProviderError::invalid(format!(
+                "cdn `{name}`: origin `{}` is not a reference to a storage resource; the gcp \
+                 provider serves a cdn from a bucket of the same stack",
+                p.origin
+            ))
+            .with_hint("write the origin as `${NAME}` of a storage resource"));
+        }
+    };
+    let ttl = p.cache_ttl.0;
+    Ok(vec![
+        NativeSpec::new(
+            "backend",
+            types::BACKEND_BUCKET,
+            attrs(json!({
+                "name": ctx.name(name, "backend", 63),
+                "bucket": format!("${{{origin}.bucket.name}}"),
+                // `default_object` is the bucket's website main page
+                // (`website.mainPageSuffix`), not a setting of Compute's load balancer.
+                "cache_ttl": ttl,
+            })),
+        )
+        .force_new(&["name"]),
+        NativeSpec::new(
+            "url_map",
+            types::URL_MAP,
+            attrs(json!({
+                "name": ctx.name(name, "urlmap", 63),
+                "backend": format!("${{{name}.backend.name}}"),
+            })),
+        )
+        .after("backend")
+        .force_new(&["name"]),
+        NativeSpec::new(
+            "proxy",
+            types::HTTP_PROXY,
+            attrs(json!({
+                "name": ctx.name(name, "proxy", 63),
+                "url_map": format!("${{{name}.url_map.name}}"),
+            })),
+        )
+        .after("url_map")
+        .force_new(&["name"]),
+        NativeSpec::new(
+            "rule",
+            types::FORWARDING_RULE,
+            attrs(json!({
+                "name": ctx.name(name, "http", 63),
+                "target": format!("${{{name}.proxy.name}}"),
+                "port": 80,
+            })),
+        )
+        .after("proxy")
+        .force_new(&["name", "port"]),
+    ])
+}
