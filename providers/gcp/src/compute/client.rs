@@ -106,9 +106,22 @@ fn body_of(e: &GaxError) -> Option<(u16, String, String)> {
     Some((status, message, reason))
 }
 
+/// Compute's message for a resource still in use, when the reason is not at hand (the
+/// client keeps the message of an error body it parsed, not its `errors[].reason`).
+const IN_USE_MESSAGE: &str = "is already being used by";
+
 /// A failed Compute call. A resource still in use is retryable (what uses it is being
 /// deleted, or must be first); the rest as every Google JSON API.
 pub fn err(op: &str, e: GaxError) -> ProviderError {
+    if let Some(status) = e.status()
+        && status.message.contains(IN_USE_MESSAGE)
+    {
+        return ProviderError::retryable(format!(
+            "{op}: still in use ({IN_USE}): {}",
+            status.message
+        ))
+        .with_hint("delete what uses it first; overcast retries once the user is gone");
+    }
     match body_of(&e) {
         Some((_, message, reason)) if reason == IN_USE => {
             ProviderError::retryable(format!("{op}: still in use ({reason}): {message}"))

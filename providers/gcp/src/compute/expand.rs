@@ -196,23 +196,44 @@ pub fn cdn(
                 "cdn `{name}`: origin `{origin}` is a {kind}; Cloud CDN serves a storage origin"
             )));
         }
-        None => {
-            return Err(ProviderError::invalid(format!(
-                "cdn `{name}`: origin `{}` is not a reference to a storage resource; the gcp \
-                 provider serves a cdn from a bucket of the same stack",
-                p.origin
-            ))
-            .with_hint("write the origin as `${NAME}` of a storage resource"));
-        }
+        // A bucket outside the stack, by its name.
+        None => match p
+            .origin
+            .strip_prefix("gs://")
+            .map(|b| b.trim_end_matches('/'))
+        {
+            Some(bucket) if !bucket.is_empty() && !bucket.contains('/') => {
+                return Ok(lb(ctx, name, bucket.to_string(), p.cache_ttl.0));
+            }
+            _ => {
+                return Err(ProviderError::invalid(format!(
+                    "cdn `{name}`: origin `{}` is neither a reference to a storage resource \
+                     nor a bucket (`gs://NAME`); the gcp provider serves a cdn from a bucket",
+                    p.origin
+                ))
+                .with_hint(
+                    "write the origin as `${NAME}` of a storage resource, or `gs://BUCKET`",
+                ));
+            }
+        },
     };
-    let ttl = p.cache_ttl.0;
-    Ok(vec![
+    Ok(lb(
+        ctx,
+        name,
+        format!("${{{origin}.bucket.name}}"),
+        p.cache_ttl.0,
+    ))
+}
+
+/// The load balancer chain of a cdn over `bucket`.
+fn lb(ctx: &Ctx<'_>, name: &str, bucket: String, ttl: u64) -> Vec<NativeSpec> {
+    vec![
         NativeSpec::new(
             "backend",
             types::BACKEND_BUCKET,
             attrs(json!({
                 "name": ctx.name(name, "backend", 63),
-                "bucket": format!("${{{origin}.bucket.name}}"),
+                "bucket": bucket,
                 // `default_object` is the bucket's website main page
                 // (`website.mainPageSuffix`), not a setting of Compute's load balancer.
                 "cache_ttl": ttl,
@@ -250,5 +271,5 @@ pub fn cdn(
         )
         .after("proxy")
         .force_new(&["name", "port"]),
-    ])
+    ]
 }

@@ -281,7 +281,10 @@ impl Global {
         name: &str,
     ) -> Result<(), ProviderError> {
         let what = format!("delete {} `{name}`", self.noun());
-        let rid = request_id(ctx, "delete", &self.link(name), &());
+        // The numeric id in the `requestId`: a retry deletes this resource, never a later
+        // one of the same name.
+        let live = self.get(c, name).await?;
+        let rid = request_id(ctx, "delete", &self.link(name), &live.get("id"));
         let p = &c.project;
         let r = match self {
             Global::Network => {

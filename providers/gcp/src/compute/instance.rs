@@ -247,7 +247,14 @@ pub async fn set_machine_type(
     name: &str,
     machine_type: &str,
 ) -> Result<(), ProviderError> {
-    let id = id_of(&c.project, zone, name);
+    // The numeric id in each call's `requestId`: a change of a later instance of the same
+    // name is another call.
+    let live_id = get(c, zone, name)
+        .await?
+        .get("id")
+        .cloned()
+        .unwrap_or_default();
+    let id = format!("{}#{live_id}", id_of(&c.project, zone, name));
     let p = &c.project;
     ctx.progress("stopping to change the machine type");
     call(
@@ -304,8 +311,10 @@ fn fingerprint_of(live: &Value, pointer: &str) -> Result<bytes::Bytes, ProviderE
         .pointer(pointer)
         .and_then(Value::as_str)
         .unwrap_or_default();
-    base64::engine::general_purpose::STANDARD
+    // Compute writes bytes in URL-safe base64; the standard alphabet is accepted too.
+    base64::engine::general_purpose::URL_SAFE
         .decode(text)
+        .or_else(|_| base64::engine::general_purpose::STANDARD.decode(text))
         .map(bytes::Bytes::from)
         .map_err(|e| ProviderError::fatal(format!("unreadable fingerprint `{text}`: {e}")))
 }
@@ -355,8 +364,8 @@ pub async fn set_startup(
     }
 }
 
-/// Set the instance's labels to `labels`. The label fingerprint is `fingerprint` when
-/// given (what an earlier read saw), else a fresh read's; a 412 (stale fingerprint) is
+/// Set the instance's labels to `labels`. The label fingerprint (base64, as Compute
+/// answers it) is `fingerprint` when given (what an earlier read saw), else a fresh read's; a 412 (stale fingerprint) is
 /// re-read and tried once more.
 pub async fn set_labels(
     c: &Compute,
@@ -364,11 +373,13 @@ pub async fn set_labels(
     zone: &str,
     name: &str,
     labels: &HashMap<String, String>,
-    fingerprint: Option<bytes::Bytes>,
+    fingerprint: Option<&str>,
 ) -> Result<(), ProviderError> {
     let id = id_of(&c.project, zone, name);
     let what = format!("set the labels of instance `{name}`");
-    let mut known = fingerprint;
+    let mut known = fingerprint
+        .map(|f| fingerprint_of(&json!({ "f": f }), "/f"))
+        .transpose()?;
     let mut attempt = 0;
     loop {
         let fp = match known.take() {
@@ -451,16 +462,20 @@ pub async fn update(
             &zone,
             &name,
             &next,
-            Some(fingerprint_of(&live, "/labelFingerprint")?),
+            Some(str_of(&live, "labelFingerprint")),
         )
         .await?;
     }
     Ok(observed(&c.project, &get(c, &zone, &name).await?))
 }
 
-/// Delete an instance and wait until it is gone.
+/// Delete an instance and wait until it is gone (a 404 on its read: already gone).
 pub async fn delete(c: &Compute, ctx: &OpContext, id: &str) -> Result<(), ProviderError> {
     let (zone, name) = parse_id(id)?;
+    // The numeric id in the `requestId`: a retry deletes this instance, never a later one
+    // of the same name.
+    let live = get(c, &zone, &name).await?;
+    let rid = request_id(ctx, "delete", id, &live.get("id"));
     call(
         c,
         ctx,
@@ -470,7 +485,7 @@ pub async fn delete(c: &Compute, ctx: &OpContext, id: &str) -> Result<(), Provid
             .set_project(&c.project)
             .set_zone(&zone)
             .set_instance(&name)
-            .set_request_id(request_id(ctx, "delete", id, &()))
+            .set_request_id(rid)
             .send()
             .await,
     )

@@ -80,13 +80,33 @@ pub fn label_map(owner: &OwnerTags) -> HashMap<String, String> {
 /// own; a retry of the same call (same verb, resource and body) gets the same one, so a
 /// retried insert is not duplicated.
 pub fn request_id(ctx: &OpContext, verb: &str, resource: &str, body: &impl Serialize) -> String {
-    let body = serde_json::to_string(body).unwrap_or_default();
+    let body = canonical(&serde_json::to_value(body).unwrap_or_default());
     let digest = crate::names::short_hash(&[verb, resource, &body]);
     OpContext::detached(format!(
         "{}/{verb}/{resource}/{digest}",
         ctx.idempotency_key
     ))
     .request_uuid()
+}
+
+/// JSON text with object keys in order, so a map (labels) gives the same text each time.
+fn canonical(v: &Value) -> String {
+    match v {
+        Value::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            let parts: Vec<String> = keys
+                .into_iter()
+                .map(|k| format!("{}:{}", Value::String(k.clone()), canonical(&m[k])))
+                .collect();
+            format!("{{{}}}", parts.join(","))
+        }
+        Value::Array(a) => format!(
+            "[{}]",
+            a.iter().map(canonical).collect::<Vec<_>>().join(",")
+        ),
+        other => other.to_string(),
+    }
 }
 
 /// A string field of a JSON resource ("" when absent).
@@ -127,5 +147,17 @@ mod tests {
         assert_eq!(a, request_id(&ctx, "stop", "zones/z/instances/i", &()));
         assert_ne!(a, request_id(&ctx, "start", "zones/z/instances/i", &()));
         assert_eq!(a.len(), 36);
+        let labels = |pairs: &[(&str, &str)]| -> HashMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let many: Vec<(String, String)> = (0..20).map(|i| (format!("k{i}"), "v".into())).collect();
+        let refs: Vec<(&str, &str)> = many.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let one = request_id(&ctx, "insert", "n", &labels(&refs));
+        let mut reversed = refs.clone();
+        reversed.reverse();
+        assert_eq!(one, request_id(&ctx, "insert", "n", &labels(&reversed)));
     }
 }
