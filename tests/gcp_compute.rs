@@ -480,3 +480,133 @@ fn discovery_finds_the_stacks_compute_resources_with_their_owners() {
         }
     });
 }
+
+fn cli_spec(compute: &Server, storage: &Emulator, pubsub: &Emulator, size: &str) -> String {
+    format!(
+        r#"stack: gweb
+default_target: gcp
+targets:
+  gcp:
+    provider: gcp
+    project: {PROJECT}
+    region: us-central1
+    zone: us-central1-b
+    compute_endpoint: {}
+    storage_endpoint: {}
+    pubsub_endpoint: {}
+resources:
+  site:
+    kind: storage
+  web:
+    kind: compute
+    size: {size}
+    count: 2
+    ports: [80]
+    startup: "echo hello > /tmp/hello"
+  edge:
+    kind: cdn
+    origin: ${{site}}
+    cache_ttl: 300
+"#,
+        compute.endpoint, storage.endpoint, pubsub.endpoint
+    )
+}
+
+/// Names of a Compute collection on the server (`global/networks`, `zones/Z/instances`).
+fn names_of(server: &Server, collection: &str) -> Vec<String> {
+    let path = format!("/compute/v1/projects/{PROJECT}/{collection}");
+    let raw = http_get(server.port, &path).expect("list");
+    let body = raw.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+    let list: Value = serde_json::from_str(body).unwrap_or_else(|e| panic!("{path}: {e}: {body}"));
+    let mut out: Vec<String> = list["items"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|i| i["name"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    out.sort();
+    out
+}
+
+#[test]
+fn compute_and_a_cdn_on_gcp_apply_plan_resize_and_destroy_through_the_cli() {
+    let server = start_gcp_contract(2);
+    let (storage, pubsub) = storage_and_pubsub();
+    let stack = common::TestStack::yaml(&cli_spec(&server, &storage, &pubsub, "small"));
+    stack.ok(&["apply", "--auto-approve"]);
+
+    // The stack's own network, created first; the instances and the firewall rule on it.
+    let networks = names_of(&server, "global/networks");
+    let own: Vec<&String> = networks.iter().filter(|n| *n != "default").collect();
+    assert_eq!(own.len(), 1, "one network of the stack: {networks:?}");
+    let instances = names_of(&server, "zones/us-central1-b/instances");
+    assert_eq!(instances.len(), 2, "{instances:?}");
+    assert_eq!(names_of(&server, "global/firewalls").len(), 1);
+    for chain in [
+        "backendBuckets",
+        "urlMaps",
+        "targetHttpProxies",
+        "forwardingRules",
+    ] {
+        assert_eq!(
+            names_of(&server, &format!("global/{chain}")).len(),
+            1,
+            "{chain}"
+        );
+    }
+    let addrs = stack.state_addrs();
+    assert!(addrs.iter().any(|a| a == "@gcp.network"), "{addrs:?}");
+
+    // What the server reports reads back equal to what the spec asks: nothing to do.
+    let plan = stack.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(
+        plan.code(),
+        Some(0),
+        "a plan right after apply changes nothing:\n{}",
+        plan.all()
+    );
+
+    // A larger size: each instance stopped, resized and started in place.
+    std::fs::write(
+        stack.path().join("overcast.yaml"),
+        cli_spec(&server, &storage, &pubsub, "large"),
+    )
+    .expect("write spec");
+    stack.ok(&["apply", "--auto-approve"]);
+    assert_eq!(
+        names_of(&server, "zones/us-central1-b/instances"),
+        instances,
+        "the same instances"
+    );
+    let verbs: Vec<String> = calls(&server, "/instances/")
+        .into_iter()
+        .filter(|(m, v, _)| {
+            m == "POST" && ["stop", "setMachineType", "start"].contains(&v.as_str())
+        })
+        .map(|(_, v, _)| v)
+        .collect();
+    assert_eq!(
+        verbs.iter().filter(|v| *v == "setMachineType").count(),
+        2,
+        "{verbs:?}"
+    );
+
+    // Destroy: the network goes last, once nothing uses it.
+    stack.ok(&["destroy", "--auto-approve"]);
+    assert!(names_of(&server, "zones/us-central1-b/instances").is_empty());
+    assert_eq!(names_of(&server, "global/networks"), ["default"]);
+    for chain in [
+        "firewalls",
+        "backendBuckets",
+        "urlMaps",
+        "targetHttpProxies",
+        "forwardingRules",
+    ] {
+        assert!(
+            names_of(&server, &format!("global/{chain}")).is_empty(),
+            "{chain}"
+        );
+    }
+}

@@ -273,3 +273,112 @@ fn lb(ctx: &Ctx<'_>, name: &str, bucket: String, ttl: u64) -> Vec<NativeSpec> {
         .force_new(&["name", "port"]),
     ]
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use overcast_core::AbstractResource;
+    use overcast_core::kinds::Properties;
+    use serde_json::Value;
+
+    fn ctx() -> Ctx<'static> {
+        Ctx {
+            stack: "shop",
+            target: "gcp",
+            region: "europe-west1",
+            zone: None,
+        }
+    }
+
+    fn res(name: &str, kind: Kind, props: Value, refs: &[(&str, Kind)]) -> AbstractResource {
+        AbstractResource {
+            name: name.into(),
+            properties: Properties::from_value(kind, props).expect("valid properties"),
+            referenced_kinds: refs.iter().map(|(n, k)| (n.to_string(), *k)).collect(),
+        }
+    }
+
+    #[test]
+    fn compute_is_instances_on_the_target_network_and_a_firewall_for_its_ports() {
+        let n = crate::expand::expand(
+            &ctx(),
+            &res(
+                "web",
+                Kind::Compute,
+                json!({"cpu": 2, "memory_gb": 3, "count": 2, "ports": [443, 80, 80]}),
+                &[],
+            ),
+        )
+        .expect("expand");
+        let locals: Vec<&str> = n.iter().map(|s| s.local.as_str()).collect();
+        assert_eq!(locals, ["firewall", "instance[0]", "instance[1]"]);
+        assert_eq!(n[0].inputs["ports"], json!([80, 443]));
+        let vm = &n[1].inputs;
+        assert_eq!(vm["zone"], "europe-west1-a");
+        assert_eq!(vm["network"], json!(network_name("shop", "gcp")));
+        assert_eq!(
+            vm["image"],
+            "projects/ubuntu-os-cloud/global/images/family/ubuntu-2404-lts-amd64"
+        );
+        assert_eq!(vm["tag"], n[0].inputs["tag"]);
+        assert!(
+            vm["machine_type"]
+                .as_str()
+                .is_some_and(|m| m.starts_with("e2-")),
+            "{vm:?}"
+        );
+        let none = crate::expand::expand(&ctx(), &res("w", Kind::Compute, json!({}), &[]))
+            .expect("expand");
+        assert_eq!(none.len(), 1, "no ports, no firewall rule");
+        let e = crate::expand::expand(
+            &ctx(),
+            &res("w", Kind::Compute, json!({"image": "windows-3.1"}), &[]),
+        )
+        .unwrap_err();
+        assert!(e.message.contains("windows-3.1"), "{}", e.message);
+    }
+
+    #[test]
+    fn a_cdn_is_a_load_balancer_over_its_storage_origin_and_refuses_a_compute_one() {
+        let n = crate::expand::expand(
+            &ctx(),
+            &res(
+                "edge",
+                Kind::Cdn,
+                json!({"origin": "${site}", "cache_ttl": 60}),
+                &[("site", Kind::Storage)],
+            ),
+        )
+        .expect("expand");
+        let locals: Vec<&str> = n.iter().map(|s| s.local.as_str()).collect();
+        assert_eq!(locals, ["backend", "url_map", "proxy", "rule"]);
+        assert_eq!(n[0].inputs["bucket"], "${site.bucket.name}");
+        assert_eq!(n[0].inputs["cache_ttl"], 60);
+        assert_eq!(n[3].inputs["target"], "${edge.proxy.name}");
+        let e = crate::expand::expand(
+            &ctx(),
+            &res(
+                "edge",
+                Kind::Cdn,
+                json!({"origin": "${web}"}),
+                &[("web", Kind::Compute)],
+            ),
+        )
+        .unwrap_err();
+        assert!(e.message.contains("storage origin only"), "{}", e.message);
+        let lit = crate::expand::expand(
+            &ctx(),
+            &res("edge", Kind::Cdn, json!({"origin": "gs://b"}), &[]),
+        )
+        .expect("a bucket by name");
+        assert_eq!(lit[0].inputs["bucket"], "b");
+    }
+
+    #[test]
+    fn the_target_network_is_named_for_the_stack_and_target() {
+        let t = target("shop", "gcp");
+        assert_eq!(t[0].type_name, types::NETWORK);
+        assert_eq!(t[0].inputs["auto_create_subnetworks"], true);
+        assert_ne!(network_name("shop", "gcp"), network_name("shop", "gcp2"));
+    }
+}
