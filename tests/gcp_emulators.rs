@@ -24,6 +24,7 @@ use serde_json::{Value, json};
 mod common;
 
 use common::TestStack;
+use common::servers::{Server, start_gcp_contract};
 
 const PROJECT: &str = "overcast-test";
 
@@ -241,12 +242,19 @@ fn subscriptions(emu: &Emulator) -> Vec<overcast_gcp::sdk::pubsub::model::Subscr
     })
 }
 
-fn settings(storage: &Emulator, pubsub: &Emulator) -> serde_json::Map<String, Value> {
+/// Discovery lists every type the provider has, Compute's included: the target points
+/// Compute at the contract-test server (tests/gcp_server), not at Google.
+fn settings(
+    storage: &Emulator,
+    pubsub: &Emulator,
+    compute: &Server,
+) -> serde_json::Map<String, Value> {
     json!({
         "project": PROJECT,
         "region": "europe-west1",
         "storage_endpoint": storage.endpoint,
         "pubsub_endpoint": pubsub.endpoint,
+        "compute_endpoint": compute.endpoint,
     })
     .as_object()
     .cloned()
@@ -261,6 +269,7 @@ fn the_gcp_provider_passes_the_conformance_suite_for_storage_and_queue() {
     use overcast_core::Kind;
     use overcast_core::conformance::{self, Case, Target};
     let (storage, pubsub) = (drongo(), pubsub_emulator());
+    let compute = start_gcp_contract(0);
     let dir = tempfile::tempdir().expect("tempdir");
     let case = |name: &str, kind, props| Case::new(name, kind, props).expect("valid properties");
     let cases = vec![
@@ -284,7 +293,7 @@ fn the_gcp_provider_passes_the_conformance_suite_for_storage_and_queue() {
         let ctx = overcast_core::ProviderContext {
             stack: "conform".into(),
             target: "gcp".into(),
-            settings: settings(&storage, &pubsub),
+            settings: settings(&storage, &pubsub, &compute),
             spec_dir: dir.path().to_path_buf(),
             work_dir: dir.path().to_path_buf(),
         };
@@ -314,7 +323,13 @@ fn the_gcp_provider_passes_the_conformance_suite_for_storage_and_queue() {
 // ---------------------------------------------------------------------------------------
 // The binary, end to end.
 
-fn spec(storage: &Emulator, pubsub: &Emulator, versioning: bool, ack: u32) -> String {
+fn spec(
+    storage: &Emulator,
+    pubsub: &Emulator,
+    compute: &Server,
+    versioning: bool,
+    ack: u32,
+) -> String {
     format!(
         r#"stack: gshop
 default_target: gcp
@@ -325,6 +340,7 @@ targets:
     region: europe-west1
     storage_endpoint: {}
     pubsub_endpoint: {}
+    compute_endpoint: {}
 resources:
   files:
     kind: storage
@@ -335,14 +351,15 @@ resources:
     dead_letter:
       max_receives: 5
 "#,
-        storage.endpoint, pubsub.endpoint
+        storage.endpoint, pubsub.endpoint, compute.endpoint
     )
 }
 
 #[test]
 fn a_bucket_and_a_queue_on_gcp_apply_plan_update_and_destroy_through_the_cli() {
     let (storage, pubsub) = (drongo(), pubsub_emulator());
-    let stack = TestStack::yaml(&spec(&storage, &pubsub, false, 30));
+    let compute = start_gcp_contract(0);
+    let stack = TestStack::yaml(&spec(&storage, &pubsub, &compute, false, 30));
     stack.ok(&["apply", "--auto-approve"]);
 
     // The bucket exists, carries the owner labels and is in the target's region.
@@ -404,7 +421,7 @@ fn a_bucket_and_a_queue_on_gcp_apply_plan_update_and_destroy_through_the_cli() {
     // An update in place: versioning on, a longer ack deadline.
     std::fs::write(
         stack.path().join("overcast.yaml"),
-        spec(&storage, &pubsub, true, 90),
+        spec(&storage, &pubsub, &compute, true, 90),
     )
     .expect("write spec");
     stack.ok(&["apply", "--auto-approve"]);

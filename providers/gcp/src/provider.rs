@@ -38,6 +38,8 @@ struct Inner {
     /// A compute resource was expanded on this target: its network is needed (see
     /// `expand_target`, which the engine calls after expanding every resource).
     has_compute: AtomicBool,
+    /// A compute or cdn resource was expanded: preflight checks Compute Engine too.
+    uses_compute_api: AtomicBool,
 }
 
 impl GcpProvider {
@@ -52,6 +54,7 @@ impl GcpProvider {
                 settings,
                 clients: OnceCell::new(),
                 has_compute: AtomicBool::new(false),
+                uses_compute_api: AtomicBool::new(false),
             }),
         })
     }
@@ -97,6 +100,9 @@ impl Provider for GcpProvider {
         };
         if resource.kind() == Kind::Compute {
             self.inner.has_compute.store(true, Ordering::Relaxed);
+        }
+        if matches!(resource.kind(), Kind::Compute | Kind::Cdn) {
+            self.inner.uses_compute_api.store(true, Ordering::Relaxed);
         }
         expand::expand(&ctx, resource)
     }
@@ -163,6 +169,13 @@ impl Provider for GcpProvider {
                     s.pubsub_endpoint.is_some(),
                 )
             })?;
+        // Compute Engine only when a compute or cdn resource of the stack needs it.
+        if self.inner.uses_compute_api.load(Ordering::Relaxed) {
+            crate::compute::global::Global::Network
+                .list(&c.compute)
+                .await
+                .map_err(|e| auth(e, "Compute Engine", s.compute_endpoint.is_some()))?;
+        }
         Ok(())
     }
 

@@ -176,6 +176,35 @@ fn owned(live: &Value, owner: &OwnerTags) -> bool {
     crate::labels::owned_by(&super::labels_of(live), owner)
 }
 
+/// An image family the instance would boot from exists (`images.getFromFamily`): a
+/// missing one is named before anything is made, with what to use instead.
+pub async fn check_image(c: &Compute, name: &str, image: &str) -> Result<(), ProviderError> {
+    let parts: Vec<&str> = image.split('/').collect();
+    let ["projects", project, "global", "images", "family", family] = parts.as_slice() else {
+        return Ok(());
+    };
+    let found = c
+        .images
+        .get_from_family()
+        .set_project(*project)
+        .set_family(*family)
+        .send()
+        .await;
+    match found {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            let e = err(&format!("instance `{name}`: image family `{image}`"), e);
+            if e.class == ErrorClass::NotFound {
+                return Err(ProviderError::invalid(format!(
+                    "instance `{name}`: image family `{family}` does not exist in project `{project}`"
+                ))
+                .with_hint("use a catalog image (`ubuntu-24.04`, `debian-12`, ...) or an existing family"));
+            }
+            Err(e)
+        }
+    }
+}
+
 /// Create an instance and wait until Compute has made it. A name taken by an instance of
 /// the same owner (a create whose answer was lost) is adopted; by another, a conflict.
 pub async fn create(
@@ -186,6 +215,7 @@ pub async fn create(
 ) -> Result<Observed, ProviderError> {
     let zone = input(inputs, "zone")?;
     let name = input(inputs, "name")?;
+    check_image(c, name, input(inputs, "image")?).await?;
     let body = body(inputs, owner)?;
     let what = format!("insert instance `{name}`");
     let rid = request_id(ctx, "insert", &id_of(&c.project, zone, name), &body);
