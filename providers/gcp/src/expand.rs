@@ -5,6 +5,7 @@
 //! |---|---|
 //! | storage | `gcp_storage_bucket` |
 //! | queue | `gcp_pubsub_topic` + `gcp_pubsub_subscription` (pull); with `dead_letter`, a second topic and a subscription on it that keeps what dead-letters |
+//! | compute, cdn | Compute Engine natives: see [`crate::compute::expand`] |
 
 use overcast_core::catalog::{Cloud, catalog};
 use overcast_core::kinds::{LifecycleRule, Properties, QueueProps, StorageProps};

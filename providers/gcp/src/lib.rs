@@ -4,9 +4,12 @@
 //! |---|---|
 //! | storage | `gcp_storage_bucket` (Cloud Storage) |
 //! | queue | `gcp_pubsub_topic` + `gcp_pubsub_subscription` (pull); with `dead_letter`, a dead-letter topic and a subscription that keeps its messages |
+//! | compute | `gcp_compute_instance` x `count` and, with `ports`, a `gcp_compute_firewall`, on the target's `gcp_compute_network` (Compute Engine) |
+//! | cdn | `gcp_compute_backend_bucket` (Cloud CDN on a storage origin) -> `gcp_compute_url_map` -> `gcp_compute_target_http_proxy` -> `gcp_compute_global_forwarding_rule` |
 //!
-//! The other kinds (compute, database, function, cdn) are not built yet: `expand` refuses
-//! them with an error that says so, and a storage's `content` upload likewise.
+//! The other kinds (database, function) are not built yet: `expand` refuses them with an
+//! error that says so, and a storage's `content` upload and a cdn with a compute origin
+//! likewise.
 //!
 //! Target settings: `project` (else GOOGLE_CLOUD_PROJECT), `region`, `zone`, and per-service
 //! endpoints for emulators (`storage_endpoint`, `pubsub_endpoint`; requests to an emulator
