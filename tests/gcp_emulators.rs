@@ -24,6 +24,7 @@ use serde_json::{Value, json};
 mod common;
 
 use common::TestStack;
+use common::servers::{Server, start_gcp_contract};
 
 const PROJECT: &str = "overcast-test";
 
@@ -241,7 +242,13 @@ fn subscriptions(emu: &Emulator) -> Vec<overcast_gcp::sdk::pubsub::model::Subscr
     })
 }
 
-fn settings(storage: &Emulator, pubsub: &Emulator) -> serde_json::Map<String, Value> {
+/// Discovery lists every type the provider has, Compute's included: the target points
+/// Compute at the contract-test server (tests/gcp_server), not at Google.
+fn settings(
+    storage: &Emulator,
+    pubsub: &Emulator,
+    compute: &Server,
+) -> serde_json::Map<String, Value> {
     json!({
         "project": PROJECT,
         "region": "europe-west1",
@@ -249,6 +256,7 @@ fn settings(storage: &Emulator, pubsub: &Emulator) -> serde_json::Map<String, Va
         "pubsub_endpoint": pubsub.endpoint,
         // drongo also serves the Cloud Functions control plane (discovery lists functions).
         "functions_endpoint": storage.endpoint,
+        "compute_endpoint": compute.endpoint,
     })
     .as_object()
     .cloned()
@@ -263,6 +271,7 @@ fn the_gcp_provider_passes_the_conformance_suite_for_storage_and_queue() {
     use overcast_core::Kind;
     use overcast_core::conformance::{self, Case, Target};
     let (storage, pubsub) = (drongo(), pubsub_emulator());
+    let compute = start_gcp_contract(0);
     let dir = tempfile::tempdir().expect("tempdir");
     let case = |name: &str, kind, props| Case::new(name, kind, props).expect("valid properties");
     let cases = vec![
@@ -286,7 +295,7 @@ fn the_gcp_provider_passes_the_conformance_suite_for_storage_and_queue() {
         let ctx = overcast_core::ProviderContext {
             stack: "conform".into(),
             target: "gcp".into(),
-            settings: settings(&storage, &pubsub),
+            settings: settings(&storage, &pubsub, &compute),
             spec_dir: dir.path().to_path_buf(),
             work_dir: dir.path().to_path_buf(),
         };
@@ -316,7 +325,13 @@ fn the_gcp_provider_passes_the_conformance_suite_for_storage_and_queue() {
 // ---------------------------------------------------------------------------------------
 // The binary, end to end.
 
-fn spec(storage: &Emulator, pubsub: &Emulator, versioning: bool, ack: u32) -> String {
+fn spec(
+    storage: &Emulator,
+    pubsub: &Emulator,
+    compute: &Server,
+    versioning: bool,
+    ack: u32,
+) -> String {
     format!(
         r#"stack: gshop
 default_target: gcp
@@ -328,6 +343,7 @@ targets:
     storage_endpoint: {}
     pubsub_endpoint: {}
     functions_endpoint: {0}
+    compute_endpoint: {}
 resources:
   files:
     kind: storage
@@ -338,22 +354,20 @@ resources:
     dead_letter:
       max_receives: 5
 "#,
-        storage.endpoint, pubsub.endpoint
+        storage.endpoint, pubsub.endpoint, compute.endpoint
     )
 }
 
 #[test]
 fn a_bucket_and_a_queue_on_gcp_apply_plan_update_and_destroy_through_the_cli() {
     let (storage, pubsub) = (drongo(), pubsub_emulator());
-    let stack = TestStack::yaml(&spec(&storage, &pubsub, false, 30));
+    let compute = start_gcp_contract(0);
+    let stack = TestStack::yaml(&spec(&storage, &pubsub, &compute, false, 30));
     stack.ok(&["apply", "--auto-approve"]);
 
-    // The bucket exists, carries the owner labels and is in the target's region; beside
-    // it, the target's staging bucket (function sources), `@gcp.staging`.
-    let (staging, bs): (Vec<Value>, Vec<Value>) = buckets(&storage)
-        .into_iter()
-        .partition(|b| b["labels"]["overcast-resource"] == "_40gcp_2estaging");
-    assert_eq!(staging.len(), 1, "the staging bucket: {staging:?}");
+    // The bucket exists, carries the owner labels and is in the target's region. A stack
+    // without functions has no staging bucket (and no network without compute).
+    let bs = buckets(&storage);
     assert_eq!(bs.len(), 1, "one bucket: {bs:?}");
     let b = &bs[0];
     let name = b["name"].as_str().expect("bucket name").to_string();
@@ -379,8 +393,7 @@ fn a_bucket_and_a_queue_on_gcp_apply_plan_update_and_destroy_through_the_cli() {
         "the dead-letter topic has a subscription: {subs:?}"
     );
 
-    // Discovery finds the five natives and the staging bucket by their owner labels, all
-    // in state.
+    // Discovery finds the five natives by their owner labels, all in state.
     let out = stack.ok(&["discover", "--json"]).stdout();
     let doc: Value = serde_json::from_str(out.trim()).expect("discover JSON");
     let list = doc["resources"].as_array().cloned().unwrap_or_default();
@@ -393,7 +406,6 @@ fn a_bucket_and_a_queue_on_gcp_apply_plan_update_and_destroy_through_the_cli() {
             "pubsub:subscription",
             "pubsub:topic",
             "pubsub:topic",
-            "storage:bucket",
             "storage:bucket"
         ],
         "{doc}"
@@ -413,7 +425,7 @@ fn a_bucket_and_a_queue_on_gcp_apply_plan_update_and_destroy_through_the_cli() {
     // An update in place: versioning on, a longer ack deadline.
     std::fs::write(
         stack.path().join("overcast.yaml"),
-        spec(&storage, &pubsub, true, 90),
+        spec(&storage, &pubsub, &compute, true, 90),
     )
     .expect("write spec");
     stack.ok(&["apply", "--auto-approve"]);

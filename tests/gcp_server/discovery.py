@@ -31,6 +31,10 @@ def documents_dir():
     return Path(list(spec.submodule_search_locations)[0]) / "discovery_cache" / "documents"
 
 
+# System parameters that exist only in their `$` form (no bare query name).
+DOLLAR_ONLY_SYSTEM_PARAMS = {"$apiVersion", "$ct", "$.xgafv"}
+
+
 class Api:
     """One discovery document: its routes and schemas."""
 
@@ -70,9 +74,15 @@ class Api:
         """Unknown query parameters are rejected, as Google's front end does."""
         allowed = {k for k, p in mdoc.get("parameters", {}).items() if p.get("location") == "query"}
         for key in query:
-            # A system parameter may be spelled with a leading `$` (`$alt=json;enum-encoding=int`,
-            # as google-cloud-rust's REST clients send it); Google accepts both spellings.
-            if key not in allowed and key not in self.global_params and key.lstrip("$") not in self.global_params:
+            # Google's system parameters (cloud.google.com/apis/docs/system-parameters):
+            # the discovery document's, also with a `$` prefix (`$alt`), and those only the
+            # `$` form names, such as `$apiVersion`, which google-cloud-rust sends.
+            system = (
+                key in self.global_params
+                or key in DOLLAR_ONLY_SYSTEM_PARAMS
+                or (key.startswith("$") and key[1:] in self.global_params)
+            )
+            if key not in allowed and not system:
                 raise invalid(
                     f'Invalid JSON payload received. Unknown name "{key}": Cannot bind query parameter. '
                     f"Field '{key}' could not be found in request message."

@@ -19,8 +19,10 @@ def now_rfc3339():
 
 
 def fingerprint():
-    """A fresh fingerprint, 8 random bytes in base64 as Google's look."""
-    return base64.b64encode(os.urandom(8)).decode()
+    """A fresh fingerprint: 8 random bytes in URL-safe base64, as Compute writes its
+    `format: byte` fields (`-` and `_`, never `+` or `/`; google-cloud-rust's models
+    decode them as URL-safe and refuse the standard alphabet's `+` and `/`)."""
+    return base64.urlsafe_b64encode(os.urandom(8)).decode()
 
 
 def numeric_id():

@@ -94,6 +94,13 @@ class ServerTest(unittest.TestCase):
 
     def test_unknown_query_parameter_and_image(self):
         self.assert_error(self.call("GET", Z + "/instances?colour=red"), 400, "invalid")
+        # System parameters are accepted bare or `$`-prefixed, as Google's front end does;
+        # a `$` does not make an unknown name acceptable.
+        self.assertEqual(self.call("GET", Z + "/instances?$alt=json%3Benum-encoding%3Dint")[0], 200)
+        self.assertEqual(self.call("GET", Z + "/instances?alt=json")[0], 200)
+        self.assertEqual(self.call("GET", Z + "/instances?$apiVersion=2026-09-01")[0], 200)
+        self.assert_error(self.call("GET", Z + "/instances?apiVersion=2026-09-01"), 400, "invalid")
+        self.assert_error(self.call("GET", Z + "/instances?$colour=red"), 400, "invalid")
         body = instance("a")
         body["disks"][0]["initializeParams"]["sourceImage"] = "projects/debian-cloud/global/images/family/debian-99"
         self.assert_error(self.call("POST", Z + "/instances", body), 404, "notFound")

@@ -15,7 +15,7 @@ pub fn to_abstract(state: &NativeState) -> Option<AbstractView> {
         types::BUCKET => Some(bucket(state)),
         types::FUNCTION => Some(crate::functions::abstracts::to_abstract(state)),
         types::SUBSCRIPTION if state.addr.local != "dlq_subscription" => Some(subscription(state)),
-        _ => None,
+        _ => crate::compute::outputs::to_abstract(state),
     }
 }
 

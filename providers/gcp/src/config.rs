@@ -134,6 +134,8 @@ pub struct Clients {
     pub scheduler: crate::scheduler::Lazy,
     /// Cloud Functions (2nd gen).
     pub functions: google_cloud_functions_v2::client::FunctionService,
+    /// Compute Engine (instances, firewalls, the target network, a cdn's load balancer).
+    pub compute: crate::compute::Compute,
 }
 
 /// Application Default Credentials, or an error naming where they were looked for.
@@ -204,7 +206,16 @@ pub async fn load(
         .await
         .map_err(|e| client_err("subscription admin", e))?;
     let functions = crate::functions::client::build(settings.functions_endpoint.as_deref()).await?;
+    let compute_ep = settings.compute_endpoint.as_deref();
+    let compute = crate::compute::Compute::new(
+        project.clone(),
+        crate::compute::expand::zone_of(settings.zone.as_deref(), settings.effective_region()),
+        compute_ep,
+        creds_for(compute_ep)?,
+    )
+    .await?;
     Ok(Clients {
+        compute,
         project,
         region: settings.effective_region().to_string(),
         spec_dir: spec_dir.to_path_buf(),

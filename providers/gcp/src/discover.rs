@@ -15,6 +15,13 @@ pub const TYPES: &[&str] = &[
     "pubsub:subscription",
     "scheduler:job",
     crate::functions::DISCOVERED_AS,
+    "compute:instance",
+    "compute:firewall",
+    "compute:network",
+    "compute:backendBucket",
+    "compute:urlMap",
+    "compute:targetHttpProxy",
+    "compute:forwardingRule",
 ];
 
 /// Every resource of the supported types that `filter` wants.
@@ -82,5 +89,6 @@ pub async fn discover(
             );
         }
     }
+    out.extend(crate::compute::outputs::discover(c, filter).await?);
     Ok(out)
 }

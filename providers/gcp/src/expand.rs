@@ -6,6 +6,7 @@
 //! | storage | `gcp_storage_bucket` |
 //! | queue | `gcp_pubsub_topic` + `gcp_pubsub_subscription` (pull); with `dead_letter`, a second topic and a subscription on it that keeps what dead-letters |
 //! | function | `gcp_cloud_function` (+ `gcp_scheduler_job` for a schedule trigger); its source in the target's staging bucket `@<target>.staging` |
+//! | compute, cdn | Compute Engine natives: see [`crate::compute::expand`] |
 
 use overcast_core::catalog::{Cloud, catalog};
 use overcast_core::kinds::{LifecycleRule, Properties, QueueProps, StorageProps};
@@ -26,8 +27,35 @@ pub mod types {
     pub const FUNCTION: &str = "gcp_cloud_function";
     /// A Cloud Scheduler job.
     pub const SCHEDULER_JOB: &str = "gcp_scheduler_job";
+    /// The target's VPC network (`@<target>.network`).
+    pub const NETWORK: &str = "gcp_compute_network";
+    /// A Compute Engine VM of a compute resource.
+    pub const INSTANCE: &str = "gcp_compute_instance";
+    /// The firewall rule opening a compute resource's ports.
+    pub const FIREWALL: &str = "gcp_compute_firewall";
+    /// A cdn's backend bucket (Cloud CDN on the origin bucket).
+    pub const BACKEND_BUCKET: &str = "gcp_compute_backend_bucket";
+    /// A cdn's URL map.
+    pub const URL_MAP: &str = "gcp_compute_url_map";
+    /// A cdn's target HTTP proxy.
+    pub const HTTP_PROXY: &str = "gcp_compute_target_http_proxy";
+    /// A cdn's global forwarding rule (its public address).
+    pub const FORWARDING_RULE: &str = "gcp_compute_global_forwarding_rule";
     /// Every type, in registration order.
-    pub const ALL: &[&str] = &[BUCKET, TOPIC, SUBSCRIPTION, SCHEDULER_JOB, FUNCTION];
+    pub const ALL: &[&str] = &[
+        BUCKET,
+        TOPIC,
+        SUBSCRIPTION,
+        SCHEDULER_JOB,
+        FUNCTION,
+        NETWORK,
+        INSTANCE,
+        FIREWALL,
+        BACKEND_BUCKET,
+        URL_MAP,
+        HTTP_PROXY,
+        FORWARDING_RULE,
+    ];
 }
 
 /// How long the dead-letter subscription keeps messages: Pub/Sub's longest retention, so
@@ -43,10 +71,12 @@ pub struct Ctx<'a> {
     pub target: &'a str,
     /// Region: a bucket's location.
     pub region: &'a str,
+    /// Zone of instances (`None`: the region's `-a` zone).
+    pub zone: Option<&'a str>,
 }
 
 impl Ctx<'_> {
-    fn name(&self, resource: &str, local: &str, max: usize) -> String {
+    pub(crate) fn name(&self, resource: &str, local: &str, max: usize) -> String {
         names::name(self.stack, self.target, resource, local, max)
     }
 }
@@ -57,6 +87,8 @@ pub fn expand(ctx: &Ctx<'_>, res: &AbstractResource) -> Result<Vec<NativeSpec>, 
         Properties::Storage(p) => storage(ctx, &res.name, p),
         Properties::Queue(p) => Ok(queue(ctx, &res.name, p)),
         Properties::Function(p) => crate::functions::expand::function(ctx, res, p),
+        Properties::Compute(p) => crate::compute::expand::compute(ctx, &res.name, p),
+        Properties::Cdn(p) => crate::compute::expand::cdn(ctx, &res.name, p, &res.referenced_kinds),
         other => Err(ProviderError::invalid(format!(
             "the gcp provider does not build `{}` yet (resource `{}`): this version builds \
              storage (Cloud Storage) and queue (Pub/Sub) only",
@@ -200,7 +232,7 @@ fn queue(ctx: &Ctx<'_>, name: &str, p: &QueueProps) -> Vec<NativeSpec> {
     out
 }
 
-fn attrs(v: Value) -> Attrs {
+pub(crate) fn attrs(v: Value) -> Attrs {
     match v {
         Value::Object(m) => m,
         _ => Attrs::new(),
@@ -227,6 +259,7 @@ mod tests {
                 stack: "shop",
                 target: "gcp",
                 region: "europe-west1",
+                zone: None,
             },
             r,
         )

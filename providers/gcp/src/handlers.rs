@@ -83,7 +83,9 @@ pub(crate) fn handler(type_name: &str) -> Option<&'static dyn Handler> {
             (types::SCHEDULER_JOB, Box::new(SchedulerJob)),
             (types::FUNCTION, Box::new(crate::functions::FunctionHandler)),
         ];
-        all.into_iter().collect()
+        all.into_iter()
+            .chain(crate::compute::handlers::all())
+            .collect()
     });
     HANDLERS.get(type_name).map(|h| &**h)
 }

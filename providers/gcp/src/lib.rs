@@ -5,9 +5,10 @@
 //! | storage | `gcp_storage_bucket` (Cloud Storage; with `content`, the directory's files as its objects) |
 //! | queue | `gcp_pubsub_topic` + `gcp_pubsub_subscription` (pull); with `dead_letter`, a dead-letter topic and a subscription that keeps its messages |
 //! | function | `gcp_cloud_function` (Cloud Functions 2nd gen), source in the target's staging bucket `@<target>.staging`; a schedule trigger adds a `gcp_scheduler_job` |
+//! | compute | `gcp_compute_instance` x `count` and, with `ports`, a `gcp_compute_firewall`, on the target's `gcp_compute_network` (Compute Engine) |
+//! | cdn | `gcp_compute_backend_bucket` (Cloud CDN on a storage origin) -> `gcp_compute_url_map` -> `gcp_compute_target_http_proxy` -> `gcp_compute_global_forwarding_rule` |
 //!
-//! The other kinds (compute, database, function, cdn) are not built yet: `expand` refuses
-//! them with an error that says so.
+//! Not built yet: a cdn with a compute origin (refused by `expand` with an error that says so).
 //!
 //! Target settings: `project` (else GOOGLE_CLOUD_PROJECT), `region`, `zone`, and per-service
 //! endpoints for emulators (`storage_endpoint`, `pubsub_endpoint`; requests to an emulator
@@ -17,6 +18,7 @@
 
 mod abstracts;
 pub mod bucket;
+pub mod compute;
 pub mod config;
 pub mod content;
 pub mod discover;

@@ -16,6 +16,11 @@ fn primary(kind: Kind) -> &'static str {
 
 /// Compute the abstract outputs of a resource of `kind`; what is not known yet is left out.
 pub fn abstract_outputs(kind: Kind, natives: &[&NativeState]) -> Attrs {
+    match kind {
+        Kind::Compute => return crate::compute::outputs::compute(natives),
+        Kind::Cdn => return crate::compute::outputs::cdn(natives),
+        _ => {}
+    }
     let mut out = Attrs::new();
     let Some(main) = natives
         .iter()

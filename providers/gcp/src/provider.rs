@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_trait::async_trait;
 use overcast_core::discovery::{DiscoveredResource, DiscoveryFilter};
@@ -36,6 +37,13 @@ struct Inner {
     /// The spec's directory (functions' sources are relative to it).
     spec_dir: std::path::PathBuf,
     clients: OnceCell<Clients>,
+    /// A compute resource was expanded on this target: its network is needed (see
+    /// `expand_target`, which the engine calls after expanding every resource).
+    has_compute: AtomicBool,
+    /// Whether `expand` met a function (the target then needs its staging bucket).
+    has_function: AtomicBool,
+    /// A compute or cdn resource was expanded: preflight checks Compute Engine too.
+    uses_compute_api: AtomicBool,
 }
 
 impl GcpProvider {
@@ -50,6 +58,9 @@ impl GcpProvider {
                 settings,
                 spec_dir: ctx.spec_dir,
                 clients: OnceCell::new(),
+                has_compute: AtomicBool::new(false),
+                has_function: AtomicBool::new(false),
+                uses_compute_api: AtomicBool::new(false),
             }),
         })
     }
@@ -102,13 +113,37 @@ impl Provider for GcpProvider {
             stack: &self.inner.stack,
             target: &self.inner.target,
             region: self.inner.settings.effective_region(),
+            zone: self.inner.settings.zone.as_deref(),
         };
+        if resource.kind() == Kind::Compute {
+            self.inner.has_compute.store(true, Ordering::Relaxed);
+        }
+        if resource.kind() == Kind::Function {
+            self.inner.has_function.store(true, Ordering::Relaxed);
+        }
+        if matches!(resource.kind(), Kind::Compute | Kind::Cdn) {
+            self.inner.uses_compute_api.store(true, Ordering::Relaxed);
+        }
         expand::expand(&ctx, resource)
     }
 
-    /// The staging bucket of functions' source archives (`@<target>.staging`).
+    /// What the target's resources need once per target: the stack's own VPC network
+    /// (`@<target>.network`) when it has a compute resource (its instances and firewall
+    /// rules live on it, never on the project's `default` network), and the staging
+    /// bucket of functions' source archives (`@<target>.staging`) when it has a function.
+    /// A stack of buckets and queues needs neither (nor Compute Engine's API).
     fn expand_target(&self) -> Result<Vec<NativeSpec>, ProviderError> {
-        Ok(vec![self.staging_bucket()])
+        let mut out = Vec::new();
+        if self.inner.has_compute.load(Ordering::Relaxed) {
+            out.extend(crate::compute::expand::target(
+                &self.inner.stack,
+                &self.inner.target,
+            ));
+        }
+        if self.inner.has_function.load(Ordering::Relaxed) {
+            out.push(self.staging_bucket());
+        }
+        Ok(out)
     }
 
     fn outputs(&self, kind: Kind, natives: &[&NativeState]) -> Attrs {
@@ -160,6 +195,13 @@ impl Provider for GcpProvider {
                     s.pubsub_endpoint.is_some(),
                 )
             })?;
+        // Compute Engine only when a compute or cdn resource of the stack needs it.
+        if self.inner.uses_compute_api.load(Ordering::Relaxed) {
+            crate::compute::global::Global::Network
+                .list(&c.compute)
+                .await
+                .map_err(|e| auth(e, "Compute Engine", s.compute_endpoint.is_some()))?;
+        }
         Ok(())
     }
 

@@ -203,6 +203,7 @@ mod tests {
             stack: "shop",
             target: "gcp",
             region: "europe-west1",
+            zone: None,
         };
         let Properties::Function(p) = &res.properties else {
             unreachable!("a function")
