@@ -13,6 +13,9 @@ use crate::expand::types;
 pub fn to_abstract(state: &NativeState) -> Option<AbstractView> {
     match state.type_name.as_str() {
         types::BUCKET => Some(bucket(state)),
+        types::SQL_INSTANCE if crate::sql::abstracts::is_primary(state) => {
+            Some(crate::sql::abstracts::database(state))
+        }
         types::SUBSCRIPTION if state.addr.local != "dlq_subscription" => Some(subscription(state)),
         _ => None,
     }

@@ -127,6 +127,8 @@ pub struct Clients {
     pub topics: TopicAdmin,
     /// Pub/Sub subscriptions.
     pub subscriptions: SubscriptionAdmin,
+    /// Cloud SQL Admin (instances, databases, users, operations).
+    pub sql: crate::sql::client::SqlAdmin,
 }
 
 /// Application Default Credentials, or an error naming where they were looked for.
@@ -171,6 +173,13 @@ pub async fn load(settings: &Settings) -> Result<Clients, ProviderError> {
         Some(ep) => Gcs::new(ep.trim_end_matches('/').to_string(), None)?,
         None => Gcs::new(crate::gcs::GOOGLE_ENDPOINT.to_string(), Some(adc_tokens()?))?,
     };
+    let sql = match &settings.sql_endpoint {
+        Some(ep) => crate::sql::client::SqlAdmin::new(ep.clone(), None)?,
+        None => crate::sql::client::SqlAdmin::new(
+            crate::sql::client::GOOGLE_ENDPOINT.to_string(),
+            Some(adc_tokens()?),
+        )?,
+    };
     let ps_endpoint = settings.pubsub_endpoint.as_deref();
     let client_err = |what: &str, e: google_cloud_gax::client_builder::Error| {
         ProviderError::fatal(format!("cannot build the Pub/Sub {what} client: {e}"))
@@ -199,6 +208,7 @@ pub async fn load(settings: &Settings) -> Result<Clients, ProviderError> {
         gcs,
         topics,
         subscriptions,
+        sql,
     })
 }
 

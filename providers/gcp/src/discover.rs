@@ -9,7 +9,12 @@ use crate::config::Clients;
 use crate::{bucket, pubsub};
 
 /// The discovery types, as `discover` reports them.
-pub const TYPES: &[&str] = &["storage:bucket", "pubsub:topic", "pubsub:subscription"];
+pub const TYPES: &[&str] = &[
+    "storage:bucket",
+    "pubsub:topic",
+    "pubsub:subscription",
+    "sqladmin:instance",
+];
 
 /// Every resource of the supported types that `filter` wants.
 pub async fn discover(
@@ -50,6 +55,19 @@ pub async fn discover(
                 TYPES[2],
                 format!("//pubsub.googleapis.com/{}", s.name),
                 s.name,
+                tags,
+            );
+        }
+    }
+    if filter.wants(TYPES[3]) {
+        for (name, tags) in crate::sql::list_instances(c).await? {
+            keep(
+                TYPES[3],
+                format!(
+                    "//sqladmin.googleapis.com/projects/{}/instances/{name}",
+                    c.project
+                ),
+                name,
                 tags,
             );
         }

@@ -4,6 +4,7 @@
 //! | kind | natives |
 //! |---|---|
 //! | storage | `gcp_storage_bucket` |
+//! | database | `gcp_sql_instance` (+ one per read replica, `masterInstanceName`) + `gcp_sql_database` + `gcp_sql_user` (generated password) |
 //! | queue | `gcp_pubsub_topic` + `gcp_pubsub_subscription` (pull); with `dead_letter`, a second topic and a subscription on it that keeps what dead-letters |
 
 use overcast_core::catalog::{Cloud, catalog};
@@ -21,8 +22,21 @@ pub mod types {
     pub const TOPIC: &str = "gcp_pubsub_topic";
     /// A Pub/Sub pull subscription.
     pub const SUBSCRIPTION: &str = "gcp_pubsub_subscription";
+    /// A Cloud SQL instance: a primary or a read replica.
+    pub const SQL_INSTANCE: &str = "gcp_sql_instance";
+    /// A database in a Cloud SQL instance.
+    pub const SQL_DATABASE: &str = "gcp_sql_database";
+    /// A user of a Cloud SQL instance, with a generated password.
+    pub const SQL_USER: &str = "gcp_sql_user";
     /// Every type, in registration order.
-    pub const ALL: &[&str] = &[BUCKET, TOPIC, SUBSCRIPTION];
+    pub const ALL: &[&str] = &[
+        BUCKET,
+        TOPIC,
+        SUBSCRIPTION,
+        SQL_INSTANCE,
+        SQL_DATABASE,
+        SQL_USER,
+    ];
 }
 
 /// How long the dead-letter subscription keeps messages: Pub/Sub's longest retention, so
@@ -41,7 +55,7 @@ pub struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    fn name(&self, resource: &str, local: &str, max: usize) -> String {
+    pub(crate) fn name(&self, resource: &str, local: &str, max: usize) -> String {
         names::name(self.stack, self.target, resource, local, max)
     }
 }
@@ -51,9 +65,10 @@ pub fn expand(ctx: &Ctx<'_>, res: &AbstractResource) -> Result<Vec<NativeSpec>, 
     match &res.properties {
         Properties::Storage(p) => storage(ctx, &res.name, p),
         Properties::Queue(p) => Ok(queue(ctx, &res.name, p)),
+        Properties::Database(p) => crate::sql::expand(ctx, &res.name, p),
         other => Err(ProviderError::invalid(format!(
             "the gcp provider does not build `{}` yet (resource `{}`): this version builds \
-             storage (Cloud Storage) and queue (Pub/Sub) only",
+             storage (Cloud Storage), queue (Pub/Sub) and database (Cloud SQL) only",
             other.kind(),
             res.name
         ))
@@ -198,7 +213,7 @@ fn queue(ctx: &Ctx<'_>, name: &str, p: &QueueProps) -> Vec<NativeSpec> {
     out
 }
 
-fn attrs(v: Value) -> Attrs {
+pub(crate) fn attrs(v: Value) -> Attrs {
     match v {
         Value::Object(m) => m,
         _ => Attrs::new(),
@@ -272,9 +287,14 @@ mod tests {
 
     #[test]
     fn other_kinds_are_refused_clearly() {
-        let e = run(&res("db", Kind::Database, json!({}))).unwrap_err();
+        let e = run(&res(
+            "fn",
+            Kind::Function,
+            json!({"runtime": "python3.12", "handler": "main.handler", "source": "./src"}),
+        ))
+        .unwrap_err();
         assert!(
-            e.message.contains("does not build `database` yet"),
+            e.message.contains("does not build `function` yet"),
             "{}",
             e.message
         );

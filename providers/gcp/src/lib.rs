@@ -27,6 +27,7 @@ pub mod names;
 mod outputs;
 pub mod provider;
 pub mod pubsub;
+pub mod sql;
 
 pub use config::Settings;
 pub use provider::GcpProvider;

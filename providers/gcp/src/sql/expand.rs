@@ -1,0 +1,105 @@
+//! The `database` kind on GCP: a Cloud SQL instance, its read replicas (instances with
+//! `masterInstanceName`), the spec's database and its administrator user.
+
+use overcast_core::catalog::{Cloud, catalog};
+use overcast_core::kinds::DatabaseProps;
+use overcast_core::{NativeSpec, ProviderError};
+use serde_json::json;
+
+use crate::expand::{Ctx, attrs, types};
+
+/// Cloud SQL instance names: `[a-z]([-a-z0-9]{0,61}[a-z0-9])?`.
+const NAME_MAX: usize = 63;
+
+/// Expand a database resource into its natives.
+pub fn expand(
+    ctx: &Ctx<'_>,
+    name: &str,
+    p: &DatabaseProps,
+) -> Result<Vec<NativeSpec>, ProviderError> {
+    let cat = catalog();
+    let version = match &p.version {
+        Some(v) => v.clone(),
+        None => cat.default_version(p.engine).to_string(),
+    };
+    let native_version = cat
+        .engine_version(p.engine, &version)
+        .map(|v| v.native(Cloud::Gcp).to_string())
+        .ok_or_else(|| {
+            let known: Vec<&str> = cat
+                .engine_versions(p.engine)
+                .map(|v| v.version.as_str())
+                .collect();
+            ProviderError::invalid(format!(
+                "database `{name}`: Cloud SQL has no {} version `{version}`",
+                overcast_core::catalog::engine_name(p.engine)
+            ))
+            .with_hint(format!("use one of: {}", known.join(", ")))
+        })?;
+    let tier = cat.db_class(Cloud::Gcp, p.size).name.clone();
+    // Cloud SQL keeps a deleted instance's name for up to a week: an engine or version
+    // change (a replacement) must create the new instance under another name, so the
+    // name carries the version (`postgres-16`).
+    let suffix = native_version.to_ascii_lowercase().replace('_', "-");
+    let instance = ctx.name(name, &suffix, NAME_MAX);
+    let mut out = vec![
+        NativeSpec::new(
+            "instance",
+            types::SQL_INSTANCE,
+            attrs(json!({
+                "name": instance,
+                "region": ctx.region,
+                "database_version": native_version,
+                "tier": tier,
+                "disk_gb": p.storage_gb,
+                "backups": p.backup_retention_days > 0,
+                "backup_retention": p.backup_retention_days,
+                "master": null,
+            })),
+        )
+        // Cloud SQL cannot rename or move an instance, nor change its engine or major
+        // version in place: a new instance (the data is not copied).
+        .force_new(&["name", "region", "database_version", "master"]),
+        NativeSpec::new(
+            "database",
+            types::SQL_DATABASE,
+            attrs(json!({
+                "instance": format!("${{{name}.instance.name}}"),
+                "name": p.database_name,
+            })),
+        )
+        .after("instance")
+        .force_new(&["instance", "name"]),
+        NativeSpec::new(
+            "user",
+            types::SQL_USER,
+            attrs(json!({
+                "instance": format!("${{{name}.instance.name}}"),
+                "name": p.username,
+            })),
+        )
+        // One operation at a time per instance: after the database.
+        .after("database")
+        .force_new(&["instance", "name"])
+        .sensitive(&["password"]),
+    ];
+    for i in 0..p.read_replicas {
+        out.push(
+            NativeSpec::new(
+                format!("replica[{i}]"),
+                types::SQL_INSTANCE,
+                attrs(json!({
+                    "name": ctx.name(name, &format!("replica{i}-{suffix}"), NAME_MAX),
+                    "region": ctx.region,
+                    "database_version": native_version,
+                    "tier": tier,
+                    "disk_gb": p.storage_gb,
+                    "master": format!("${{{name}.instance.name}}"),
+                })),
+            )
+            .after("user")
+            .force_new(&["name", "region", "database_version", "master"]),
+        );
+    }
+    Ok(out)
+}
