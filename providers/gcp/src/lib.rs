@@ -3,9 +3,10 @@
 //! | kind | natives |
 //! |---|---|
 //! | storage | `gcp_storage_bucket` (Cloud Storage) |
+//! | database | `gcp_sql_instance` (Cloud SQL; one more per read replica) + `gcp_sql_database` + `gcp_sql_user` (generated password) |
 //! | queue | `gcp_pubsub_topic` + `gcp_pubsub_subscription` (pull); with `dead_letter`, a dead-letter topic and a subscription that keeps its messages |
 //!
-//! The other kinds (compute, database, function, cdn) are not built yet: `expand` refuses
+//! The other kinds (compute, function, cdn) are not built yet: `expand` refuses
 //! them with an error that says so, and a storage's `content` upload likewise.
 //!
 //! Target settings: `project` (else GOOGLE_CLOUD_PROJECT), `region`, `zone`, and per-service

@@ -103,3 +103,68 @@ pub fn expand(
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use overcast_core::kinds::{Kind, Properties};
+
+    fn run(props: serde_json::Value) -> Result<Vec<NativeSpec>, ProviderError> {
+        let Properties::Database(p) =
+            Properties::from_value(Kind::Database, props).expect("properties")
+        else {
+            unreachable!("a database's properties")
+        };
+        expand(
+            &Ctx {
+                stack: "shop",
+                target: "gcp",
+                region: "europe-west1",
+            },
+            "db",
+            &p,
+        )
+    }
+
+    #[test]
+    fn a_database_is_an_instance_a_database_a_user_and_its_replicas() {
+        let n = run(json!({"version": "16", "size": "micro", "read_replicas": 2})).expect("expand");
+        let locals: Vec<&str> = n.iter().map(|s| s.local.as_str()).collect();
+        assert_eq!(
+            locals,
+            ["instance", "database", "user", "replica[0]", "replica[1]"]
+        );
+        let i = &n[0].inputs;
+        assert_eq!(i["database_version"], "POSTGRES_16");
+        assert_eq!(i["tier"], "db-g1-small");
+        assert_eq!(i["backups"], true);
+        assert_eq!(i["region"], "europe-west1");
+        // A version change is a new instance under a new name (Cloud SQL reserves a
+        // deleted instance's name).
+        assert!(
+            i["name"]
+                .as_str()
+                .is_some_and(|s| s.contains("postgres-16"))
+        );
+        assert!(n[0].force_new.iter().any(|f| f == "database_version"));
+        assert_eq!(n[3].inputs["master"], "${db.instance.name}");
+        assert_eq!(n[2].sensitive, ["password"]);
+        let other = run(json!({"version": "15"})).expect("expand");
+        assert_ne!(other[0].inputs["name"], i["name"]);
+    }
+
+    #[test]
+    fn an_unknown_version_is_refused_with_the_known_ones() {
+        let e = run(json!({"engine": "mysql", "version": "5.1"})).unwrap_err();
+        assert!(
+            e.message.contains("no mysql version `5.1`"),
+            "{}",
+            e.message
+        );
+        assert!(
+            e.hint.as_deref().is_some_and(|h| h.contains("8.0")),
+            "{:?}",
+            e.hint
+        );
+    }
+}

@@ -253,7 +253,8 @@ pub async fn create_instance(
         .await
     {
         Ok(op) => wait(c, ctx, &what, &op).await?,
-        Err(e) if e.class == ErrorClass::Conflict => {
+        // 409 also answers "another operation in progress": only a taken name adopts.
+        Err(e) if e.class == ErrorClass::Conflict && e.message.contains("already exists") => {
             return match read_instance(c, name).await {
                 Ok((_, l)) if labels::owned_by(&l, &req.owner) => {
                     wait_runnable(c, ctx, name).await?;
@@ -264,6 +265,7 @@ pub async fn create_instance(
                     format!("Cloud SQL instance `{name}` exists and is not this stack's: {}", e.message),
                 )
                 .with_hint("delete it, or rename this resource")),
+                Err(found) if found.class != ErrorClass::NotFound => Err(found),
                 Err(_) => Err(ProviderError::new(
                     ErrorClass::Conflict,
                     format!(
@@ -319,16 +321,26 @@ pub async fn update_instance(
         .get("master")
         .and_then(Value::as_str)
         .is_some_and(|m| !m.is_empty());
-    let body = json!({"settings": settings(inputs, replica)});
-    let op = c
-        .sql
-        .patch(
-            "patch Cloud SQL instance",
-            &c.project,
-            &format!("instances/{name}"),
-            &body,
-        )
-        .await?;
+    let path = format!("instances/{name}");
+    // `settingsVersion` guards the patch: a change made since the read fails with 412,
+    // and is retried once on a fresh read.
+    let mut attempt = 0;
+    let op = loop {
+        let raw = c
+            .sql
+            .get("get Cloud SQL instance", &c.project, &path)
+            .await?;
+        let mut body = json!({"settings": settings(inputs, replica)});
+        body["settings"]["settingsVersion"] = raw["settings"]["settingsVersion"].clone();
+        match c
+            .sql
+            .patch("patch Cloud SQL instance", &c.project, &path, &body)
+            .await
+        {
+            Err(e) if e.class == ErrorClass::Precondition && attempt == 0 => attempt += 1,
+            other => break other?,
+        }
+    };
     wait(
         c,
         ctx,
