@@ -393,3 +393,93 @@ fn a_tier_change_is_one_patch_a_retried_create_is_adopted_and_a_primary_with_rep
         assert!(!e.to_report().contains(&password));
     });
 }
+
+// ---------------------------------------------------------------------------------------
+// The binary, end to end: apply, a no-op plan, the password masked everywhere but an
+// explicit output request, destroy.
+
+fn cli_spec(sql: &Server, storage: &Emulator, pubsub: &Emulator, size: &str) -> String {
+    format!(
+        r#"stack: gdb
+default_target: gcp
+targets:
+  gcp:
+    provider: gcp
+    project: contract-test
+    region: us-central1
+    sql_endpoint: {}
+    storage_endpoint: {}
+    pubsub_endpoint: {}
+resources:
+  db:
+    kind: database
+    version: "16"
+    size: {size}
+outputs:
+  pw: ${{db.password}}
+  host: ${{db.endpoint}}
+"#,
+        sql.endpoint, storage.endpoint, pubsub.endpoint
+    )
+}
+
+#[test]
+fn a_cloud_sql_database_applies_updates_in_place_and_destroys_through_the_cli() {
+    let server = start_gcp_contract(POLLS);
+    let (storage, pubsub) = (drongo(), pubsub_emulator());
+    let stack = common::TestStack::yaml(&cli_spec(&server, &storage, &pubsub, "micro"));
+    let applied = stack.ok(&["apply", "--auto-approve"]);
+    let password = stack.ok(&["output", "pw"]).stdout().trim().to_string();
+    assert!(password.len() >= 20, "a generated password: {password:?}");
+    assert_eq!(stack.ok(&["output", "host"]).stdout().trim(), "192.0.2.2");
+    assert!(!applied.all().contains(&password), "{}", applied.all());
+
+    let plan = stack.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(
+        plan.code(),
+        Some(0),
+        "a plan right after apply changes nothing:\n{}",
+        plan.all()
+    );
+    for args in [
+        &["plan", "--json"][..],
+        &["state", "show", "db.user"],
+        &["output"],
+        &["output", "--json"],
+    ] {
+        let r = stack.ok(args);
+        assert!(
+            !r.all().contains(&password),
+            "overcast {args:?} leaked the password:\n{}",
+            r.all()
+        );
+    }
+
+    // A bigger size is a patch of the same instance, not a new one.
+    std::fs::write(
+        stack.path().join("overcast.yaml"),
+        cli_spec(&server, &storage, &pubsub, "small"),
+    )
+    .expect("write spec");
+    stack.ok(&["apply", "--auto-approve"]);
+    let log = requests(&server);
+    assert_eq!(
+        log.iter()
+            .filter(|(m, p, _)| m == "POST" && p.ends_with("/instances"))
+            .count(),
+        1,
+        "one instance created"
+    );
+    assert!(
+        log.iter()
+            .any(|(m, _, b)| m == "PATCH" && b["settings"]["tier"] == "db-custom-2-3840"),
+        "the tier was patched"
+    );
+
+    stack.ok(&["destroy", "--auto-approve"]);
+    let log = requests(&server);
+    assert!(
+        log.iter()
+            .any(|(m, p, _)| m == "DELETE" && p.contains("/instances/"))
+    );
+}
