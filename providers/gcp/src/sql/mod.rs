@@ -370,7 +370,12 @@ pub async fn delete_instance(
     {
         Ok(op) => op,
         Err(e) if e.class == ErrorClass::NotFound => return Ok(()),
-        Err(e) => return Err(e.with_hint("delete its read replicas first")),
+        Err(e) if e.message.contains("read replicas") => {
+            return Err(e.with_hint(
+                "delete the read replicas first (lower `read_replicas`, apply, then destroy)",
+            ));
+        }
+        Err(e) => return Err(e),
     };
     wait(
         c,
