@@ -241,12 +241,14 @@ fn subscriptions(emu: &Emulator) -> Vec<overcast_gcp::sdk::pubsub::model::Subscr
     })
 }
 
-fn settings(storage: &Emulator, pubsub: &Emulator) -> serde_json::Map<String, Value> {
+/// `sql`: the Cloud SQL endpoint (the contract-test server), which discovery lists too.
+fn settings(storage: &Emulator, pubsub: &Emulator, sql: &str) -> serde_json::Map<String, Value> {
     json!({
         "project": PROJECT,
         "region": "europe-west1",
         "storage_endpoint": storage.endpoint,
         "pubsub_endpoint": pubsub.endpoint,
+        "sql_endpoint": sql,
     })
     .as_object()
     .cloned()
@@ -261,6 +263,7 @@ fn the_gcp_provider_passes_the_conformance_suite_for_storage_and_queue() {
     use overcast_core::Kind;
     use overcast_core::conformance::{self, Case, Target};
     let (storage, pubsub) = (drongo(), pubsub_emulator());
+    let sql = common::servers::start_gcp_contract(1);
     let dir = tempfile::tempdir().expect("tempdir");
     let case = |name: &str, kind, props| Case::new(name, kind, props).expect("valid properties");
     let cases = vec![
@@ -284,7 +287,7 @@ fn the_gcp_provider_passes_the_conformance_suite_for_storage_and_queue() {
         let ctx = overcast_core::ProviderContext {
             stack: "conform".into(),
             target: "gcp".into(),
-            settings: settings(&storage, &pubsub),
+            settings: settings(&storage, &pubsub, &sql.endpoint),
             spec_dir: dir.path().to_path_buf(),
             work_dir: dir.path().to_path_buf(),
         };
@@ -314,7 +317,7 @@ fn the_gcp_provider_passes_the_conformance_suite_for_storage_and_queue() {
 // ---------------------------------------------------------------------------------------
 // The binary, end to end.
 
-fn spec(storage: &Emulator, pubsub: &Emulator, versioning: bool, ack: u32) -> String {
+fn spec(storage: &Emulator, pubsub: &Emulator, sql: &str, versioning: bool, ack: u32) -> String {
     format!(
         r#"stack: gshop
 default_target: gcp
@@ -325,6 +328,7 @@ targets:
     region: europe-west1
     storage_endpoint: {}
     pubsub_endpoint: {}
+    sql_endpoint: {sql}
 resources:
   files:
     kind: storage
@@ -342,7 +346,8 @@ resources:
 #[test]
 fn a_bucket_and_a_queue_on_gcp_apply_plan_update_and_destroy_through_the_cli() {
     let (storage, pubsub) = (drongo(), pubsub_emulator());
-    let stack = TestStack::yaml(&spec(&storage, &pubsub, false, 30));
+    let sql = common::servers::start_gcp_contract(1);
+    let stack = TestStack::yaml(&spec(&storage, &pubsub, &sql.endpoint, false, 30));
     stack.ok(&["apply", "--auto-approve"]);
 
     // The bucket exists, carries the owner labels and is in the target's region.
@@ -404,7 +409,7 @@ fn a_bucket_and_a_queue_on_gcp_apply_plan_update_and_destroy_through_the_cli() {
     // An update in place: versioning on, a longer ack deadline.
     std::fs::write(
         stack.path().join("overcast.yaml"),
-        spec(&storage, &pubsub, true, 90),
+        spec(&storage, &pubsub, &sql.endpoint, true, 90),
     )
     .expect("write spec");
     stack.ok(&["apply", "--auto-approve"]);

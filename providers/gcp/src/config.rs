@@ -175,10 +175,7 @@ pub async fn load(settings: &Settings) -> Result<Clients, ProviderError> {
     };
     let sql = match &settings.sql_endpoint {
         Some(ep) => crate::sql::client::SqlAdmin::new(ep.clone(), None)?,
-        None => crate::sql::client::SqlAdmin::new(
-            crate::sql::client::GOOGLE_ENDPOINT.to_string(),
-            Some(adc_tokens()?),
-        )?,
+        None => crate::sql::client::SqlAdmin::google(adc_tokens())?,
     };
     let ps_endpoint = settings.pubsub_endpoint.as_deref();
     let client_err = |what: &str, e: google_cloud_gax::client_builder::Error| {

@@ -25,6 +25,9 @@ pub struct SqlAdmin {
     endpoint: String,
     http: reqwest::Client,
     tokens: Option<AccessTokenCredentials>,
+    /// Why there are no credentials for Google, reported by the first call (a target
+    /// that has no database never needs them).
+    no_credentials: Option<ProviderError>,
 }
 
 impl SqlAdmin {
@@ -41,7 +44,23 @@ impl SqlAdmin {
             endpoint: endpoint.trim_end_matches('/').to_string(),
             http,
             tokens,
+            no_credentials: None,
         })
+    }
+
+    /// A client of Google's endpoint with Application Default Credentials; when there
+    /// are none, each call fails with `why`.
+    pub fn google(
+        tokens: Result<AccessTokenCredentials, ProviderError>,
+    ) -> Result<SqlAdmin, ProviderError> {
+        match tokens {
+            Ok(t) => SqlAdmin::new(GOOGLE_ENDPOINT.to_string(), Some(t)),
+            Err(why) => {
+                let mut c = SqlAdmin::new(GOOGLE_ENDPOINT.to_string(), None)?;
+                c.no_credentials = Some(why);
+                Ok(c)
+            }
+        }
     }
 
     fn url(&self, project: &str, path: &str) -> String {
