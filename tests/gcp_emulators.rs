@@ -257,6 +257,7 @@ fn settings(
         // drongo also serves the Cloud Functions control plane (discovery lists functions).
         "functions_endpoint": storage.endpoint,
         "compute_endpoint": compute.endpoint,
+        "sql_endpoint": compute.endpoint,
     })
     .as_object()
     .cloned()
@@ -344,6 +345,7 @@ targets:
     pubsub_endpoint: {}
     functions_endpoint: {0}
     compute_endpoint: {}
+    sql_endpoint: {2}
 resources:
   files:
     kind: storage

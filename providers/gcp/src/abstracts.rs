@@ -14,6 +14,9 @@ pub fn to_abstract(state: &NativeState) -> Option<AbstractView> {
     match state.type_name.as_str() {
         types::BUCKET => Some(bucket(state)),
         types::FUNCTION => Some(crate::functions::abstracts::to_abstract(state)),
+        types::SQL_INSTANCE if crate::sql::abstracts::is_primary(state) => {
+            Some(crate::sql::abstracts::database(state))
+        }
         types::SUBSCRIPTION if state.addr.local != "dlq_subscription" => Some(subscription(state)),
         _ => crate::compute::outputs::to_abstract(state),
     }

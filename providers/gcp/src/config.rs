@@ -136,6 +136,8 @@ pub struct Clients {
     pub functions: google_cloud_functions_v2::client::FunctionService,
     /// Compute Engine (instances, firewalls, the target network, a cdn's load balancer).
     pub compute: crate::compute::Compute,
+    /// Cloud SQL Admin (instances, databases, users, operations).
+    pub sql: crate::sql::client::SqlAdmin,
 }
 
 /// Application Default Credentials, or an error naming where they were looked for.
@@ -183,6 +185,10 @@ pub async fn load(
         Some(ep) => Gcs::new(ep.trim_end_matches('/').to_string(), None)?,
         None => Gcs::new(crate::gcs::GOOGLE_ENDPOINT.to_string(), Some(adc_tokens()?))?,
     };
+    let sql = match &settings.sql_endpoint {
+        Some(ep) => crate::sql::client::SqlAdmin::new(ep.clone(), None)?,
+        None => crate::sql::client::SqlAdmin::google(adc_tokens())?,
+    };
     let ps_endpoint = settings.pubsub_endpoint.as_deref();
     let client_err = |what: &str, e: google_cloud_gax::client_builder::Error| {
         ProviderError::fatal(format!("cannot build the Pub/Sub {what} client: {e}"))
@@ -227,6 +233,7 @@ pub async fn load(
             settings.storage_endpoint.is_some() || settings.pubsub_endpoint.is_some(),
         ),
         functions,
+        sql,
     })
 }
 

@@ -8,6 +8,9 @@ use overcast_core::discovery::{DiscoveredResource, DiscoveryFilter};
 use crate::config::Clients;
 use crate::{bucket, pubsub, scheduler};
 
+/// The discovery type of Cloud SQL instances.
+const SQL_INSTANCE: &str = "sqladmin:instance";
+
 /// The discovery types, as `discover` reports them.
 pub const TYPES: &[&str] = &[
     "storage:bucket",
@@ -22,6 +25,7 @@ pub const TYPES: &[&str] = &[
     "compute:urlMap",
     "compute:targetHttpProxy",
     "compute:forwardingRule",
+    SQL_INSTANCE,
 ];
 
 /// Every resource of the supported types that `filter` wants.
@@ -85,6 +89,19 @@ pub async fn discover(
                 crate::functions::DISCOVERED_AS,
                 format!("//cloudfunctions.googleapis.com/{}", f.name),
                 f.name,
+                tags,
+            );
+        }
+    }
+    if filter.wants(SQL_INSTANCE) {
+        for (name, tags) in crate::sql::list_instances(c).await? {
+            keep(
+                SQL_INSTANCE,
+                format!(
+                    "//sqladmin.googleapis.com/projects/{}/instances/{name}",
+                    c.project
+                ),
+                name,
                 tags,
             );
         }

@@ -4,6 +4,7 @@
 //! | kind | natives |
 //! |---|---|
 //! | storage | `gcp_storage_bucket` |
+//! | database | `gcp_sql_instance` (+ one per read replica, `masterInstanceName`) + `gcp_sql_database` + `gcp_sql_user` (generated password) |
 //! | queue | `gcp_pubsub_topic` + `gcp_pubsub_subscription` (pull); with `dead_letter`, a second topic and a subscription on it that keeps what dead-letters |
 //! | function | `gcp_cloud_function` (+ `gcp_scheduler_job` for a schedule trigger); its source in the target's staging bucket `@<target>.staging` |
 //! | compute, cdn | Compute Engine natives: see [`crate::compute::expand`] |
@@ -41,6 +42,12 @@ pub mod types {
     pub const HTTP_PROXY: &str = "gcp_compute_target_http_proxy";
     /// A cdn's global forwarding rule (its public address).
     pub const FORWARDING_RULE: &str = "gcp_compute_global_forwarding_rule";
+    /// A Cloud SQL instance: a primary or a read replica.
+    pub const SQL_INSTANCE: &str = "gcp_sql_instance";
+    /// A database in a Cloud SQL instance.
+    pub const SQL_DATABASE: &str = "gcp_sql_database";
+    /// A user of a Cloud SQL instance, with a generated password.
+    pub const SQL_USER: &str = "gcp_sql_user";
     /// Every type, in registration order.
     pub const ALL: &[&str] = &[
         BUCKET,
@@ -55,6 +62,9 @@ pub mod types {
         URL_MAP,
         HTTP_PROXY,
         FORWARDING_RULE,
+        SQL_INSTANCE,
+        SQL_DATABASE,
+        SQL_USER,
     ];
 }
 
@@ -89,13 +99,7 @@ pub fn expand(ctx: &Ctx<'_>, res: &AbstractResource) -> Result<Vec<NativeSpec>, 
         Properties::Function(p) => crate::functions::expand::function(ctx, res, p),
         Properties::Compute(p) => crate::compute::expand::compute(ctx, &res.name, p),
         Properties::Cdn(p) => crate::compute::expand::cdn(ctx, &res.name, p, &res.referenced_kinds),
-        other => Err(ProviderError::invalid(format!(
-            "the gcp provider does not build `{}` yet (resource `{}`): this version builds \
-             storage (Cloud Storage) and queue (Pub/Sub) only",
-            other.kind(),
-            res.name
-        ))
-        .with_hint("put this resource on a target of another provider (`target:`) for now")),
+        Properties::Database(p) => crate::sql::expand(ctx, &res.name, p),
     }
 }
 
@@ -302,15 +306,5 @@ mod tests {
         assert_eq!(sub.inputs["dead_letter"]["max_receives"], 5);
         assert_eq!(sub.inputs["dead_letter"]["topic"], "${jobs.dlq.id}");
         assert_eq!(sub.depends_on, ["topic", "dlq"]);
-    }
-
-    #[test]
-    fn other_kinds_are_refused_clearly() {
-        let e = run(&res("db", Kind::Database, json!({}))).unwrap_err();
-        assert!(
-            e.message.contains("does not build `database` yet"),
-            "{}",
-            e.message
-        );
     }
 }

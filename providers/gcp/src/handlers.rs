@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use crate::config::Clients;
 use crate::expand::types;
-use crate::{bucket, labels, pubsub, scheduler};
+use crate::{bucket, labels, pubsub, scheduler, sql};
 
 /// The operations of one native type.
 #[async_trait]
@@ -24,6 +24,10 @@ pub(crate) trait Handler: Send + Sync {
     fn kind(&self) -> Kind;
     /// The discovery type (`storage:bucket`) under which `discover` lists this type.
     fn discovered_as(&self) -> &'static str;
+    /// Secrets a create needs, generated before it starts and recorded in its intent.
+    fn generate_secrets(&self) -> Attrs {
+        Attrs::new()
+    }
     /// Read the live resource; a not-found error when it is gone.
     async fn read(
         &self,
@@ -76,12 +80,15 @@ pub(crate) fn handler_of_discovered(
 /// The handler of a native type, if the provider has that type.
 pub(crate) fn handler(type_name: &str) -> Option<&'static dyn Handler> {
     static HANDLERS: LazyLock<BTreeMap<&'static str, Box<dyn Handler>>> = LazyLock::new(|| {
-        let all: [(&'static str, Box<dyn Handler>); 5] = [
+        let all: [(&'static str, Box<dyn Handler>); 8] = [
             (types::BUCKET, Box::new(Bucket)),
             (types::TOPIC, Box::new(Topic)),
             (types::SUBSCRIPTION, Box::new(Subscription)),
             (types::SCHEDULER_JOB, Box::new(SchedulerJob)),
             (types::FUNCTION, Box::new(crate::functions::FunctionHandler)),
+            (types::SQL_INSTANCE, Box::new(sql::handlers::Instance)),
+            (types::SQL_DATABASE, Box::new(sql::handlers::Database)),
+            (types::SQL_USER, Box::new(sql::handlers::User)),
         ];
         all.into_iter()
             .chain(crate::compute::handlers::all())
@@ -90,7 +97,7 @@ pub(crate) fn handler(type_name: &str) -> Option<&'static dyn Handler> {
     HANDLERS.get(type_name).map(|h| &**h)
 }
 
-fn name_of(inputs: &Attrs) -> Result<&str, ProviderError> {
+pub(crate) fn name_of(inputs: &Attrs) -> Result<&str, ProviderError> {
     inputs
         .get("name")
         .and_then(Value::as_str)
@@ -99,7 +106,7 @@ fn name_of(inputs: &Attrs) -> Result<&str, ProviderError> {
 
 /// Adopt what `found` read if its labels name the request's owner; otherwise the name is
 /// someone else's resource and creating it will report the conflict.
-fn adopt_if_owned(
+pub(crate) fn adopt_if_owned(
     found: Result<(Observed, BTreeMap<String, String>), ProviderError>,
     req: &CreateRequest,
 ) -> Result<Option<Observed>, ProviderError> {

@@ -3,6 +3,7 @@
 //! | kind | natives |
 //! |---|---|
 //! | storage | `gcp_storage_bucket` (Cloud Storage; with `content`, the directory's files as its objects) |
+//! | database | `gcp_sql_instance` (Cloud SQL; one more per read replica) + `gcp_sql_database` + `gcp_sql_user` (generated password) |
 //! | queue | `gcp_pubsub_topic` + `gcp_pubsub_subscription` (pull); with `dead_letter`, a dead-letter topic and a subscription that keeps its messages |
 //! | function | `gcp_cloud_function` (Cloud Functions 2nd gen), source in the target's staging bucket `@<target>.staging`; a schedule trigger adds a `gcp_scheduler_job` |
 //! | compute | `gcp_compute_instance` x `count` and, with `ports`, a `gcp_compute_firewall`, on the target's `gcp_compute_network` (Compute Engine) |
@@ -34,6 +35,7 @@ mod outputs;
 pub mod provider;
 pub mod pubsub;
 pub mod scheduler;
+pub mod sql;
 
 pub use config::Settings;
 pub use provider::GcpProvider;

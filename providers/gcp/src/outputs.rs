@@ -19,6 +19,7 @@ pub fn abstract_outputs(kind: Kind, natives: &[&NativeState]) -> Attrs {
     match kind {
         Kind::Compute => return crate::compute::outputs::compute(natives),
         Kind::Cdn => return crate::compute::outputs::cdn(natives),
+        Kind::Database => return crate::sql::outputs::database(natives),
         _ => {}
     }
     let mut out = Attrs::new();

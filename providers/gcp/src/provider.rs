@@ -214,6 +214,10 @@ impl Provider for GcpProvider {
         overcast_core::error::gone_as(h.read(self.clients().await?, ctx, state).await, None)
     }
 
+    fn generate_secrets(&self, type_name: &str) -> Attrs {
+        handler(type_name).map_or_else(Attrs::new, |h| h.generate_secrets())
+    }
+
     async fn create(
         &self,
         ctx: &OpContext,
