@@ -107,6 +107,28 @@ impl Settings {
     pub fn effective_region(&self) -> &str {
         self.region.as_deref().unwrap_or(DEFAULT_REGION)
     }
+
+    /// Whether the target points any service at an emulator or test server.
+    pub fn emulated(&self) -> bool {
+        [
+            &self.storage_endpoint,
+            &self.pubsub_endpoint,
+            &self.compute_endpoint,
+            &self.sql_endpoint,
+            &self.functions_endpoint,
+            &self.scheduler_endpoint,
+        ]
+        .iter()
+        .any(|e| e.is_some())
+    }
+
+    /// Whether discovery lists the service of `endpoint`: always against Google; against
+    /// emulators, only the services the target names an endpoint for (the others would
+    /// reach Google with credentials a test machine does not have, for a project that
+    /// exists only in the emulators).
+    pub fn discovers(&self, endpoint: &Option<String>) -> bool {
+        endpoint.is_some() || !self.emulated()
+    }
 }
 
 /// Where Application Default Credentials are looked for, for the error when none are found.
@@ -117,6 +139,8 @@ pub const ADC_SOURCES: &str = "Application Default Credentials: GOOGLE_APPLICATI
 /// The clients of one target, sharing one project.
 #[derive(Debug, Clone)]
 pub struct Clients {
+    /// The target's settings.
+    pub settings: Settings,
     /// The project in use.
     pub project: String,
     /// The region (bucket location).
@@ -221,6 +245,7 @@ pub async fn load(
     )
     .await?;
     Ok(Clients {
+        settings: settings.clone(),
         compute,
         project,
         region: settings.effective_region().to_string(),
@@ -228,10 +253,7 @@ pub async fn load(
         gcs,
         topics,
         subscriptions,
-        scheduler: crate::scheduler::Lazy::new(
-            settings.scheduler_endpoint.clone(),
-            settings.storage_endpoint.is_some() || settings.pubsub_endpoint.is_some(),
-        ),
+        scheduler: crate::scheduler::Lazy::new(settings.scheduler_endpoint.clone()),
         functions,
         sql,
     })

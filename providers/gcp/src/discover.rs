@@ -1,4 +1,4 @@
-//! Discovery: the buckets, topics and subscriptions of the target's project, with their
+//! Discovery: every native type of the target's project and region, with their
 //! labels, filtered by [`DiscoveryFilter`] (the engine's owner filter is in GCP label
 //! keys: see `GcpProvider::owner_filter`).
 
@@ -39,7 +39,9 @@ pub async fn discover(
             out.push(DiscoveredResource::new(full, ty, id, tags));
         }
     };
-    if filter.wants(TYPES[0]) {
+    let on = |endpoint: &Option<String>| c.settings.discovers(endpoint);
+    let s = &c.settings;
+    if filter.wants(TYPES[0]) && on(&s.storage_endpoint) {
         for (name, tags) in bucket::list(c).await? {
             keep(
                 TYPES[0],
@@ -49,7 +51,7 @@ pub async fn discover(
             );
         }
     }
-    if filter.wants(TYPES[1]) {
+    if filter.wants(TYPES[1]) && on(&s.pubsub_endpoint) {
         for t in pubsub::list_topics(c).await? {
             let tags = pubsub::label_map(&t.labels);
             keep(
@@ -60,7 +62,7 @@ pub async fn discover(
             );
         }
     }
-    if filter.wants(TYPES[2]) {
+    if filter.wants(TYPES[2]) && on(&s.pubsub_endpoint) {
         for s in pubsub::list_subscriptions(c).await? {
             let tags = pubsub::label_map(&s.labels);
             keep(
@@ -71,7 +73,7 @@ pub async fn discover(
             );
         }
     }
-    if filter.wants(TYPES[3]) && c.scheduler.reachable() {
+    if filter.wants(TYPES[3]) && on(&s.scheduler_endpoint) {
         // Jobs have no labels: their owner is decoded from their description.
         for (name, tags) in scheduler::list(c).await? {
             keep(
@@ -82,7 +84,7 @@ pub async fn discover(
             );
         }
     }
-    if filter.wants(crate::functions::DISCOVERED_AS) {
+    if filter.wants(crate::functions::DISCOVERED_AS) && on(&s.functions_endpoint) {
         for f in crate::functions::function::list(c).await? {
             let tags = crate::functions::function::labels(&f);
             keep(
@@ -93,7 +95,7 @@ pub async fn discover(
             );
         }
     }
-    if filter.wants(SQL_INSTANCE) {
+    if filter.wants(SQL_INSTANCE) && on(&s.sql_endpoint) {
         for (name, tags) in crate::sql::list_instances(c).await? {
             keep(
                 SQL_INSTANCE,
@@ -106,6 +108,8 @@ pub async fn discover(
             );
         }
     }
-    out.extend(crate::compute::outputs::discover(c, filter).await?);
+    if on(&s.compute_endpoint) {
+        out.extend(crate::compute::outputs::discover(c, filter).await?);
+    }
     Ok(out)
 }

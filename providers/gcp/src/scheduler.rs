@@ -43,27 +43,16 @@ const PAGE_SIZE: i32 = 500;
 #[derive(Debug, Clone)]
 pub struct Lazy {
     endpoint: Option<String>,
-    emulated_elsewhere: bool,
     client: Arc<OnceCell<CloudScheduler>>,
 }
 
 impl Lazy {
-    /// A client of `endpoint` (`None`: Google, with Application Default Credentials);
-    /// `emulated_elsewhere`: the target points other services at emulators.
-    pub fn new(endpoint: Option<String>, emulated_elsewhere: bool) -> Lazy {
+    /// A client of `endpoint` (`None`: Google, with Application Default Credentials).
+    pub fn new(endpoint: Option<String>) -> Lazy {
         Lazy {
             endpoint,
-            emulated_elsewhere,
             client: Arc::new(OnceCell::new()),
         }
-    }
-
-    /// Whether the target has a Cloud Scheduler to list: Google's, or a test server's.
-    /// A target that points its other services at emulators and names no scheduler
-    /// endpoint has none (discovery skips jobs there rather than ask Google with no
-    /// credentials).
-    pub fn reachable(&self) -> bool {
-        self.endpoint.is_some() || !self.emulated_elsewhere
     }
 
     async fn get(&self) -> Result<&CloudScheduler, ProviderError> {
