@@ -15,9 +15,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::models::{
-    Database, DatabaseInstance, InstancesListResponse, Operation, Page, User, UsersListResponse,
-};
+use super::models::{Database, DatabaseInstance, InstancesListResponse, Operation, Page, User};
 use crate::errors;
 
 /// The real service.
@@ -335,17 +333,6 @@ impl SqlAdmin {
         let path = format!("instances/{instance}/users/{name}");
         let query: Vec<(&str, &str)> = host.iter().map(|h| ("host", *h)).collect();
         self.get("get Cloud SQL user", project, &path, &query).await
-    }
-
-    /// `users.list`, every page.
-    pub async fn list_users(
-        &self,
-        project: &str,
-        instance: &str,
-    ) -> Result<Vec<User>, ProviderError> {
-        let path = format!("instances/{instance}/users");
-        self.list_all::<UsersListResponse>("list Cloud SQL users", project, &path)
-            .await
     }
 
     /// `users.insert`.
