@@ -10,13 +10,11 @@
 use std::time::Duration;
 
 use google_cloud_auth::credentials::AccessTokenCredentials;
-use overcast_core::{ErrorClass, ProviderError};
+use overcast_core::ProviderError;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde_json::Value;
 
 use super::models::{Database, DatabaseInstance, InstancesListResponse, Operation, Page, User};
-use crate::errors;
 
 /// The real service.
 pub const GOOGLE_ENDPOINT: &str = "https://sqladmin.googleapis.com";
@@ -77,46 +75,14 @@ impl SqlAdmin {
         op: &str,
         req: reqwest::RequestBuilder,
     ) -> Result<T, ProviderError> {
-        let req = match &self.tokens {
-            Some(t) => {
-                let token = t.access_token().await.map_err(|e| {
-                    ProviderError::new(
-                        ErrorClass::Auth,
-                        format!("{op}: no access token from Application Default Credentials: {e}"),
-                    )
-                })?;
-                req.bearer_auth(token.token)
-            }
-            None => match &self.no_credentials {
-                Some(why) => {
-                    let mut e = why.clone();
-                    e.message = format!("{op}: {}", e.message);
-                    return Err(e);
-                }
-                None => req,
-            },
-        };
-        let resp = req
-            .send()
-            .await
-            .map_err(|e| errors::transport(op, &e, true))?;
-        let status = resp.status().as_u16();
-        let retry_after = resp
-            .headers()
-            .get("retry-after")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
-        let text = resp
-            .text()
-            .await
-            .map_err(|e| errors::transport(op, &e, true))?;
-        if !(200..300).contains(&status) {
-            let message = serde_json::from_str::<Value>(&text)
-                .ok()
-                .and_then(|v| v["error"]["message"].as_str().map(str::to_string))
-                .unwrap_or(text);
-            return Err(errors::http(op, status, &message, retry_after.as_deref()));
+        if self.tokens.is_none()
+            && let Some(why) = &self.no_credentials
+        {
+            let mut e = why.clone();
+            e.message = format!("{op}: {}", e.message);
+            return Err(e);
         }
+        let text = crate::rest::exchange(op, self.tokens.as_ref(), req).await?;
         let text = if text.trim().is_empty() { "{}" } else { &text };
         let de = &mut serde_json::Deserializer::from_str(text);
         serde_path_to_error::deserialize(de).map_err(|e| {
