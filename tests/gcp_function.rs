@@ -733,3 +733,87 @@ fn a_function_stack_applies_updates_and_destroys_through_the_binary() {
     assert!(functions(&cf).is_empty(), "no function left");
     assert!(buckets(&emu).is_empty(), "the staging bucket is gone");
 }
+
+/// The contract server's request log: `(method, path, query)` of each API request.
+fn requests(cf: &Server) -> Vec<(String, String, Value)> {
+    let (status, v) = api(cf.port, "GET", "/__contract/requests");
+    assert_eq!(status, 200, "request log: {v}");
+    v["requests"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|r| {
+            (
+                r["method"].as_str().unwrap_or_default().to_string(),
+                r["path"].as_str().unwrap_or_default().to_string(),
+                r["query"].clone(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn operations_are_polled_and_an_update_patches_only_what_changed() {
+    let (emu, cf) = (drongo(), contract());
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_source(dir.path(), "def handle(request):\n    return 'ok'\n");
+    rt().block_on(async {
+        let p = provider(&emu, &cf, "mask", dir.path());
+        let staging = create_staging(&p, "mask").await;
+        let props = json!({"runtime": "python3.12", "handler": "main.handle", "source": "src",
+                           "memory": 256, "env": {"MODE": "dev"}});
+        let f = expand(&p, "api", props, &[]).remove(0);
+        let st = create(&p, "mask", "api", &f, f.inputs.clone(), Kind::Function).await;
+        // The create waited for its operation: read until done (2 reads answer not done).
+        let log = requests(&cf);
+        let op_reads = |log: &[(String, String, Value)]| {
+            log.iter()
+                .filter(|(m, path, _)| m == "GET" && path.contains("/operations/"))
+                .count()
+        };
+        assert!(
+            log.iter().any(|(m, path, q)| m == "POST"
+                && path.ends_with("/functions")
+                && q["functionId"] == f.inputs["name"]),
+            "{log:?}"
+        );
+        assert_eq!(op_reads(&log), 3, "{log:?}");
+        let live = function(&cf, &st.id);
+        assert_eq!(live["state"], "ACTIVE");
+        assert!(
+            st.outputs["url"]
+                .as_str()
+                .is_some_and(|u| u.starts_with(&cf.endpoint)),
+            "the url is the function's serviceConfig.uri: {:?}",
+            st.outputs
+        );
+
+        // More memory, nothing else: one patch whose mask names the memory only.
+        let mut inputs = f.inputs.clone();
+        inputs.insert("memory".into(), json!(512));
+        let ctx = OpContext::detached("mask");
+        let obs = p.update(&ctx, &st, &inputs).await.expect("update");
+        assert_eq!(obs.inputs["memory"], 512);
+        let log = requests(&cf);
+        let patches: Vec<_> = log.iter().filter(|(m, _, _)| m == "PATCH").collect();
+        assert_eq!(patches.len(), 1, "{log:?}");
+        let mask = patches[0].2["updateMask"].as_str().unwrap_or_default();
+        assert!(
+            mask == "serviceConfig.availableMemory" || mask == "service_config.available_memory",
+            "{mask}"
+        );
+        assert_eq!(op_reads(&log), 6, "{log:?}");
+        let live = function(&cf, &st.id);
+        assert_eq!(live["serviceConfig"]["availableMemory"], "512Mi");
+        assert_eq!(live["serviceConfig"]["environmentVariables"]["MODE"], "dev");
+        assert_eq!(live["state"], "ACTIVE");
+
+        let mut st = st;
+        st.outputs = obs.outputs;
+        p.delete(&ctx, &st).await.expect("delete function");
+        let (status, _) = api(cf.port, "GET", &format!("/v2/{}", st.id));
+        assert_eq!(status, 404, "the function is gone once its operation is done");
+        p.delete(&ctx, &staging).await.expect("delete staging bucket");
+    });
+}

@@ -118,7 +118,12 @@ def make_handler(app):
             if url.path.startswith("/__contract/"):
                 self._control(method, url.path, raw)
                 return
-            base_url = f"http://{self.headers.get('Host') or '%s:%d' % self.server.server_address[:2]}"
+            host = self.headers.get("Host") or ""
+            if not re.fullmatch(r"[^:/]+:[0-9]+|\[[^]]+\]:[0-9]+", host):
+                # Links must reach this server: a Host without our port (some clients
+                # leave it out) gets the bound address instead.
+                host = "%s:%d" % self.server.server_address[:2]
+            base_url = f"http://{host}"
             try:
                 status, body = app.dispatch(method, url.path, query, raw, base_url)
             except ApiError as e:
