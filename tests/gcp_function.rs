@@ -813,7 +813,12 @@ fn operations_are_polled_and_an_update_patches_only_what_changed() {
         st.outputs = obs.outputs;
         p.delete(&ctx, &st).await.expect("delete function");
         let (status, _) = api(cf.port, "GET", &format!("/v2/{}", st.id));
-        assert_eq!(status, 404, "the function is gone once its operation is done");
-        p.delete(&ctx, &staging).await.expect("delete staging bucket");
+        assert_eq!(
+            status, 404,
+            "the function is gone once its operation is done"
+        );
+        p.delete(&ctx, &staging)
+            .await
+            .expect("delete staging bucket");
     });
 }

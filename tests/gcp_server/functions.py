@@ -11,7 +11,7 @@ fields such as `state`, `updateTime`, `serviceConfig.uri` are 400); `buildConfig
 Google offers; `availableMemory` is 128Mi..32Gi; `timeoutSeconds` is at most 3600 for an
 HTTP function and 540 for an event function; a duplicate id is 409 ALREADY_EXISTS; a
 function that is not there is 404; patch changes exactly the fields its `updateMask`
-names (snake_case or camelCase; no mask: every field the body sets). Lists paginate
+names (snake_case or camelCase; no mask: the body replaces every settable field). Lists paginate
 (`pageSize`, opaque `pageToken`).
 """
 
@@ -243,7 +243,9 @@ class Functions:
             raise ApiError(409, "aborted", f"An operation on function {fn['name']} is in progress.", "ABORTED")
         mask = [p for p in query.get("updateMask", "").split(",") if p]
         if not mask:
-            mask = [k for k in body if k != "name"]
+            # "If no field mask is provided, all fields will be updated": the body replaces
+            # every field a request may set.
+            mask = sorted(_MASKABLE)
         updated = copy.deepcopy(fn)
         for raw in mask:
             path = _camel(raw)

@@ -458,6 +458,24 @@ class FunctionsTest(unittest.TestCase):
         self.assertEqual(fn["state"], "ACTIVE")
         self.assert_error(self.call("PATCH", FN + "/functions/f?updateMask=nonsense", change), 400, "invalid")
 
+    def test_no_mask_replaces_every_field_and_links_reach_the_server(self):
+        self.lro(self.create())
+        import http.client
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        # A Host header without the port: links still reach this server.
+        conn.request("PATCH", FN + "/functions/f", json.dumps(function(timeoutSeconds=90)),
+                     {"Host": "127.0.0.1", "Content-Type": "application/json"})
+        op = json.loads(conn.getresponse().read())
+        conn.close()
+        self.lro(op)
+        fn = self.call("GET", FN + "/functions/f")[1]
+        self.assertEqual(fn["serviceConfig"]["timeoutSeconds"], 90)
+        self.assertIn(f"127.0.0.1:{self.port}/", fn["serviceConfig"]["uri"])
+        patch = {"buildConfig": function()["buildConfig"]}
+        self.lro(self.call("PATCH", FN + "/functions/f", patch)[1])
+        fn = self.call("GET", FN + "/functions/f")[1]
+        self.assertNotIn("labels", fn)  # not in the body: cleared, as Google does
+
     def test_list_paginates(self):
         for i in range(3):
             self.lro(self.create(f"f{i}"))
