@@ -4,7 +4,8 @@ Create (with `functionId`), patch and delete answer a google.longrunning.Operati
 not `done` on the request that starts it and on its first `polls` reads
 (operations.get); the read after that finds it done. Meanwhile the function is DEPLOYING
 (create, patch) or DELETING (delete); at done it is ACTIVE with `serviceConfig.uri`
-(pointing at this server, opaque), or gone. As on the real API: bodies are validated
+(pointing at this server, opaque), or gone. A create made to fail (/__contract/fail-next)
+leaves the function FAILED with a state message, as a failed deployment does on Google. As on the real API: bodies are validated
 against the discovery document (unknown fields, wrong types, bad enums and output-only
 fields such as `state`, `updateTime`, `serviceConfig.uri` are 400); `buildConfig.runtime`,
 `buildConfig.entryPoint` and `buildConfig.source` are required and the runtime must be one
@@ -232,14 +233,20 @@ class Functions:
         fn["createTime"] = fn["updateTime"] = now_rfc3339()
         fn["environment"] = "GEN_2"
         fns[fid] = fn
-        return self.operation(ctx, "create", name, lambda: self._deployed(ctx, fn),
-                              lambda: fns.pop(fid, None))
+        def failed():
+            # As on Google, a deployment that fails leaves the function FAILED (a create
+            # repeated is ALREADY_EXISTS; a patch redeploys it; it can be deleted).
+            fn["state"] = "FAILED"
+            fn["stateMessages"] = [{"severity": "ERROR", "type": "DeploymentFailed",
+                                    "message": "the deployment failed"}]
+
+        return self.operation(ctx, "create", name, lambda: self._deployed(ctx, fn), failed)
 
     def patch(self, ctx, fn, query, body):
         self.api.validate("Function", body, "function")
         if body.get("name") not in (None, "", fn["name"]):
             raise invalid(f"Function name '{body.get('name')}' in the body does not match '{fn['name']}'.")
-        if fn["state"] != "ACTIVE":
+        if fn["state"] not in ("ACTIVE", "FAILED"):
             raise ApiError(409, "aborted", f"An operation on function {fn['name']} is in progress.", "ABORTED")
         mask = [p for p in query.get("updateMask", "").split(",") if p]
         if not mask:
@@ -266,6 +273,7 @@ class Functions:
         fn.clear()
         fn.update(updated)
         fn["state"] = "DEPLOYING"
+        fn.pop("stateMessages", None)
         fn["updateTime"] = now_rfc3339()
 
         def rollback():

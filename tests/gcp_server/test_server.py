@@ -485,7 +485,7 @@ class FunctionsTest(unittest.TestCase):
         self.assertEqual([f["name"].rsplit("/", 1)[1] for f in page["functions"]], ["f2"])
         self.assertNotIn("nextPageToken", page)
 
-    def test_a_failed_operation_undoes_the_create(self):
+    def test_a_failed_create_leaves_the_function_failed(self):
         self.call("POST", "/__contract/fail-next", {"code": "INTERNAL", "message": "build failed"})
         op = self.create()
         for _ in range(5):
@@ -493,7 +493,15 @@ class FunctionsTest(unittest.TestCase):
             if body.get("done"):
                 break
         self.assertEqual(body["error"]["message"], "build failed")
-        self.assert_error(self.call("GET", FN + "/functions/f"), 404, "notFound")
+        fn = self.call("GET", FN + "/functions/f")[1]
+        self.assertEqual(fn["state"], "FAILED")
+        self.assertTrue(fn["stateMessages"])
+        self.assert_error(self.call("POST", FN + "/functions?functionId=f", function()), 409, "alreadyExists")
+        # A patch redeploys it.
+        status, op = self.call("PATCH", FN + "/functions/f?updateMask=buildConfig.entryPoint", function())
+        self.assertEqual(status, 200, op)
+        self.lro(op)
+        self.assertEqual(self.call("GET", FN + "/functions/f")[1]["state"], "ACTIVE")
 
 
 if __name__ == "__main__":
