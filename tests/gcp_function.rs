@@ -822,3 +822,66 @@ fn operations_are_polled_and_an_update_patches_only_what_changed() {
             .expect("delete staging bucket");
     });
 }
+
+#[test]
+fn a_function_whose_deployment_failed_is_redeployed_by_the_retried_create() {
+    let (emu, cf) = (drongo(), contract());
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_source(dir.path(), "def handle(request):\n    return 'ok'\n");
+    rt().block_on(async {
+        let p = provider(&emu, &cf, "fail", dir.path());
+        let staging = create_staging(&p, "fail").await;
+        let f = expand(
+            &p,
+            "api",
+            json!({"runtime": "python3.12", "handler": "main.handle", "source": "src"}),
+            &[],
+        )
+        .remove(0);
+        let addr = NativeAddr::new("api".to_string(), f.local.clone());
+        let req = CreateRequest {
+            addr: addr.clone(),
+            kind: Kind::Function,
+            type_name: f.type_name.clone(),
+            inputs: f.inputs.clone(),
+            owner: owner("fail", &addr.to_string()),
+            secrets: Default::default(),
+        };
+        let ctx = OpContext::detached("fail");
+        // The deployment fails: the function is left FAILED, as on Google.
+        let mut s = TcpStream::connect(("127.0.0.1", cf.port)).expect("connect");
+        let body = r#"{"code": "INTERNAL", "message": "build failed: no module main"}"#;
+        write!(
+            s,
+            "POST /__contract/fail-next HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\
+             Content-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .expect("fail-next");
+        let mut out = String::new();
+        s.read_to_string(&mut out).expect("read");
+        assert!(out.contains(" 200 "), "{out}");
+        let e = p
+            .create(&ctx, &req)
+            .await
+            .expect_err("the deployment failed");
+        assert!(e.message.contains("build failed"), "{}", e.message);
+        let id = format!(
+            "projects/{PROJECT}/locations/{REGION}/functions/{}",
+            f.inputs["name"].as_str().expect("name")
+        );
+        assert_eq!(function(&cf, &id)["state"], "FAILED");
+        // The engine retries the create: the function is ours, so it is redeployed.
+        let obs = p.create(&ctx, &req).await.expect("the retried create");
+        assert_eq!(function(&cf, &id)["state"], "ACTIVE");
+        assert_eq!(obs.outputs["state"], "ACTIVE");
+        let mut st = NativeState::new(addr, Kind::Function, f.type_name.clone(), obs.id);
+        st.inputs = f.inputs.clone();
+        st.outputs = obs.outputs;
+        p.delete(&ctx, &st).await.expect("delete function");
+        p.delete(&ctx, &staging)
+            .await
+            .expect("delete staging bucket");
+    });
+    assert!(functions(&cf).is_empty(), "no function left");
+}
