@@ -508,6 +508,26 @@ fn wait_op(g: &Gcp, op: &Value) {
     panic!("{path} is not DONE after 20s");
 }
 
+/// The contract server's request log, one line a request.
+fn request_log(g: &Gcp) -> Vec<String> {
+    let (_, log) = call(&g.contract, "GET", "/__contract/requests", None);
+    log["requests"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|r| format!("{} {} {} {}", r["method"], r["path"], r["query"], r["status"]))
+        .collect()
+}
+
+/// The inserts the contract server answered 409 (a name taken).
+fn conflicts(g: &Gcp) -> usize {
+    let (_, v) = call(&g.contract, "GET", "/__contract/requests", None);
+    v["requests"]
+        .as_array()
+        .map(|a| a.iter().filter(|r| r["method"] == "POST" && r["status"] == 409).count())
+        .unwrap_or(0)
+}
+
 /// The mutating requests the contract server has seen.
 fn inserts(g: &Gcp) -> usize {
     let (_, v) = call(&g.contract, "GET", "/__contract/requests", None);
@@ -534,10 +554,29 @@ fn kill_9_in_the_middle_of_a_gcp_apply_then_apply_again_leaves_no_duplicate_nor_
     let _ = child.wait();
     assert!(started, "the apply reached the contract server before the kill");
 
-    // Faster now, so the resumed apply finishes quickly.
+    // Resume at once, while the killed run's operation is still running: the resumed
+    // apply meets its name taken by an insert that has not finished. Then time passes on
+    // the server (every operation still running finishes, as Compute finishes what it
+    // accepted), and the resumed apply adopts what the killed run made.
     let (s, v) = call(&g.contract, "POST", "/__contract/config", Some(&json!({"polls": 1})));
     assert_eq!(s, 200, "{v}");
-    stack.ok(&["apply", "--auto-approve"]);
+    let resumed = stack
+        .command(&["apply", "--auto-approve"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start the resumed apply");
+    common::wait_until(Duration::from_secs(30), || conflicts(&g) >= 1);
+    let (s, v) = call(&g.contract, "POST", "/__contract/settle", None);
+    assert_eq!(s, 200, "{v}");
+    let r = common::Run(resumed.wait_with_output().expect("resumed apply"));
+    if r.code() != Some(0) {
+        panic!(
+            "the resumed apply failed:\n{}\nrequests:\n{}",
+            r.all(),
+            request_log(&g).join("\n")
+        );
+    }
 
     // No duplicate: one of each per name.
     for (what, items) in [
