@@ -11,12 +11,9 @@
 //! skipped provider test would prove nothing.
 #![cfg(feature = "gcp")]
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
 
 use overcast_gcp::sdk::pubsub::client::SubscriptionAdmin;
 use serde_json::{Value, json};
@@ -24,163 +21,22 @@ use serde_json::{Value, json};
 mod common;
 
 use common::TestStack;
-use common::servers::{Server, start_gcp_contract};
+use common::servers::{Server, start_drongo, start_gcp_contract, start_pubsub_emulator};
 
 const PROJECT: &str = "overcast-test";
 
 // ---------------------------------------------------------------------------------------
 // The emulators: one of each per test, on ports of their own, killed by PID on drop (also
-// when the test panics).
+// when the test panics): tests/common/servers.rs.
 
-struct Emulator {
-    child: Child,
-    endpoint: String,
-    port: u16,
-    output: Arc<Mutex<Vec<String>>>,
-}
-
-impl Drop for Emulator {
-    fn drop(&mut self) {
-        // Child::kill sends SIGKILL to exactly this PID (the Pub/Sub script execs java).
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("bind a free port on 127.0.0.1")
-}
-
-/// Start `program args(port)` on a free port and wait until it accepts connections; a
-/// taken port is retried on another.
-fn start(name: &'static str, program: &Path, args: impl Fn(u16) -> Vec<String>) -> Emulator {
-    assert!(
-        program.exists(),
-        "{name} is not installed at {}: run `bash scripts/test.sh` (it installs the GCP \
-         emulators) or set its OVERCAST_* variable (see tests/gcp_emulators.rs)",
-        program.display()
-    );
-    let mut last = String::new();
-    for _ in 0..5 {
-        let port = free_port();
-        let mut child = Command::new(program)
-            .args(args(port))
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {name} ({}): {e}", program.display()));
-        let output = Arc::new(Mutex::new(Vec::new()));
-        for stream in [
-            child
-                .stdout
-                .take()
-                .map(|s| Box::new(s) as Box<dyn Read + Send>),
-            child
-                .stderr
-                .take()
-                .map(|s| Box::new(s) as Box<dyn Read + Send>),
-        ]
-        .into_iter()
-        .flatten()
-        {
-            let out = output.clone();
-            std::thread::spawn(move || {
-                for line in BufReader::new(stream).lines().map_while(Result::ok) {
-                    if let Ok(mut o) = out.lock() {
-                        o.push(line);
-                    }
-                }
-            });
-        }
-        let emu = Emulator {
-            child,
-            endpoint: format!("http://127.0.0.1:{port}"),
-            port,
-            output,
-        };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        let mut emu = emu;
-        loop {
-            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return emu;
-            }
-            if let Ok(Some(status)) = emu.child.try_wait() {
-                std::thread::sleep(Duration::from_millis(200));
-                last = emu.tail();
-                if last.to_ascii_lowercase().contains("already in use") {
-                    break;
-                }
-                panic!("{name} exited ({status}) before it answered:\n{last}");
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{name} did not answer on port {port} within 60s:\n{}",
-                emu.tail()
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-    panic!("{name}: its port was taken 5 times in a row:\n{last}")
-}
-
-impl Emulator {
-    fn tail(&self) -> String {
-        self.output
-            .lock()
-            .map(|o| {
-                o.iter()
-                    .rev()
-                    .take(40)
-                    .rev()
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .join("\n")
-            })
-            .unwrap_or_default()
-    }
-}
+type Emulator = Server;
 
 fn drongo() -> Emulator {
-    let program = std::env::var("OVERCAST_DRONGO")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| {
-            Path::new(&std::env::var("HOME").unwrap_or_default())
-                .join(".cache/overcast/venv-gcp/bin/drongo")
-        });
-    start("drongo", &program, |port| {
-        vec![
-            "server".into(),
-            "--host".into(),
-            "127.0.0.1".into(),
-            "--port".into(),
-            port.to_string(),
-        ]
-    })
+    start_drongo()
 }
 
 fn pubsub_emulator() -> Emulator {
-    let program = std::env::var("OVERCAST_PUBSUB_EMULATOR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| {
-            PathBuf::from(
-                "/usr/lib/google-cloud-sdk/platform/pubsub-emulator/bin/cloud-pubsub-emulator",
-            )
-        });
-    assert!(
-        Command::new("java")
-            .arg("-version")
-            .output()
-            .is_ok_and(|o| o.status.success()),
-        "the Pub/Sub emulator needs Java (17 or later): install a JRE (apt-get install \
-         openjdk-17-jre-headless)"
-    );
-    start("pubsub emulator", &program, |port| {
-        vec!["--host=127.0.0.1".into(), format!("--port={port}")]
-    })
+    start_pubsub_emulator()
 }
 
 // ---------------------------------------------------------------------------------------
@@ -318,8 +174,8 @@ fn the_gcp_provider_passes_the_conformance_suite_for_storage_and_queue() {
         "the GCP provider fails the conformance suite on drongo and the Pub/Sub emulator:\n  {}\n\
          drongo:\n{}\npubsub:\n{}",
         failures.join("\n  "),
-        storage.tail(),
-        pubsub.tail()
+        storage.output_tail(),
+        pubsub.output_tail()
     );
 }
 

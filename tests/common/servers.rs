@@ -409,6 +409,14 @@ pub fn start_pubsub_emulator() -> Server {
          OVERCAST_PUBSUB_EMULATOR to it",
         program.display()
     );
+    assert!(
+        Command::new("java")
+            .arg("-version")
+            .output()
+            .is_ok_and(|o| o.status.success()),
+        "the Pub/Sub emulator needs Java (17 or later): install a JRE (apt-get install \
+         openjdk-17-jre-headless)"
+    );
     start(
         "pubsub emulator",
         PortChoice::Free,

@@ -10,7 +10,7 @@ use overcast_core::kinds::{FunctionProps, TriggerType};
 use overcast_core::{AbstractResource, Attrs, Kind, NativeSpec, ProviderError};
 use serde_json::{Value, json};
 
-use super::staging;
+use super::{adapter, staging};
 use crate::expand::{Ctx, types};
 use crate::names;
 
@@ -27,33 +27,32 @@ fn whole_ref<'a>(s: &str, kinds: &'a BTreeMap<String, Kind>) -> Option<(&'a Stri
     kinds.get_key_value(name).map(|(n, k)| (n, *k))
 }
 
-/// The entry point of a handler: `main.handler` -> `handler`. Cloud Functions loads a
-/// Python function from `main.py`, so a Python handler's module must be `main`.
-fn entry_point(name: &str, p: &FunctionProps) -> Result<String, ProviderError> {
-    let (module, function) = p.handler.rsplit_once('.').ok_or_else(|| {
-        ProviderError::invalid(format!(
-            "function `{name}`: handler `{}` is not `module.function`",
-            p.handler
-        ))
-        .with_hint("write e.g. `handler: main.handler`")
-    })?;
-    let python = p.runtime.starts_with("python");
-    if python && module != "main" {
-        return Err(ProviderError::invalid(format!(
-            "function `{name}`: on GCP a Python function is loaded from `main.py`, not `{module}.py` (handler `{}`)",
-            p.handler
-        ))
-        .with_hint(format!(
-            "rename the module to main.py and write `handler: main.{function}`"
-        )));
-    }
-    if function.is_empty() {
-        return Err(ProviderError::invalid(format!(
-            "function `{name}`: handler `{}` names no function",
-            p.handler
-        )));
-    }
-    Ok(function.to_string())
+/// The entry point of a handler and the adapter it needs (see [`adapter`]):
+/// `main.handler` on Python is Cloud Functions' own (`handler`, no adapter);
+/// `app.handler` is called through a generated `main.py` ([`adapter::ENTRY`]).
+fn entry_point(
+    name: &str,
+    p: &FunctionProps,
+    http: bool,
+) -> Result<(String, Value), ProviderError> {
+    let (module, function) = p
+        .handler
+        .rsplit_once('.')
+        .filter(|(m, f)| !m.is_empty() && !f.is_empty())
+        .ok_or_else(|| {
+            ProviderError::invalid(format!(
+                "function `{name}`: handler `{}` is not `module.function`",
+                p.handler
+            ))
+            .with_hint("write e.g. `handler: main.handler`")
+        })?;
+    let adapter = adapter::needed(&p.runtime, module, function, http);
+    let entry = if adapter.is_null() {
+        function.to_string()
+    } else {
+        adapter::ENTRY.to_string()
+    };
+    Ok((entry, adapter))
 }
 
 /// The trigger as the function native holds it, and whether it is http.
@@ -133,6 +132,7 @@ pub fn function(
         ))
     })?;
     let (trigger, http) = trigger(name, p, &res.referenced_kinds)?;
+    let (entry, adapter) = entry_point(name, p, http)?;
     let limits = catalog().function_limits(Cloud::Gcp);
     let max_timeout = if http {
         limits.http_timeout_max_s
@@ -151,7 +151,9 @@ pub fn function(
                 "name": names::name(ctx.stack, ctx.target, name, "", 63),
                 "region": ctx.region,
                 "runtime": runtime.id,
-                "entry_point": entry_point(name, p)?,
+                "entry_point": entry,
+                // The generated main.py/index.js calling the handler, or null.
+                "adapter": adapter,
                 // Relative to the spec's directory, as written.
                 "source": p.source,
                 "bucket": staging::bucket_name(ctx.stack, ctx.target),
@@ -234,12 +236,22 @@ mod tests {
             name.len() <= 63 && name.starts_with("oc-shop-gcp-worker-"),
             "{name}"
         );
-        let e = run(
+        assert_eq!(f.inputs["adapter"], Value::Null);
+        // A handler elsewhere than main.py is called through the generated adapter.
+        let n = run(
             json!({"runtime": "python3.12", "handler": "app.handle", "source": "src"}),
             &[],
         )
+        .expect("expand");
+        assert_eq!(n[0].inputs["entry_point"], adapter::ENTRY);
+        assert_eq!(n[0].inputs["adapter"]["module"], "app");
+        assert_eq!(n[0].inputs["adapter"]["signature"], "http");
+        let e = run(
+            json!({"runtime": "python3.12", "handler": "handle", "source": "src"}),
+            &[],
+        )
         .unwrap_err();
-        assert!(e.message.contains("main.py"), "{}", e.message);
+        assert!(e.message.contains("module.function"), "{}", e.message);
     }
 
     #[test]

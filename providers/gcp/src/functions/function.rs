@@ -302,7 +302,11 @@ pub async fn get(c: &Clients, path: &str) -> Result<Function, ProviderError> {
 /// The SHA-256 of the source's archive now, if the source is on this machine.
 async fn local_sha(c: &Clients, inputs: &Attrs) -> Option<String> {
     let dir = inputs.get("source").and_then(Value::as_str)?;
-    source::zip(&c.spec_dir, dir).await.ok().map(|a| a.sha256)
+    let adapter = inputs.get("adapter").unwrap_or(&Value::Null);
+    source::zip(&c.spec_dir, dir, adapter)
+        .await
+        .ok()
+        .map(|a| a.sha256)
 }
 
 /// Read the function `path`, with its labels.
@@ -319,7 +323,8 @@ pub async fn read(
 /// Zip and upload the source of `inputs`; the archive and its object's generation.
 async fn stage(c: &Clients, inputs: &Attrs) -> Result<(source::Archive, String), ProviderError> {
     let name = str_of(inputs, "name")?;
-    let archive = source::zip(&c.spec_dir, str_of(inputs, "source")?).await?;
+    let adapter = inputs.get("adapter").unwrap_or(&Value::Null);
+    let archive = source::zip(&c.spec_dir, str_of(inputs, "source")?, adapter).await?;
     let meta = source::upload(&c.gcs, str_of(inputs, "bucket")?, name, &archive).await?;
     Ok((archive, meta.generation))
 }

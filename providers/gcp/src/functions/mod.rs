@@ -8,10 +8,13 @@
 //!   long-running operations, see [`ops`]);
 //! - [`expand`]: a function resource as natives (plus a `gcp_scheduler_job` for a
 //!   schedule trigger);
+//! - [`adapter`]: the generated `main.py`/`index.js` that calls a `(event, context)`
+//!   handler from what Cloud Functions passes;
 //! - [`abstracts`]: a function native back to the abstract kind;
 //! - [`invoke`]: calling an http function's URL.
 
 pub mod abstracts;
+pub mod adapter;
 pub mod client;
 pub mod expand;
 pub mod function;

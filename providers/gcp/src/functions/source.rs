@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use overcast_core::ProviderError;
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::gcs::Gcs;
@@ -47,12 +48,15 @@ pub fn prefix(function: &str) -> String {
     format!("{function}/")
 }
 
-/// Zip `dir` (relative paths are relative to `spec_dir`) off the async runtime.
-pub async fn zip(spec_dir: &Path, dir: &str) -> Result<Archive, ProviderError> {
+/// Zip `dir` (relative paths are relative to `spec_dir`) with the files of `adapter`
+/// (see [`super::adapter`]), off the async runtime.
+pub async fn zip(spec_dir: &Path, dir: &str, adapter: &Value) -> Result<Archive, ProviderError> {
     let path = spec_dir.join(dir);
-    let bytes = tokio::task::spawn_blocking(move || overcast_core::archive::zip_dir(&path))
-        .await
-        .map_err(|e| ProviderError::fatal(format!("zipping the function source: {e}")))??;
+    let extra = super::adapter::files(adapter);
+    let bytes =
+        tokio::task::spawn_blocking(move || overcast_core::archive::zip_dir_with(&path, &extra))
+            .await
+            .map_err(|e| ProviderError::fatal(format!("zipping the function source: {e}")))??;
     let sha256 = hex::encode(Sha256::digest(&bytes));
     Ok(Archive { bytes, sha256 })
 }
