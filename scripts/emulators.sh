@@ -329,7 +329,7 @@ targets:
     region: us-central1
     zone: us-central1-a
     storage_endpoint: http://127.0.0.1:$1
-    functions_endpoint: http://127.0.0.1:$1
+    functions_endpoint: http://127.0.0.1:$3
     pubsub_endpoint: http://127.0.0.1:$2
     compute_endpoint: http://127.0.0.1:$3
     sql_endpoint: http://127.0.0.1:$3

@@ -220,6 +220,52 @@ fn the_gcp_provider_passes_the_conformance_suite_for_database() {
     );
 }
 
+/// Preflight asks Cloud SQL Admin for one page of instances only when the stack has a
+/// database, and names the service when it does not answer.
+#[test]
+fn preflight_lists_cloud_sql_instances_only_for_a_stack_with_a_database() {
+    let server = start_gcp_contract(POLLS);
+    let (storage, pubsub) = (drongo(), pubsub_emulator());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let rt = rt();
+    let instance_lists = |server: &Server| {
+        requests(server)
+            .iter()
+            .filter(|(m, path, _)| m == "GET" && path.ends_with("/instances"))
+            .count()
+    };
+
+    let without = provider_with(&server, Some((&storage, &pubsub)), dir.path(), "pre");
+    rt.block_on(without.preflight())
+        .expect("preflight of a stack without a database");
+    assert_eq!(
+        instance_lists(&server),
+        0,
+        "Cloud SQL asked without a database"
+    );
+
+    let with = provider_with(&server, Some((&storage, &pubsub)), dir.path(), "pre");
+    natives(&with, "db", json!({"size": "micro"}));
+    rt.block_on(with.preflight())
+        .expect("preflight of a stack with a database");
+    assert_eq!(
+        instance_lists(&server),
+        1,
+        "one page of Cloud SQL instances"
+    );
+
+    // Cloud SQL gone: preflight says which service did not answer.
+    drop(server);
+    let e = rt
+        .block_on(with.preflight())
+        .expect_err("Cloud SQL does not answer");
+    assert!(
+        e.message.contains("Cloud SQL Admin did not answer"),
+        "{}",
+        e.message
+    );
+}
+
 /// The natives of a database resource.
 fn natives(p: &overcast_gcp::GcpProvider, name: &str, props: Value) -> Vec<NativeSpec> {
     p.expand(&AbstractResource {

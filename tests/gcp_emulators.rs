@@ -110,8 +110,9 @@ fn settings(
         "region": "europe-west1",
         "storage_endpoint": storage.endpoint,
         "pubsub_endpoint": pubsub.endpoint,
-        // drongo also serves the Cloud Functions control plane (discovery lists functions).
-        "functions_endpoint": storage.endpoint,
+        // The contract server serves the Cloud Functions control plane (discovery lists
+        // functions).
+        "functions_endpoint": compute.endpoint,
         "compute_endpoint": compute.endpoint,
         "sql_endpoint": compute.endpoint,
     })
@@ -199,8 +200,8 @@ targets:
     region: europe-west1
     storage_endpoint: {}
     pubsub_endpoint: {}
-    functions_endpoint: {0}
-    compute_endpoint: {}
+    functions_endpoint: {2}
+    compute_endpoint: {2}
     sql_endpoint: {2}
 resources:
   files:

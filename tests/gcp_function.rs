@@ -1,14 +1,17 @@
-//! Functions on GCP (Cloud Functions 2nd gen) against drongo on 127.0.0.1, started and
-//! stopped (by PID) by these tests: drongo serves the Cloud Functions v2 control plane
-//! (operations done at once, no runtime) and Cloud Storage's JSON API on one port. The
-//! provider conformance suite runs for the function kind; the source archive is checked
-//! in the staging bucket with its MD5; event triggers are read back through drongo's own
-//! API; and a stack goes through the `overcast` binary (apply, a no-op plan, a new
-//! source, destroy) leaving no function and no staging bucket behind.
+//! Functions on GCP (Cloud Functions 2nd gen) against servers on 127.0.0.1, started and
+//! stopped (by PID) by these tests: the strict contract server (tests/gcp_server) serves
+//! the Cloud Functions v2 control plane (bodies validated against Google's discovery
+//! document, runtimes and limits checked, operations that take reads to finish, no
+//! runtime), drongo serves Cloud Storage's JSON API (the staging bucket). The provider
+//! conformance suite runs for the function kind; the source archive is checked in the
+//! staging bucket with its MD5; event triggers are read back through the contract
+//! server's API; and a stack goes through the `overcast` binary (apply, a no-op plan, a
+//! new source, destroy) leaving no function and no staging bucket behind.
 //!
-//! drongo comes from `scripts/test.sh` (a venv under ~/.cache/overcast; OVERCAST_DRONGO
-//! overrides), the Pub/Sub emulator (the binary's preflight lists topics) from the Google
-//! Cloud SDK (OVERCAST_PUBSUB_EMULATOR). If one cannot be started the tests FAIL.
+//! drongo and the contract server's venv come from `scripts/test.sh` (a venv under
+//! ~/.cache/overcast; OVERCAST_DRONGO overrides), the Pub/Sub emulator (the binary's
+//! preflight lists topics) from the Google Cloud SDK (OVERCAST_PUBSUB_EMULATOR). If one
+//! cannot be started the tests FAIL.
 #![cfg(feature = "gcp")]
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -25,6 +28,7 @@ use serde_json::{Value, json};
 mod common;
 
 use common::TestStack;
+use common::servers::{Server, start_gcp_contract};
 
 const PROJECT: &str = "overcast-test";
 const REGION: &str = "europe-west1";
@@ -174,11 +178,16 @@ fn pubsub_emulator() -> Emulator {
 }
 
 // ---------------------------------------------------------------------------------------
-// Checking through drongo's own API.
+// Checking through the servers' own APIs.
 
-/// One HTTP request to drongo: the status and the JSON body.
-fn api(emu: &Emulator, method: &str, path: &str) -> (u16, Value) {
-    let mut s = TcpStream::connect(("127.0.0.1", emu.port)).expect("connect to drongo");
+/// The contract server for Cloud Functions; each operation answers 2 reads as not done.
+fn contract() -> Server {
+    start_gcp_contract(2)
+}
+
+/// One HTTP request to the server on `port`: the status and the JSON body.
+fn api(port: u16, method: &str, path: &str) -> (u16, Value) {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect to the server");
     s.set_read_timeout(Some(Duration::from_secs(10)))
         .expect("timeout");
     write!(
@@ -198,20 +207,20 @@ fn api(emu: &Emulator, method: &str, path: &str) -> (u16, Value) {
 }
 
 fn buckets(emu: &Emulator) -> Vec<Value> {
-    let (status, v) = api(emu, "GET", &format!("/storage/v1/b?project={PROJECT}"));
+    let (status, v) = api(emu.port, "GET", &format!("/storage/v1/b?project={PROJECT}"));
     assert_eq!(status, 200, "list buckets: {v}");
     v["items"].as_array().cloned().unwrap_or_default()
 }
 
 fn objects(emu: &Emulator, bucket: &str) -> Vec<Value> {
-    let (status, v) = api(emu, "GET", &format!("/storage/v1/b/{bucket}/o"));
+    let (status, v) = api(emu.port, "GET", &format!("/storage/v1/b/{bucket}/o"));
     assert_eq!(status, 200, "list objects of {bucket}: {v}");
     v["items"].as_array().cloned().unwrap_or_default()
 }
 
-fn functions(emu: &Emulator) -> Vec<Value> {
+fn functions(cf: &Server) -> Vec<Value> {
     let (status, v) = api(
-        emu,
+        cf.port,
         "GET",
         &format!("/v2/projects/{PROJECT}/locations/{REGION}/functions"),
     );
@@ -219,8 +228,8 @@ fn functions(emu: &Emulator) -> Vec<Value> {
     v["functions"].as_array().cloned().unwrap_or_default()
 }
 
-fn function(emu: &Emulator, full_name: &str) -> Value {
-    let (status, v) = api(emu, "GET", &format!("/v2/{full_name}"));
+fn function(cf: &Server, full_name: &str) -> Value {
+    let (status, v) = api(cf.port, "GET", &format!("/v2/{full_name}"));
     assert_eq!(status, 200, "get {full_name}: {v}");
     v
 }
@@ -235,12 +244,17 @@ fn rt() -> tokio::runtime::Runtime {
         .expect("runtime")
 }
 
-fn provider(emu: &Emulator, stack: &str, spec_dir: &Path) -> overcast_gcp::GcpProvider {
+fn provider(
+    emu: &Emulator,
+    cf: &Server,
+    stack: &str,
+    spec_dir: &Path,
+) -> overcast_gcp::GcpProvider {
     let settings = json!({
         "project": PROJECT,
         "region": REGION,
         "storage_endpoint": emu.endpoint,
-        "functions_endpoint": emu.endpoint,
+        "functions_endpoint": cf.endpoint,
         // Not called by these tests; set so no client looks for Google credentials.
         "pubsub_endpoint": emu.endpoint,
     });
@@ -298,8 +312,15 @@ async fn create(
     st
 }
 
-/// The staging bucket of the target, created as the engine does before any function.
+/// The staging bucket of the target, created as the engine does before any function
+/// (the target has one once a function of the stack has been expanded).
 async fn create_staging(p: &overcast_gcp::GcpProvider, stack: &str) -> NativeState {
+    expand(
+        p,
+        "any",
+        json!({"runtime": "python3.12", "handler": "main.handle", "source": "src"}),
+        &[],
+    );
     let spec = p.expand_target().expect("expand_target").remove(0);
     assert_eq!(spec.local, "staging");
     let resource = NativeAddr::target_resource("gcp");
@@ -334,7 +355,7 @@ fn expand(
 #[test]
 fn the_gcp_provider_passes_the_conformance_suite_for_function() {
     use overcast_core::conformance::{self, Case, Target};
-    let emu = drongo();
+    let (emu, cf) = (drongo(), contract());
     let dir = tempfile::tempdir().expect("tempdir");
     write_source(dir.path(), "def handle(request):\n    return 'ok'\n");
     let case = Case::new(
@@ -349,7 +370,7 @@ fn the_gcp_provider_passes_the_conformance_suite_for_function() {
     )
     .expect("update");
     let failure = rt().block_on(async {
-        let p = provider(&emu, "conform", dir.path());
+        let p = provider(&emu, &cf, "conform", dir.path());
         let staging = create_staging(&p, "conform").await;
         let target = Target {
             stack: "conform".into(),
@@ -366,9 +387,9 @@ fn the_gcp_provider_passes_the_conformance_suite_for_function() {
     });
     assert!(
         failure.0.is_none(),
-        "the GCP provider fails the conformance suite for function on drongo:\n  {}\ndrongo:\n{}",
+        "the GCP provider fails the conformance suite for function:\n  {}\ncontract server:\n{}",
         failure.0.unwrap_or_default(),
-        emu.tail()
+        cf.output_tail()
     );
     assert!(
         failure.1.is_none(),
@@ -376,12 +397,12 @@ fn the_gcp_provider_passes_the_conformance_suite_for_function() {
         failure.1
     );
     assert!(buckets(&emu).is_empty(), "no bucket left");
-    assert!(functions(&emu).is_empty(), "no function left");
+    assert!(functions(&cf).is_empty(), "no function left");
 }
 
 #[test]
 fn the_source_archive_is_deterministic_and_lands_in_the_staging_bucket_with_its_md5() {
-    let emu = drongo();
+    let (emu, cf) = (drongo(), contract());
     let dir = tempfile::tempdir().expect("tempdir");
     write_source(dir.path(), "def handle(request):\n    return 'v1'\n");
     // Same directory, same bytes.
@@ -393,7 +414,7 @@ fn the_source_archive_is_deterministic_and_lands_in_the_staging_bucket_with_its_
         hex::encode(Sha256::digest(bytes))
     };
     rt().block_on(async {
-        let p = provider(&emu, "src", dir.path());
+        let p = provider(&emu, &cf, "src", dir.path());
         let staging = create_staging(&p, "src").await;
         let bucket = staging.id.clone();
         let specs = expand(
@@ -416,7 +437,7 @@ fn the_source_archive_is_deterministic_and_lands_in_the_staging_bucket_with_its_
             "the stored object is not the zip"
         );
         // The function deploys that object.
-        let live = function(&emu, &st.id);
+        let live = function(&cf, &st.id);
         let src = &live["buildConfig"]["source"]["storageSource"];
         assert_eq!(src["bucket"], bucket.as_str());
         assert_eq!(src["object"], objs[0]["name"]);
@@ -441,7 +462,7 @@ fn the_source_archive_is_deterministic_and_lands_in_the_staging_bucket_with_its_
         let objs = objects(&emu, &bucket);
         assert_eq!(objs.len(), 1, "the old archive is gone: {objs:?}");
         assert_eq!(objs[0]["name"], format!("{fname}/{}.zip", sha(&new_zip)));
-        let live = function(&emu, &st.id);
+        let live = function(&cf, &st.id);
         assert_eq!(
             live["buildConfig"]["source"]["storageSource"]["object"],
             objs[0]["name"]
@@ -465,16 +486,16 @@ fn the_source_archive_is_deterministic_and_lands_in_the_staging_bucket_with_its_
         p.delete(&ctx, &staging).await.expect("delete the staging bucket");
     });
     assert!(buckets(&emu).is_empty(), "no bucket left");
-    assert!(functions(&emu).is_empty(), "no function left");
+    assert!(functions(&cf).is_empty(), "no function left");
 }
 
 #[test]
 fn queue_and_storage_triggers_carry_their_event_trigger() {
-    let emu = drongo();
+    let (emu, cf) = (drongo(), contract());
     let dir = tempfile::tempdir().expect("tempdir");
     write_source(dir.path(), "def on_event(event):\n    pass\n");
     rt().block_on(async {
-        let p = provider(&emu, "evt", dir.path());
+        let p = provider(&emu, &cf, "evt", dir.path());
         let staging = create_staging(&p, "evt").await;
         let ctx = OpContext::detached("evt");
 
@@ -493,7 +514,7 @@ fn queue_and_storage_triggers_carry_their_event_trigger() {
         let mut inputs = f.inputs.clone();
         inputs["trigger"]["topic"] = json!(topic);
         let queue_fn = create(&p, "evt", "worker", f, inputs, Kind::Function).await;
-        let live = function(&emu, &queue_fn.id);
+        let live = function(&cf, &queue_fn.id);
         let t = &live["eventTrigger"];
         assert_eq!(
             t["eventType"],
@@ -501,18 +522,15 @@ fn queue_and_storage_triggers_carry_their_event_trigger() {
         );
         assert_eq!(t["pubsubTopic"], topic.as_str());
         // google-cloud-rust sends enums as numbers (`enum-encoding=int`, which Google
-        // accepts); drongo keeps what it was sent. RETRY_POLICY_RETRY is 2.
-        assert!(
-            t["retryPolicy"] == json!(2) || t["retryPolicy"] == "RETRY_POLICY_RETRY",
-            "{t}"
-        );
+        // accepts); the server keeps it by name, as Google answers it.
+        assert_eq!(t["retryPolicy"], "RETRY_POLICY_RETRY", "{t}");
         let seen = p
             .read(&ctx, &queue_fn)
             .await
             .expect("read")
             .expect("exists");
         assert_eq!(seen.inputs, queue_fn.inputs, "drift after create");
-        // Event functions have no URL to call, and drongo runs no code anyway.
+        // Event functions have no URL to call, and the server runs no code anyway.
         let e = p
             .invoke(&ctx, &queue_fn, json!({}))
             .await
@@ -532,7 +550,7 @@ fn queue_and_storage_triggers_carry_their_event_trigger() {
         let mut inputs = f.inputs.clone();
         inputs["trigger"]["bucket"] = json!("uploads-bucket");
         let storage_fn = create(&p, "evt", "thumbs", f, inputs, Kind::Function).await;
-        let live = function(&emu, &storage_fn.id);
+        let live = function(&cf, &storage_fn.id);
         let t = &live["eventTrigger"];
         assert_eq!(t["eventType"], "google.cloud.storage.object.v1.finalized");
         assert_eq!(
@@ -562,14 +580,14 @@ fn queue_and_storage_triggers_carry_their_event_trigger() {
             .expect("delete staging bucket");
     });
     assert!(buckets(&emu).is_empty(), "no bucket left");
-    assert!(functions(&emu).is_empty(), "no function left");
+    assert!(functions(&cf).is_empty(), "no function left");
 }
 
 #[test]
 fn an_http_function_on_the_emulator_is_not_invoked_but_refused() {
-    let emu = drongo();
+    let (emu, cf) = (drongo(), contract());
     let dir = tempfile::tempdir().expect("tempdir");
-    let p = provider(&emu, "inv", dir.path());
+    let p = provider(&emu, &cf, "inv", dir.path());
     let mut st = NativeState::new(
         NativeAddr::new("api", "function"),
         Kind::Function,
@@ -584,7 +602,7 @@ fn an_http_function_on_the_emulator_is_not_invoked_but_refused() {
         .block_on(p.invoke(&OpContext::detached("inv"), &st, json!({"a": 1})))
         .expect_err("refused");
     assert!(
-        e.message.contains("no runtime") && e.message.contains(&emu.endpoint),
+        e.message.contains("no runtime") && e.message.contains(&cf.endpoint),
         "{}",
         e.message
     );
@@ -592,9 +610,9 @@ fn an_http_function_on_the_emulator_is_not_invoked_but_refused() {
 
 #[test]
 fn a_schedule_trigger_expands_to_a_scheduler_job_posting_to_the_function() {
-    let emu = drongo();
+    let (emu, cf) = (drongo(), contract());
     let dir = tempfile::tempdir().expect("tempdir");
-    let p = provider(&emu, "cron", dir.path());
+    let p = provider(&emu, &cf, "cron", dir.path());
     let specs = expand(
         &p,
         "nightly",
@@ -618,7 +636,7 @@ fn a_schedule_trigger_expands_to_a_scheduler_job_posting_to_the_function() {
 // ---------------------------------------------------------------------------------------
 // The binary, end to end.
 
-fn spec(storage: &Emulator, pubsub: &Emulator, memory: u32) -> String {
+fn spec(storage: &Emulator, cf: &Server, pubsub: &Emulator, memory: u32) -> String {
     format!(
         r#"stack: gfn
 default_target: gcp
@@ -628,7 +646,7 @@ targets:
     project: {PROJECT}
     region: {REGION}
     storage_endpoint: {ep}
-    functions_endpoint: {ep}
+    functions_endpoint: {fe}
     pubsub_endpoint: {ps}
 resources:
   api:
@@ -641,24 +659,26 @@ resources:
       GREETING: hello
 "#,
         ep = storage.endpoint,
+        fe = cf.endpoint,
         ps = pubsub.endpoint
     )
 }
 
 #[test]
 fn a_function_stack_applies_updates_and_destroys_through_the_binary() {
-    let (emu, pubsub) = (drongo(), pubsub_emulator());
-    let stack = TestStack::yaml(&spec(&emu, &pubsub, 256));
+    let (emu, cf, pubsub) = (drongo(), contract(), pubsub_emulator());
+    let stack = TestStack::yaml(&spec(&emu, &cf, &pubsub, 256));
     write_source(stack.path(), "def handle(request):\n    return 'v1'\n");
     let out = stack.run(&["apply", "--auto-approve"]);
     assert_eq!(
         out.code(),
         Some(0),
-        "apply failed:\n{}\ndrongo:\n{}",
+        "apply failed:\n{}\ndrongo:\n{}\ncontract server:\n{}",
         out.all(),
-        emu.tail()
+        emu.tail(),
+        cf.output_tail()
     );
-    let fns = functions(&emu);
+    let fns = functions(&cf);
     assert_eq!(fns.len(), 1, "{fns:?}");
     assert_eq!(fns[0]["serviceConfig"]["availableMemory"], "256Mi");
     assert_eq!(
@@ -692,7 +712,7 @@ fn a_function_stack_applies_updates_and_destroys_through_the_binary() {
     stack.edit("memory: 256", "memory: 512");
     let out = stack.run(&["apply", "--auto-approve"]);
     assert_eq!(out.code(), Some(0), "update failed:\n{}", out.all());
-    let fns = functions(&emu);
+    let fns = functions(&cf);
     assert_eq!(fns[0]["serviceConfig"]["availableMemory"], "512Mi");
     let objs = objects(&emu, &staging);
     assert_eq!(objs.len(), 1, "{objs:?}");
@@ -705,10 +725,163 @@ fn a_function_stack_applies_updates_and_destroys_through_the_binary() {
     assert_eq!(
         out.code(),
         Some(0),
-        "destroy failed:\n{}\ndrongo:\n{}",
+        "destroy failed:\n{}\ndrongo:\n{}\ncontract server:\n{}",
         out.all(),
-        emu.tail()
+        emu.tail(),
+        cf.output_tail()
     );
-    assert!(functions(&emu).is_empty(), "no function left");
+    assert!(functions(&cf).is_empty(), "no function left");
     assert!(buckets(&emu).is_empty(), "the staging bucket is gone");
+}
+
+/// The contract server's request log: `(method, path, query)` of each API request.
+fn requests(cf: &Server) -> Vec<(String, String, Value)> {
+    let (status, v) = api(cf.port, "GET", "/__contract/requests");
+    assert_eq!(status, 200, "request log: {v}");
+    v["requests"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|r| {
+            (
+                r["method"].as_str().unwrap_or_default().to_string(),
+                r["path"].as_str().unwrap_or_default().to_string(),
+                r["query"].clone(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn operations_are_polled_and_an_update_patches_only_what_changed() {
+    let (emu, cf) = (drongo(), contract());
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_source(dir.path(), "def handle(request):\n    return 'ok'\n");
+    rt().block_on(async {
+        let p = provider(&emu, &cf, "mask", dir.path());
+        let staging = create_staging(&p, "mask").await;
+        let props = json!({"runtime": "python3.12", "handler": "main.handle", "source": "src",
+                           "memory": 256, "env": {"MODE": "dev"}});
+        let f = expand(&p, "api", props, &[]).remove(0);
+        let st = create(&p, "mask", "api", &f, f.inputs.clone(), Kind::Function).await;
+        // The create waited for its operation: read until done (2 reads answer not done).
+        let log = requests(&cf);
+        let op_reads = |log: &[(String, String, Value)]| {
+            log.iter()
+                .filter(|(m, path, _)| m == "GET" && path.contains("/operations/"))
+                .count()
+        };
+        assert!(
+            log.iter().any(|(m, path, q)| m == "POST"
+                && path.ends_with("/functions")
+                && q["functionId"] == f.inputs["name"]),
+            "{log:?}"
+        );
+        assert_eq!(op_reads(&log), 3, "{log:?}");
+        let live = function(&cf, &st.id);
+        assert_eq!(live["state"], "ACTIVE");
+        assert!(
+            st.outputs["url"]
+                .as_str()
+                .is_some_and(|u| u.starts_with(&cf.endpoint)),
+            "the url is the function's serviceConfig.uri: {:?}",
+            st.outputs
+        );
+
+        // More memory, nothing else: one patch whose mask names the memory only.
+        let mut inputs = f.inputs.clone();
+        inputs.insert("memory".into(), json!(512));
+        let ctx = OpContext::detached("mask");
+        let obs = p.update(&ctx, &st, &inputs).await.expect("update");
+        assert_eq!(obs.inputs["memory"], 512);
+        let log = requests(&cf);
+        let patches: Vec<_> = log.iter().filter(|(m, _, _)| m == "PATCH").collect();
+        assert_eq!(patches.len(), 1, "{log:?}");
+        let mask = patches[0].2["updateMask"].as_str().unwrap_or_default();
+        assert!(
+            mask == "serviceConfig.availableMemory" || mask == "service_config.available_memory",
+            "{mask}"
+        );
+        assert_eq!(op_reads(&log), 6, "{log:?}");
+        let live = function(&cf, &st.id);
+        assert_eq!(live["serviceConfig"]["availableMemory"], "512Mi");
+        assert_eq!(live["serviceConfig"]["environmentVariables"]["MODE"], "dev");
+        assert_eq!(live["state"], "ACTIVE");
+
+        let mut st = st;
+        st.outputs = obs.outputs;
+        p.delete(&ctx, &st).await.expect("delete function");
+        let (status, _) = api(cf.port, "GET", &format!("/v2/{}", st.id));
+        assert_eq!(
+            status, 404,
+            "the function is gone once its operation is done"
+        );
+        p.delete(&ctx, &staging)
+            .await
+            .expect("delete staging bucket");
+    });
+}
+
+#[test]
+fn a_function_whose_deployment_failed_is_redeployed_by_the_retried_create() {
+    let (emu, cf) = (drongo(), contract());
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_source(dir.path(), "def handle(request):\n    return 'ok'\n");
+    rt().block_on(async {
+        let p = provider(&emu, &cf, "fail", dir.path());
+        let staging = create_staging(&p, "fail").await;
+        let f = expand(
+            &p,
+            "api",
+            json!({"runtime": "python3.12", "handler": "main.handle", "source": "src"}),
+            &[],
+        )
+        .remove(0);
+        let addr = NativeAddr::new("api".to_string(), f.local.clone());
+        let req = CreateRequest {
+            addr: addr.clone(),
+            kind: Kind::Function,
+            type_name: f.type_name.clone(),
+            inputs: f.inputs.clone(),
+            owner: owner("fail", &addr.to_string()),
+            secrets: Default::default(),
+        };
+        let ctx = OpContext::detached("fail");
+        // The deployment fails: the function is left FAILED, as on Google.
+        let mut s = TcpStream::connect(("127.0.0.1", cf.port)).expect("connect");
+        let body = r#"{"code": "INTERNAL", "message": "build failed: no module main"}"#;
+        write!(
+            s,
+            "POST /__contract/fail-next HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\
+             Content-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .expect("fail-next");
+        let mut out = String::new();
+        s.read_to_string(&mut out).expect("read");
+        assert!(out.contains(" 200 "), "{out}");
+        let e = p
+            .create(&ctx, &req)
+            .await
+            .expect_err("the deployment failed");
+        assert!(e.message.contains("build failed"), "{}", e.message);
+        let id = format!(
+            "projects/{PROJECT}/locations/{REGION}/functions/{}",
+            f.inputs["name"].as_str().expect("name")
+        );
+        assert_eq!(function(&cf, &id)["state"], "FAILED");
+        // The engine retries the create: the function is ours, so it is redeployed.
+        let obs = p.create(&ctx, &req).await.expect("the retried create");
+        assert_eq!(function(&cf, &id)["state"], "ACTIVE");
+        assert_eq!(obs.outputs["state"], "ACTIVE");
+        let mut st = NativeState::new(addr, Kind::Function, f.type_name.clone(), obs.id);
+        st.inputs = f.inputs.clone();
+        st.outputs = obs.outputs;
+        p.delete(&ctx, &st).await.expect("delete function");
+        p.delete(&ctx, &staging)
+            .await
+            .expect("delete staging bucket");
+    });
+    assert!(functions(&cf).is_empty(), "no function left");
 }

@@ -217,3 +217,10 @@ def load_scheduler(directory=None):
     d = Path(directory) if directory else documents_dir()
     with open(d / "cloudscheduler.v1.json", encoding="utf-8") as f:
         return Api(json.load(f), "", scheduler_output_only)
+
+
+def load_functions(directory=None):
+    """The Cloud Functions v2 document (output-only fields carry `readOnly`)."""
+    d = Path(directory) if directory else documents_dir()
+    with open(d / "cloudfunctions.v2.json", encoding="utf-8") as f:
+        return Api(json.load(f), "", scheduler_output_only)

@@ -19,6 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from . import discovery, images
 from .compute import Compute
+from .functions import Functions
 from .errors import ApiError, invalid, not_found
 from .scheduler import Scheduler
 from .sqladmin import SqlAdmin
@@ -41,11 +42,15 @@ class App:
         self.sqladmin = SqlAdmin(sql_api, self.store)
         self.scheduler_api = discovery.load_scheduler(documents)
         self.scheduler = Scheduler(self.scheduler_api, self.store)
+        self.functions_api = discovery.load_functions(documents)
+        self.functions = Functions(self.functions_api, self.store)
 
     def dispatch(self, method, path, query, raw, base_url):
         """(status, JSON body) for one API request."""
         if path.startswith("/compute/v1/"):
             api, handler = self.compute_api, self.compute
+        elif path.startswith("/v2/projects/"):
+            api, handler = self.functions_api, self.functions
         elif _SCHEDULER_PATH.match(path):
             api, handler = self.scheduler_api, self.scheduler
         elif path.startswith("/v1/projects/"):
@@ -114,7 +119,12 @@ def make_handler(app):
             if url.path.startswith("/__contract/"):
                 self._control(method, url.path, raw)
                 return
-            base_url = f"http://{self.headers.get('Host') or '%s:%d' % self.server.server_address[:2]}"
+            host = self.headers.get("Host") or ""
+            if not re.fullmatch(r"[^:/]+:[0-9]+|\[[^]]+\]:[0-9]+", host):
+                # Links must reach this server: a Host without our port (some clients
+                # leave it out) gets the bound address instead.
+                host = "%s:%d" % self.server.server_address[:2]
+            base_url = f"http://{host}"
             try:
                 status, body = app.dispatch(method, url.path, query, raw, base_url)
             except ApiError as e:

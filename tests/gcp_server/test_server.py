@@ -366,5 +366,154 @@ class ServerTest(unittest.TestCase):
         self.assert_error(self.call("GET", SQL + "/instances/nope"), 404, "instanceDoesNotExist")
 
 
+
+FN = "/v2/projects/proj/locations/us-central1"
+
+
+def function(runtime="python312", **service):
+    return {
+        "buildConfig": {"runtime": runtime, "entryPoint": "handler",
+                        "source": {"storageSource": {"bucket": "b", "object": "f/1.zip", "generation": "7"}}},
+        "serviceConfig": dict({"availableMemory": "256Mi", "timeoutSeconds": 60}, **service),
+        "labels": {"overcast-stack": "s"},
+    }
+
+
+class FunctionsTest(unittest.TestCase):
+    """Cloud Functions v2 (on the same kind of server as ServerTest)."""
+
+    setUpClass = ServerTest.__dict__["setUpClass"]
+    tearDownClass = ServerTest.__dict__["tearDownClass"]
+    setUp = ServerTest.setUp
+    call = ServerTest.call
+    assert_error = ServerTest.assert_error
+
+    def lro(self, op):
+        """Read an operation until done; the number of reads it took."""
+        for n in range(1, 20):
+            status, body = self.call("GET", "/v2/" + op["name"])
+            self.assertEqual(status, 200, body)
+            if body.get("done"):
+                self.assertNotIn("error", body)
+                return n
+        self.fail("operation never done")
+
+    def create(self, fid="f", body=None):
+        status, op = self.call("POST", FN + f"/functions?functionId={fid}", body or function())
+        self.assertEqual(status, 200, op)
+        return op
+
+    def test_strictness(self):
+        bad = function()
+        bad["colour"] = "red"
+        self.assertIn("colour", self.assert_error(self.call("POST", FN + "/functions?functionId=f", bad), 400, "invalid"))
+        self.assert_error(self.call("POST", FN + "/functions?functionId=f", function(runtime="python27")), 400, "invalid")
+        out = function()
+        out["state"] = "ACTIVE"
+        self.assertIn("output only", self.assert_error(self.call("POST", FN + "/functions?functionId=f", out), 400, "invalid"))
+        uri = function(uri="http://x")
+        self.assert_error(self.call("POST", FN + "/functions?functionId=f", uri), 400, "invalid")
+        event = function(timeoutSeconds=600)
+        event["eventTrigger"] = {"eventType": "google.cloud.pubsub.topic.v1.messagePublished",
+                                 "pubsubTopic": "projects/proj/topics/t", "retryPolicy": "RETRY_POLICY_RETRY"}
+        self.assertIn("540", self.assert_error(self.call("POST", FN + "/functions?functionId=f", event), 400, "invalid"))
+        self.assert_error(self.call("POST", FN + "/functions?functionId=f", function(timeoutSeconds=3601)), 400, "invalid")
+        self.assert_error(self.call("POST", FN + "/functions?functionId=f", function(availableMemory="64Mi")), 400, "invalid")
+        self.assert_error(self.call("POST", FN + "/functions?functionId=f", function(availableMemory="33Gi")), 400, "invalid")
+        no_entry = function()
+        del no_entry["buildConfig"]["entryPoint"]
+        self.assert_error(self.call("POST", FN + "/functions?functionId=f", no_entry), 400, "invalid")
+        enum = function()
+        enum["serviceConfig"]["ingressSettings"] = "OPEN_DOOR"
+        self.assert_error(self.call("POST", FN + "/functions?functionId=f", enum), 400, "invalid")
+        self.assert_error(self.call("POST", FN + "/functions?functionId=Bad_Id", function()), 400, "invalid")
+        # Enums by number and `$` system parameters pass, as on Google.
+        event["serviceConfig"]["timeoutSeconds"] = 540
+        event["eventTrigger"]["retryPolicy"] = 2
+        status, op = self.call("POST", FN + "/functions?functionId=e&$alt=json;enum-encoding=int", event)
+        self.assertEqual(status, 200, op)
+        self.lro(op)
+        self.assertEqual(self.call("GET", FN + "/functions/e")[1]["eventTrigger"]["retryPolicy"], "RETRY_POLICY_RETRY")
+
+    def test_lifecycle_polls_conflict_and_not_found(self):
+        op = self.create()
+        self.assertFalse(op["done"])
+        status, fn = self.call("GET", FN + "/functions/f")
+        self.assertEqual((status, fn["state"]), (200, "DEPLOYING"))
+        self.assertNotIn("uri", fn["serviceConfig"])
+        self.assertEqual(self.lro(op), 3)  # two reads not done, the third done
+        fn = self.call("GET", FN + "/functions/f")[1]
+        self.assertEqual(fn["state"], "ACTIVE")
+        self.assertIn(str(self.port), fn["serviceConfig"]["uri"])
+        self.assertEqual(fn["labels"], {"overcast-stack": "s"})
+        self.assert_error(self.call("POST", FN + "/functions?functionId=f", function()), 409, "alreadyExists")
+        status, op = self.call("DELETE", FN + "/functions/f")
+        self.assertEqual(status, 200, op)
+        self.assertEqual(self.call("GET", FN + "/functions/f")[1]["state"], "DELETING")
+        self.lro(op)
+        self.assert_error(self.call("GET", FN + "/functions/f"), 404, "notFound")
+        self.assert_error(self.call("DELETE", FN + "/functions/f"), 404, "notFound")
+
+    def test_update_mask_is_honoured(self):
+        self.lro(self.create())
+        change = function(availableMemory="512Mi", timeoutSeconds=120)
+        change["labels"] = {"other": "x"}
+        status, op = self.call("PATCH", FN + "/functions/f?updateMask=service_config.available_memory", change)
+        self.assertEqual(status, 200, op)
+        self.assertEqual(self.call("GET", FN + "/functions/f")[1]["state"], "DEPLOYING")
+        self.lro(op)
+        fn = self.call("GET", FN + "/functions/f")[1]
+        self.assertEqual(fn["serviceConfig"]["availableMemory"], "512Mi")
+        self.assertEqual(fn["serviceConfig"]["timeoutSeconds"], 60)
+        self.assertEqual(fn["labels"], {"overcast-stack": "s"})
+        self.assertEqual(fn["state"], "ACTIVE")
+        self.assert_error(self.call("PATCH", FN + "/functions/f?updateMask=nonsense", change), 400, "invalid")
+
+    def test_no_mask_replaces_every_field_and_links_reach_the_server(self):
+        self.lro(self.create())
+        import http.client
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        # A Host header without the port: links still reach this server.
+        conn.request("PATCH", FN + "/functions/f", json.dumps(function(timeoutSeconds=90)),
+                     {"Host": "127.0.0.1", "Content-Type": "application/json"})
+        op = json.loads(conn.getresponse().read())
+        conn.close()
+        self.lro(op)
+        fn = self.call("GET", FN + "/functions/f")[1]
+        self.assertEqual(fn["serviceConfig"]["timeoutSeconds"], 90)
+        self.assertIn(f"127.0.0.1:{self.port}/", fn["serviceConfig"]["uri"])
+        patch = {"buildConfig": function()["buildConfig"]}
+        self.lro(self.call("PATCH", FN + "/functions/f", patch)[1])
+        fn = self.call("GET", FN + "/functions/f")[1]
+        self.assertNotIn("labels", fn)  # not in the body: cleared, as Google does
+
+    def test_list_paginates(self):
+        for i in range(3):
+            self.lro(self.create(f"f{i}"))
+        status, page = self.call("GET", FN + "/functions?pageSize=2")
+        self.assertEqual([f["name"].rsplit("/", 1)[1] for f in page["functions"]], ["f0", "f1"])
+        status, page = self.call("GET", FN + f"/functions?pageSize=2&pageToken={page['nextPageToken']}")
+        self.assertEqual([f["name"].rsplit("/", 1)[1] for f in page["functions"]], ["f2"])
+        self.assertNotIn("nextPageToken", page)
+
+    def test_a_failed_create_leaves_the_function_failed(self):
+        self.call("POST", "/__contract/fail-next", {"code": "INTERNAL", "message": "build failed"})
+        op = self.create()
+        for _ in range(5):
+            body = self.call("GET", "/v2/" + op["name"])[1]
+            if body.get("done"):
+                break
+        self.assertEqual(body["error"]["message"], "build failed")
+        fn = self.call("GET", FN + "/functions/f")[1]
+        self.assertEqual(fn["state"], "FAILED")
+        self.assertTrue(fn["stateMessages"])
+        self.assert_error(self.call("POST", FN + "/functions?functionId=f", function()), 409, "alreadyExists")
+        # A patch redeploys it.
+        status, op = self.call("PATCH", FN + "/functions/f?updateMask=buildConfig.entryPoint", function())
+        self.assertEqual(status, 200, op)
+        self.lro(op)
+        self.assertEqual(self.call("GET", FN + "/functions/f")[1]["state"], "ACTIVE")
+
+
 if __name__ == "__main__":
     unittest.main()

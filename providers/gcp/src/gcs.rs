@@ -9,10 +9,8 @@
 use std::time::Duration;
 
 use google_cloud_auth::credentials::AccessTokenCredentials;
-use overcast_core::{ErrorClass, ProviderError};
+use overcast_core::ProviderError;
 use serde_json::Value;
-
-use crate::errors;
 
 /// The real service.
 pub const GOOGLE_ENDPOINT: &str = "https://storage.googleapis.com";
@@ -59,39 +57,7 @@ impl Gcs {
         op: &str,
         req: reqwest::RequestBuilder,
     ) -> Result<Option<Value>, ProviderError> {
-        let req = match &self.tokens {
-            Some(t) => {
-                let token = t.access_token().await.map_err(|e| {
-                    ProviderError::new(
-                        ErrorClass::Auth,
-                        format!("{op}: no access token from Application Default Credentials: {e}"),
-                    )
-                })?;
-                req.bearer_auth(token.token)
-            }
-            None => req,
-        };
-        let resp = req
-            .send()
-            .await
-            .map_err(|e| errors::transport(op, &e, true))?;
-        let status = resp.status().as_u16();
-        let retry_after = resp
-            .headers()
-            .get("retry-after")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
-        let text = resp
-            .text()
-            .await
-            .map_err(|e| errors::transport(op, &e, true))?;
-        if !(200..300).contains(&status) {
-            let message = serde_json::from_str::<Value>(&text)
-                .ok()
-                .and_then(|v| v["error"]["message"].as_str().map(str::to_string))
-                .unwrap_or(text);
-            return Err(errors::http(op, status, &message, retry_after.as_deref()));
-        }
+        let text = crate::rest::exchange(op, self.tokens.as_ref(), req).await?;
         if text.trim().is_empty() {
             return Ok(None);
         }
@@ -202,6 +168,7 @@ mod tests {
     use std::net::TcpListener;
 
     use super::*;
+    use overcast_core::ErrorClass;
 
     /// A server on 127.0.0.1 that answers every request with `status` and `headers`, for
     /// as many requests as `answers`; its endpoint.

@@ -34,6 +34,7 @@ pub mod objects;
 mod outputs;
 pub mod provider;
 pub mod pubsub;
+mod rest;
 pub mod scheduler;
 pub mod sql;
 

@@ -44,6 +44,8 @@ struct Inner {
     has_function: AtomicBool,
     /// A compute or cdn resource was expanded: preflight checks Compute Engine too.
     uses_compute_api: AtomicBool,
+    /// A database resource was expanded: preflight checks Cloud SQL Admin too.
+    has_database: AtomicBool,
 }
 
 impl GcpProvider {
@@ -61,6 +63,7 @@ impl GcpProvider {
                 has_compute: AtomicBool::new(false),
                 has_function: AtomicBool::new(false),
                 uses_compute_api: AtomicBool::new(false),
+                has_database: AtomicBool::new(false),
             }),
         })
     }
@@ -123,6 +126,9 @@ impl Provider for GcpProvider {
         }
         if matches!(resource.kind(), Kind::Compute | Kind::Cdn) {
             self.inner.uses_compute_api.store(true, Ordering::Relaxed);
+        }
+        if resource.kind() == Kind::Database {
+            self.inner.has_database.store(true, Ordering::Relaxed);
         }
         expand::expand(&ctx, resource)
     }
@@ -201,6 +207,13 @@ impl Provider for GcpProvider {
                 .list(&c.compute)
                 .await
                 .map_err(|e| auth(e, "Compute Engine", s.compute_endpoint.is_some()))?;
+        }
+        // Cloud SQL Admin only when the stack has a database: one page of one instance.
+        if self.inner.has_database.load(Ordering::Relaxed) {
+            c.sql
+                .list_instances_page(&c.project, 1)
+                .await
+                .map_err(|e| auth(e, "Cloud SQL Admin", s.sql_endpoint.is_some()))?;
         }
         Ok(())
     }

@@ -440,7 +440,12 @@ pub async fn update(
     let object = archive.object(name);
     let live = get(c, path).await?;
     let want = body(inputs, path, bucket, &object, &generation)?;
-    let paths = changed_paths(&live, &want);
+    let mut paths = changed_paths(&live, &want);
+    if paths.is_empty() && live.state == State::Failed {
+        // A deployment that failed (a create whose operation ended in error, adopted
+        // by the retried create) is redeployed from its source even when nothing changed.
+        paths.push("build_config.source");
+    }
     if !paths.is_empty() {
         let op = c
             .functions

@@ -1,18 +1,20 @@
 //! Cloud SQL Admin v1 over its REST API (`/v1/projects/{project}/instances/...`), with the
 //! same bearer-token and error handling as the Cloud Storage JSON API client.
 //!
-//! Why not google-cloud-sql-v1: this first slice keeps the Cloud SQL calls to one small
-//! typed surface (instances, databases, users, operations) on the HTTP stack the provider
-//! already has; the resource bodies are Google's `DatabaseInstance`, `Database`, `User`
-//! and `Operation`, which the contract server validates against the discovery document.
+//! Why not google-cloud-sql-v1: the Cloud SQL calls are one small surface (instances,
+//! databases, users, operations) kept on the HTTP stack the provider already has. Every
+//! request and answer is one of the typed models of [`super::models`] (Google's
+//! `DatabaseInstance`, `Database`, `User`, `Operation` and list responses), which the
+//! contract server validates against the discovery document.
 
 use std::time::Duration;
 
 use google_cloud_auth::credentials::AccessTokenCredentials;
-use overcast_core::{ErrorClass, ProviderError};
-use serde_json::Value;
+use overcast_core::ProviderError;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 
-use crate::errors;
+use super::models::{Database, DatabaseInstance, InstancesListResponse, Operation, Page, User};
 
 /// The real service.
 pub const GOOGLE_ENDPOINT: &str = "https://sqladmin.googleapis.com";
@@ -67,141 +69,313 @@ impl SqlAdmin {
         format!("{}/v1/projects/{project}/{path}", self.endpoint)
     }
 
-    async fn send(&self, op: &str, req: reqwest::RequestBuilder) -> Result<Value, ProviderError> {
-        let req = match &self.tokens {
-            Some(t) => {
-                let token = t.access_token().await.map_err(|e| {
-                    ProviderError::new(
-                        ErrorClass::Auth,
-                        format!("{op}: no access token from Application Default Credentials: {e}"),
-                    )
-                })?;
-                req.bearer_auth(token.token)
-            }
-            None => req,
-        };
-        let resp = req
-            .send()
-            .await
-            .map_err(|e| errors::transport(op, &e, true))?;
-        let status = resp.status().as_u16();
-        let retry_after = resp
-            .headers()
-            .get("retry-after")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
-        let text = resp
-            .text()
-            .await
-            .map_err(|e| errors::transport(op, &e, true))?;
-        if !(200..300).contains(&status) {
-            let message = serde_json::from_str::<Value>(&text)
-                .ok()
-                .and_then(|v| v["error"]["message"].as_str().map(str::to_string))
-                .unwrap_or(text);
-            return Err(errors::http(op, status, &message, retry_after.as_deref()));
+    /// Send `req` and read the answer as a `T`; an empty answer reads as `{}`.
+    async fn send<T: DeserializeOwned>(
+        &self,
+        op: &str,
+        req: reqwest::RequestBuilder,
+    ) -> Result<T, ProviderError> {
+        if self.tokens.is_none()
+            && let Some(why) = &self.no_credentials
+        {
+            let mut e = why.clone();
+            e.message = format!("{op}: {}", e.message);
+            return Err(e);
         }
-        if text.trim().is_empty() {
-            return Ok(Value::Null);
-        }
-        serde_json::from_str(&text)
-            .map_err(|e| ProviderError::fatal(format!("{op}: unreadable answer: {e}")))
+        let text = crate::rest::exchange(op, self.tokens.as_ref(), req).await?;
+        let text = if text.trim().is_empty() { "{}" } else { &text };
+        let de = &mut serde_json::Deserializer::from_str(text);
+        serde_path_to_error::deserialize(de).map_err(|e| {
+            ProviderError::fatal(format!(
+                "{op}: unreadable answer at `{}`: {}",
+                e.path(),
+                e.inner()
+            ))
+        })
     }
 
-    /// GET `path` under the project.
-    pub async fn get(&self, op: &str, project: &str, path: &str) -> Result<Value, ProviderError> {
-        self.send(op, self.http.get(self.url(project, path))).await
-    }
-
-    /// GET `path` with query parameters.
-    pub async fn get_query(
+    async fn get<T: DeserializeOwned>(
         &self,
         op: &str,
         project: &str,
         path: &str,
         query: &[(&str, &str)],
-    ) -> Result<Value, ProviderError> {
+    ) -> Result<T, ProviderError> {
         self.send(op, self.http.get(self.url(project, path)).query(query))
             .await
     }
 
-    /// POST `body` to `path`: an operation comes back.
-    pub async fn post(
+    async fn mutate<B: Serialize + ?Sized>(
         &self,
         op: &str,
-        project: &str,
-        path: &str,
-        body: &Value,
-    ) -> Result<Value, ProviderError> {
-        self.send(op, self.http.post(self.url(project, path)).json(body))
-            .await
-    }
-
-    /// PATCH `path` with `body`: an operation comes back.
-    pub async fn patch(
-        &self,
-        op: &str,
-        project: &str,
-        path: &str,
-        body: &Value,
-    ) -> Result<Value, ProviderError> {
-        self.send(op, self.http.patch(self.url(project, path)).json(body))
-            .await
-    }
-
-    /// PUT `path` with `body` and query parameters: an operation comes back.
-    pub async fn put_query(
-        &self,
-        op: &str,
-        project: &str,
-        path: &str,
+        method: reqwest::Method,
+        url: String,
         query: &[(&str, &str)],
-        body: &Value,
-    ) -> Result<Value, ProviderError> {
-        self.send(
-            op,
-            self.http
-                .put(self.url(project, path))
-                .query(query)
-                .json(body),
+        body: Option<&B>,
+    ) -> Result<Operation, ProviderError> {
+        let mut req = self.http.request(method, url).query(query);
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        self.send(op, req).await
+    }
+
+    /// Every item of a paginated list (`items`, `nextPageToken`), to the last page.
+    async fn list_all<P: Page + DeserializeOwned>(
+        &self,
+        op: &str,
+        project: &str,
+        path: &str,
+    ) -> Result<Vec<P::Item>, ProviderError> {
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let query: Vec<(&str, &str)> =
+                token.iter().map(|t| ("pageToken", t.as_str())).collect();
+            let page: P = self.get(op, project, path, &query).await?;
+            let (items, next) = page.into_parts();
+            out.extend(items);
+            match next {
+                Some(t) => token = Some(t),
+                None => return Ok(out),
+            }
+        }
+    }
+
+    // ---- instances ------------------------------------------------------------------
+
+    /// `instances.get`.
+    pub async fn get_instance(
+        &self,
+        project: &str,
+        name: &str,
+    ) -> Result<DatabaseInstance, ProviderError> {
+        self.get(
+            "get Cloud SQL instance",
+            project,
+            &format!("instances/{name}"),
+            &[],
         )
         .await
     }
 
-    /// DELETE `path` with query parameters: an operation comes back.
-    pub async fn delete_query(
+    /// `instances.insert`.
+    pub async fn insert_instance(
         &self,
-        op: &str,
         project: &str,
-        path: &str,
-        query: &[(&str, &str)],
-    ) -> Result<Value, ProviderError> {
-        self.send(op, self.http.delete(self.url(project, path)).query(query))
+        body: &DatabaseInstance,
+    ) -> Result<Operation, ProviderError> {
+        let url = self.url(project, "instances");
+        self.mutate(
+            "insert Cloud SQL instance",
+            reqwest::Method::POST,
+            url,
+            &[],
+            Some(body),
+        )
+        .await
+    }
+
+    /// `instances.patch`: only the fields set in `body` change.
+    pub async fn patch_instance(
+        &self,
+        project: &str,
+        name: &str,
+        body: &DatabaseInstance,
+    ) -> Result<Operation, ProviderError> {
+        let url = self.url(project, &format!("instances/{name}"));
+        self.mutate(
+            "patch Cloud SQL instance",
+            reqwest::Method::PATCH,
+            url,
+            &[],
+            Some(body),
+        )
+        .await
+    }
+
+    /// `instances.delete`.
+    pub async fn delete_instance(
+        &self,
+        project: &str,
+        name: &str,
+    ) -> Result<Operation, ProviderError> {
+        let url = self.url(project, &format!("instances/{name}"));
+        self.mutate::<()>(
+            "delete Cloud SQL instance",
+            reqwest::Method::DELETE,
+            url,
+            &[],
+            None,
+        )
+        .await
+    }
+
+    /// `instances.list`, every page.
+    pub async fn list_instances(
+        &self,
+        project: &str,
+    ) -> Result<Vec<DatabaseInstance>, ProviderError> {
+        self.list_all::<InstancesListResponse>("list Cloud SQL instances", project, "instances")
             .await
     }
 
-    /// Every item of a paginated list (`items`, `nextPageToken`).
-    pub async fn list_all(
+    /// One page of `instances.list` of at most `max` instances (what preflight asks).
+    pub async fn list_instances_page(
         &self,
-        op: &str,
         project: &str,
-        path: &str,
-    ) -> Result<Vec<Value>, ProviderError> {
-        let mut out = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            let mut req = self.http.get(self.url(project, path));
-            if let Some(t) = &token {
-                req = req.query(&[("pageToken", t.as_str())]);
-            }
-            let page = self.send(op, req).await?;
-            if let Some(items) = page["items"].as_array() {
-                out.extend(items.iter().cloned());
-            }
-            match page["nextPageToken"].as_str() {
-                Some(t) if !t.is_empty() => token = Some(t.to_string()),
-                _ => return Ok(out),
-            }
-        }
+        max: u32,
+    ) -> Result<InstancesListResponse, ProviderError> {
+        let max = max.to_string();
+        self.get(
+            "list Cloud SQL instances",
+            project,
+            "instances",
+            &[("maxResults", max.as_str())],
+        )
+        .await
+    }
+
+    // ---- databases ------------------------------------------------------------------
+
+    /// `databases.get`.
+    pub async fn get_database(
+        &self,
+        project: &str,
+        instance: &str,
+        name: &str,
+    ) -> Result<Database, ProviderError> {
+        let path = format!("instances/{instance}/databases/{name}");
+        self.get("get Cloud SQL database", project, &path, &[])
+            .await
+    }
+
+    /// `databases.insert`.
+    pub async fn insert_database(
+        &self,
+        project: &str,
+        instance: &str,
+        body: &Database,
+    ) -> Result<Operation, ProviderError> {
+        let url = self.url(project, &format!("instances/{instance}/databases"));
+        self.mutate(
+            "insert Cloud SQL database",
+            reqwest::Method::POST,
+            url,
+            &[],
+            Some(body),
+        )
+        .await
+    }
+
+    /// `databases.delete`.
+    pub async fn delete_database(
+        &self,
+        project: &str,
+        instance: &str,
+        name: &str,
+    ) -> Result<Operation, ProviderError> {
+        let url = self.url(project, &format!("instances/{instance}/databases/{name}"));
+        self.mutate::<()>(
+            "delete Cloud SQL database",
+            reqwest::Method::DELETE,
+            url,
+            &[],
+            None,
+        )
+        .await
+    }
+
+    // ---- users ----------------------------------------------------------------------
+
+    /// `users.get`; `host`: MySQL's host part (`%`), none on PostgreSQL.
+    pub async fn get_user(
+        &self,
+        project: &str,
+        instance: &str,
+        name: &str,
+        host: Option<&str>,
+    ) -> Result<User, ProviderError> {
+        let path = format!("instances/{instance}/users/{name}");
+        let query: Vec<(&str, &str)> = host.iter().map(|h| ("host", *h)).collect();
+        self.get("get Cloud SQL user", project, &path, &query).await
+    }
+
+    /// `users.insert`.
+    pub async fn insert_user(
+        &self,
+        project: &str,
+        instance: &str,
+        body: &User,
+    ) -> Result<Operation, ProviderError> {
+        let url = self.url(project, &format!("instances/{instance}/users"));
+        self.mutate(
+            "insert Cloud SQL user",
+            reqwest::Method::POST,
+            url,
+            &[],
+            Some(body),
+        )
+        .await
+    }
+
+    /// `users.update` of the user `name` (`host` on MySQL), e.g. its password.
+    pub async fn update_user(
+        &self,
+        project: &str,
+        instance: &str,
+        name: &str,
+        host: Option<&str>,
+        body: &User,
+    ) -> Result<Operation, ProviderError> {
+        let url = self.url(project, &format!("instances/{instance}/users"));
+        let mut query = vec![("name", name)];
+        query.extend(host.map(|h| ("host", h)));
+        self.mutate(
+            "update Cloud SQL user",
+            reqwest::Method::PUT,
+            url,
+            &query,
+            Some(body),
+        )
+        .await
+    }
+
+    /// `users.delete` of the user `name` (`host` on MySQL).
+    pub async fn delete_user(
+        &self,
+        project: &str,
+        instance: &str,
+        name: &str,
+        host: Option<&str>,
+    ) -> Result<Operation, ProviderError> {
+        let url = self.url(project, &format!("instances/{instance}/users"));
+        let mut query = vec![("name", name)];
+        query.extend(host.map(|h| ("host", h)));
+        self.mutate::<()>(
+            "delete Cloud SQL user",
+            reqwest::Method::DELETE,
+            url,
+            &query,
+            None,
+        )
+        .await
+    }
+
+    // ---- operations -----------------------------------------------------------------
+
+    /// `operations.get`.
+    pub async fn get_operation(
+        &self,
+        project: &str,
+        name: &str,
+    ) -> Result<Operation, ProviderError> {
+        self.get(
+            "get Cloud SQL operation",
+            project,
+            &format!("operations/{name}"),
+            &[],
+        )
+        .await
     }
 }

@@ -10,11 +10,12 @@ pub mod abstracts;
 pub mod client;
 mod expand;
 pub(crate) mod handlers;
+pub mod models;
 pub mod outputs;
 
 use std::collections::BTreeMap;
 
-use overcast_core::native::{CreateRequest, LiveStatus, Observed};
+use overcast_core::native::{CreateRequest, LiveStatus, Observed, OwnerTags};
 use overcast_core::op::OpContext;
 use overcast_core::poll::{Poll, PollPolicy, poll_until};
 use overcast_core::{Attrs, ErrorClass, ProviderError};
@@ -24,6 +25,10 @@ use serde_json::{Value, json};
 
 use crate::config::Clients;
 use crate::labels;
+use models::{
+    BackupConfiguration, BackupRetentionSettings, Database, DatabaseInstance, Operation, Settings,
+    User,
+};
 
 pub use expand::expand;
 
@@ -51,40 +56,31 @@ fn u64_of(inputs: &Attrs, key: &str) -> u64 {
 }
 
 /// Wait for a Cloud SQL operation to be DONE; its errors become a typed error.
-async fn wait(c: &Clients, ctx: &OpContext, what: &str, op: &Value) -> Result<(), ProviderError> {
-    let Some(name) = op["name"].as_str() else {
+async fn wait(
+    c: &Clients,
+    ctx: &OpContext,
+    what: &str,
+    op: &Operation,
+) -> Result<(), ProviderError> {
+    let Some(name) = op.name.as_deref().filter(|n| !n.is_empty()) else {
         return Err(ProviderError::fatal(format!(
             "{what}: Cloud SQL answered no operation name"
         )));
     };
-    let path = format!("operations/{name}");
     poll_until(ctx, what, PollPolicy::default(), || async {
-        let op = c
-            .sql
-            .get("get Cloud SQL operation", &c.project, &path)
-            .await?;
-        match op["status"].as_str() {
-            Some("DONE") => match op["error"]["errors"].as_array() {
-                Some(errs) if !errs.is_empty() => {
-                    let msg: Vec<String> = errs
-                        .iter()
-                        .map(|e| {
-                            format!(
-                                "{}: {}",
-                                e["code"].as_str().unwrap_or("error"),
-                                e["message"].as_str().unwrap_or("")
-                            )
-                        })
-                        .collect();
-                    Err(ProviderError::new(
-                        ErrorClass::Fatal,
-                        format!("{what} failed: {}", msg.join("; ")),
-                    ))
-                }
-                _ => Ok(Poll::Ready(())),
-            },
-            Some(s) => Ok(Poll::pending(s.to_ascii_lowercase())),
-            None => Ok(Poll::pending("pending")),
+        let op = c.sql.get_operation(&c.project, name).await?;
+        if !op.is_done() {
+            let status = op.status.as_deref().unwrap_or("pending");
+            return Ok(Poll::pending(status.to_ascii_lowercase()));
+        }
+        let errors = op.error_messages();
+        if errors.is_empty() {
+            Ok(Poll::Ready(()))
+        } else {
+            Err(ProviderError::new(
+                ErrorClass::Fatal,
+                format!("{what} failed: {}", errors.join("; ")),
+            ))
         }
     })
     .await
@@ -92,39 +88,48 @@ async fn wait(c: &Clients, ctx: &OpContext, what: &str, op: &Value) -> Result<()
 
 // ---- instances -----------------------------------------------------------------------
 
-/// The instance body's settings from the native's inputs (what create and patch set).
-fn settings(inputs: &Attrs, replica: bool) -> Value {
+/// The instance's settings from the native's inputs (what create and patch set).
+fn settings(inputs: &Attrs, replica: bool) -> Result<Settings, ProviderError> {
     let backups = !replica && inputs.get("backups").and_then(Value::as_bool) == Some(true);
-    let mut backup = json!({"enabled": backups});
+    let mut backup = BackupConfiguration {
+        enabled: Some(backups),
+        ..BackupConfiguration::default()
+    };
     if backups {
-        backup["backupRetentionSettings"] = json!({"retentionUnit": "COUNT", "retainedBackups": u64_of(inputs, "backup_retention")});
+        let retained = u64_of(inputs, "backup_retention");
+        let retained = i32::try_from(retained).map_err(|_| {
+            ProviderError::invalid(format!(
+                "input `backup_retention` ({retained}) is more backups than Cloud SQL keeps"
+            ))
+            .with_hint("lower `backup_retention_days`")
+        })?;
+        backup.backup_retention_settings = Some(BackupRetentionSettings {
+            retention_unit: Some("COUNT".into()),
+            retained_backups: Some(retained),
+        });
         // Point-in-time recovery needs binary logs on MySQL; PostgreSQL takes the flag.
         if inputs
             .get("database_version")
             .and_then(Value::as_str)
             .is_some_and(|v| v.starts_with("POSTGRES"))
         {
-            backup["pointInTimeRecoveryEnabled"] = json!(false);
+            backup.point_in_time_recovery_enabled = Some(false);
         }
     }
-    json!({
-        "tier": inputs.get("tier").cloned().unwrap_or(Value::Null),
-        "edition": "ENTERPRISE",
-        "dataDiskSizeGb": u64_of(inputs, "disk_gb").to_string(),
-        "backupConfiguration": backup,
-        "deletionProtectionEnabled": false,
+    let disk = u64_of(inputs, "disk_gb");
+    let disk = i64::try_from(disk)
+        .map_err(|_| ProviderError::invalid(format!("input `disk_gb` ({disk}) is too large")))?;
+    Ok(Settings {
+        tier: inputs
+            .get("tier")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        edition: Some("ENTERPRISE".into()),
+        data_disk_size_gb: Some(disk),
+        backup_configuration: Some(backup),
+        deletion_protection_enabled: Some(false),
+        ..Settings::default()
     })
-}
-
-fn labels_of(inst: &Value) -> BTreeMap<String, String> {
-    inst["settings"]["userLabels"]
-        .as_object()
-        .map(|m| {
-            m.iter()
-                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 /// The lifecycle of an instance from its `state`.
@@ -151,45 +156,34 @@ fn port_of(version: &str) -> u16 {
     }
 }
 
-fn observe_instance(inst: &Value) -> Observed {
-    let name = inst["name"].as_str().unwrap_or_default().to_string();
-    let version = inst["databaseVersion"].as_str().unwrap_or_default();
-    let s = &inst["settings"];
-    let backup = &s["backupConfiguration"];
-    let backups = backup["enabled"].as_bool().unwrap_or(false);
+fn observe_instance(inst: &DatabaseInstance) -> Observed {
+    let name = inst.name.clone().unwrap_or_default();
+    let version = inst.database_version.as_deref().unwrap_or_default();
+    let s = inst.settings.clone().unwrap_or_default();
+    let backup = s.backup_configuration.clone().unwrap_or_default();
+    let backups = backup.enabled.unwrap_or(false);
     let mut inputs = Attrs::new();
     inputs.insert("name".into(), json!(name));
-    inputs.insert("region".into(), inst["region"].clone());
+    inputs.insert("region".into(), json!(inst.region));
     inputs.insert("database_version".into(), json!(version));
-    inputs.insert("tier".into(), s["tier"].clone());
-    let disk: u64 = s["dataDiskSizeGb"]
-        .as_str()
-        .and_then(|d| d.parse().ok())
-        .or_else(|| s["dataDiskSizeGb"].as_u64())
-        .unwrap_or(0);
-    inputs.insert("disk_gb".into(), json!(disk));
-    let replica = inst["masterInstanceName"]
-        .as_str()
-        .filter(|m| !m.is_empty());
+    inputs.insert("tier".into(), json!(s.tier));
+    inputs.insert(
+        "disk_gb".into(),
+        json!(s.data_disk_size_gb.map_or(0, |d| d.max(0))),
+    );
+    let replica = inst.master();
     inputs.insert("master".into(), json!(replica));
     if replica.is_none() {
         inputs.insert("backups".into(), json!(backups));
+        let retained = backup
+            .backup_retention_settings
+            .and_then(|r| r.retained_backups)
+            .map_or(0, |r| r.max(0));
         inputs.insert(
             "backup_retention".into(),
-            json!(if backups {
-                backup["backupRetentionSettings"]["retainedBackups"]
-                    .as_u64()
-                    .unwrap_or(0)
-            } else {
-                0
-            }),
+            json!(if backups { retained } else { 0 }),
         );
     }
-    let endpoint = inst["ipAddresses"]
-        .as_array()
-        .and_then(|a| a.iter().find(|ip| ip["type"] == "PRIMARY"))
-        .map(|ip| ip["ipAddress"].clone())
-        .unwrap_or(Value::Null);
     let engine = if version.starts_with("POSTGRES") {
         "postgres"
     } else {
@@ -197,11 +191,11 @@ fn observe_instance(inst: &Value) -> Observed {
     };
     let mut outputs = Attrs::new();
     outputs.insert("name".into(), json!(name));
-    outputs.insert("endpoint".into(), endpoint);
+    outputs.insert("endpoint".into(), json!(inst.primary_address()));
     outputs.insert("port".into(), json!(port_of(version)));
     outputs.insert("engine".into(), json!(engine));
-    outputs.insert("connection_name".into(), inst["connectionName"].clone());
-    let state = inst["state"].as_str().unwrap_or("UNKNOWN");
+    outputs.insert("connection_name".into(), json!(inst.connection_name));
+    let state = inst.state.as_deref().unwrap_or("UNKNOWN");
     Observed::new(name, inputs, outputs).with_status(status_of(state))
 }
 
@@ -210,15 +204,36 @@ pub async fn read_instance(
     c: &Clients,
     name: &str,
 ) -> Result<(Observed, BTreeMap<String, String>), ProviderError> {
-    let inst = c
-        .sql
-        .get(
-            "get Cloud SQL instance",
-            &c.project,
-            &format!("instances/{name}"),
-        )
-        .await?;
-    Ok((observe_instance(&inst), labels_of(&inst)))
+    let inst = c.sql.get_instance(&c.project, name).await?;
+    Ok((observe_instance(&inst), inst.labels()))
+}
+
+/// The instance body of a create: name, region, version, settings with the owner labels,
+/// and the primary of a read replica.
+fn instance_body(
+    default_region: &str,
+    inputs: &Attrs,
+    owner: &OwnerTags,
+    name: &str,
+) -> Result<DatabaseInstance, ProviderError> {
+    let master = inputs
+        .get("master")
+        .and_then(Value::as_str)
+        .filter(|m| !m.is_empty());
+    let mut s = settings(inputs, master.is_some())?;
+    s.user_labels = Some(labels::owner_labels(owner).into_iter().collect());
+    let region = inputs
+        .get("region")
+        .and_then(Value::as_str)
+        .unwrap_or(default_region);
+    Ok(DatabaseInstance {
+        name: Some(name.to_string()),
+        region: Some(region.to_string()),
+        database_version: Some(str_of(inputs, "database_version")?.to_string()),
+        settings: Some(s),
+        master_instance_name: master.map(str::to_string),
+        ..DatabaseInstance::default()
+    })
 }
 
 /// Create the instance (or the read replica of `master`) and wait for it to be RUNNABLE.
@@ -229,29 +244,10 @@ pub async fn create_instance(
     ctx: &OpContext,
     req: &CreateRequest,
 ) -> Result<Observed, ProviderError> {
-    let inputs = &req.inputs;
-    let name = str_of(inputs, "name")?;
-    let master = inputs
-        .get("master")
-        .and_then(Value::as_str)
-        .filter(|m| !m.is_empty());
-    let mut s = settings(inputs, master.is_some());
-    s["userLabels"] = json!(labels::owner_labels(&req.owner));
-    let mut body = json!({
-        "name": name,
-        "region": inputs.get("region").cloned().unwrap_or(json!(c.region)),
-        "databaseVersion": str_of(inputs, "database_version")?,
-        "settings": s,
-    });
-    if let Some(m) = master {
-        body["masterInstanceName"] = json!(m);
-    }
+    let name = str_of(&req.inputs, "name")?;
+    let body = instance_body(&c.region, &req.inputs, &req.owner, name)?;
     let what = format!("Cloud SQL instance `{name}` to be created");
-    match c
-        .sql
-        .post("insert Cloud SQL instance", &c.project, "instances", &body)
-        .await
-    {
+    match c.sql.insert_instance(&c.project, &body).await {
         Ok(op) => wait(c, ctx, &what, &op).await?,
         // 409 also answers "another operation in progress": only a taken name adopts.
         Err(e) if e.class == ErrorClass::Conflict && e.message.contains("already exists") => {
@@ -297,8 +293,23 @@ async fn wait_runnable(c: &Clients, ctx: &OpContext, name: &str) -> Result<(), P
     .await
 }
 
+/// The refusal of a disk shrink: Cloud SQL only grows a data disk.
+fn shrink_refused(name: &str, have: u64, want: u64) -> ProviderError {
+    ProviderError::new(
+        ErrorClass::Precondition,
+        format!(
+            "Cloud SQL instance `{name}`: `disk_gb` (the database's `storage_gb`) cannot shrink \
+             from {have} GB to {want} GB: Cloud SQL only grows a data disk"
+        ),
+    )
+    .with_hint(format!(
+        "set the database's `storage_gb` back to {have} or more; for a smaller disk, create a \
+         new database resource (a new instance; its data is not copied) and move the data"
+    ))
+}
+
 /// Bring the instance to `inputs` by one patch (tier, disk growth, backups), awaited.
-/// Cloud SQL cannot shrink a disk: refused, the plan replaces the instance instead.
+/// Cloud SQL cannot shrink a disk: refused, naming the field and what to do.
 pub async fn update_instance(
     c: &Clients,
     ctx: &OpContext,
@@ -309,34 +320,24 @@ pub async fn update_instance(
     let have = u64_of(&current.inputs, "disk_gb");
     let want = u64_of(inputs, "disk_gb");
     if want < have {
-        return Err(ProviderError::new(
-            ErrorClass::Precondition,
-            format!(
-                "Cloud SQL instance `{name}`: its disk cannot shrink from {have} GB to {want} GB"
-            ),
-        )
-        .with_hint("keep `storage_gb` at least as large, or replace the database (a new instance, its data not copied)"));
+        return Err(shrink_refused(name, have, want));
     }
     let replica = inputs
         .get("master")
         .and_then(Value::as_str)
         .is_some_and(|m| !m.is_empty());
-    let path = format!("instances/{name}");
     // `settingsVersion` guards the patch: a change made since the read fails with 412,
     // and is retried once on a fresh read.
     let mut attempt = 0;
     let op = loop {
-        let raw = c
-            .sql
-            .get("get Cloud SQL instance", &c.project, &path)
-            .await?;
-        let mut body = json!({"settings": settings(inputs, replica)});
-        body["settings"]["settingsVersion"] = raw["settings"]["settingsVersion"].clone();
-        match c
-            .sql
-            .patch("patch Cloud SQL instance", &c.project, &path, &body)
-            .await
-        {
+        let live = c.sql.get_instance(&c.project, name).await?;
+        let mut s = settings(inputs, replica)?;
+        s.settings_version = live.settings.and_then(|s| s.settings_version);
+        let body = DatabaseInstance {
+            settings: Some(s),
+            ..DatabaseInstance::default()
+        };
+        match c.sql.patch_instance(&c.project, name, &body).await {
             Err(e) if e.class == ErrorClass::Precondition && attempt == 0 => attempt += 1,
             other => break other?,
         }
@@ -358,16 +359,7 @@ pub async fn delete_instance(
     ctx: &OpContext,
     name: &str,
 ) -> Result<(), ProviderError> {
-    let op = match c
-        .sql
-        .delete_query(
-            "delete Cloud SQL instance",
-            &c.project,
-            &format!("instances/{name}"),
-            &[],
-        )
-        .await
-    {
+    let op = match c.sql.delete_instance(&c.project, name).await {
         Ok(op) => op,
         Err(e) if e.class == ErrorClass::NotFound => return Ok(()),
         Err(e) if e.message.contains("read replicas") => {
@@ -391,10 +383,13 @@ pub async fn list_instances(
     c: &Clients,
 ) -> Result<Vec<(String, BTreeMap<String, String>)>, ProviderError> {
     Ok(c.sql
-        .list_all("list Cloud SQL instances", &c.project, "instances")
+        .list_instances(&c.project)
         .await?
-        .iter()
-        .filter_map(|i| Some((i["name"].as_str()?.to_string(), labels_of(i))))
+        .into_iter()
+        .filter_map(|i| {
+            let labels = i.labels();
+            Some((i.name?, labels))
+        })
         .collect())
 }
 
@@ -422,13 +417,7 @@ fn child_observed(instance: &str, name: &str, secrets: Option<&Value>) -> Observ
 /// The database `instance/name` (a not-found error when it is gone).
 pub async fn read_database(c: &Clients, id: &str) -> Result<Observed, ProviderError> {
     let (instance, name) = split_id(id)?;
-    c.sql
-        .get(
-            "get Cloud SQL database",
-            &c.project,
-            &format!("instances/{instance}/databases/{name}"),
-        )
-        .await?;
+    c.sql.get_database(&c.project, instance, name).await?;
     Ok(child_observed(instance, name, None))
 }
 
@@ -441,17 +430,13 @@ pub async fn create_database(
 ) -> Result<Observed, ProviderError> {
     let instance = str_of(inputs, "instance")?;
     let name = str_of(inputs, "name")?;
-    let body = json!({"name": name, "instance": instance, "project": c.project});
-    match c
-        .sql
-        .post(
-            "insert Cloud SQL database",
-            &c.project,
-            &format!("instances/{instance}/databases"),
-            &body,
-        )
-        .await
-    {
+    let body = Database {
+        name: Some(name.to_string()),
+        instance: Some(instance.to_string()),
+        project: Some(c.project.clone()),
+        ..Database::default()
+    };
+    match c.sql.insert_database(&c.project, instance, &body).await {
         Ok(op) => wait(c, ctx, &format!("database `{name}` on `{instance}`"), &op).await?,
         Err(e) if e.class == ErrorClass::Conflict && e.message.contains("already exists") => {}
         Err(e) => return Err(e),
@@ -462,16 +447,7 @@ pub async fn create_database(
 /// Delete the database; gone counts as deleted.
 pub async fn delete_database(c: &Clients, ctx: &OpContext, id: &str) -> Result<(), ProviderError> {
     let (instance, name) = split_id(id)?;
-    match c
-        .sql
-        .delete_query(
-            "delete Cloud SQL database",
-            &c.project,
-            &format!("instances/{instance}/databases/{name}"),
-            &[],
-        )
-        .await
-    {
+    match c.sql.delete_database(&c.project, instance, name).await {
         Ok(op) => wait(c, ctx, &format!("database `{name}` to be deleted"), &op).await,
         Err(e) if e.class == ErrorClass::NotFound => Ok(()),
         Err(e) => Err(e),
@@ -479,25 +455,15 @@ pub async fn delete_database(c: &Clients, ctx: &OpContext, id: &str) -> Result<(
 }
 
 /// The host part of a user on this instance: `%` on MySQL, none on PostgreSQL.
-fn host_query(version_mysql: bool) -> Vec<(&'static str, &'static str)> {
-    if version_mysql {
-        vec![("host", "%")]
-    } else {
-        Vec::new()
-    }
+fn host_of(mysql: bool) -> Option<&'static str> {
+    mysql.then_some("%")
 }
 
 async fn is_mysql(c: &Clients, instance: &str) -> Result<bool, ProviderError> {
-    let inst = c
-        .sql
-        .get(
-            "get Cloud SQL instance",
-            &c.project,
-            &format!("instances/{instance}"),
-        )
-        .await?;
-    Ok(inst["databaseVersion"]
-        .as_str()
+    let inst = c.sql.get_instance(&c.project, instance).await?;
+    Ok(inst
+        .database_version
+        .as_deref()
         .is_some_and(|v| v.starts_with("MYSQL")))
 }
 
@@ -509,15 +475,8 @@ pub async fn read_user(
     password: Option<&Value>,
 ) -> Result<Observed, ProviderError> {
     let (instance, name) = split_id(id)?;
-    let q = host_query(is_mysql(c, instance).await?);
-    c.sql
-        .get_query(
-            "get Cloud SQL user",
-            &c.project,
-            &format!("instances/{instance}/users/{name}"),
-            &q,
-        )
-        .await?;
+    let host = host_of(is_mysql(c, instance).await?);
+    c.sql.get_user(&c.project, instance, name, host).await?;
     Ok(child_observed(instance, name, password))
 }
 
@@ -536,36 +495,27 @@ pub async fn create_user(
             "Cloud SQL user `{name}`: the create carries no generated password"
         ))
     })?;
-    let mysql = is_mysql(c, instance).await?;
-    let mut body =
-        json!({"name": name, "instance": instance, "project": c.project, "password": password});
-    if mysql {
-        body["host"] = json!("%");
-    }
+    let Some(secret) = password.as_str() else {
+        return Err(ProviderError::fatal(format!(
+            "Cloud SQL user `{name}`: the generated password is not a string"
+        )));
+    };
+    let host = host_of(is_mysql(c, instance).await?);
+    let body = User {
+        name: Some(name.to_string()),
+        instance: Some(instance.to_string()),
+        project: Some(c.project.clone()),
+        password: Some(secret.to_string()),
+        host: host.map(str::to_string),
+        ..User::default()
+    };
     let what = format!("user `{name}` on `{instance}`");
-    match c
-        .sql
-        .post(
-            "insert Cloud SQL user",
-            &c.project,
-            &format!("instances/{instance}/users"),
-            &body,
-        )
-        .await
-    {
+    match c.sql.insert_user(&c.project, instance, &body).await {
         Ok(op) => wait(c, ctx, &what, &op).await?,
         Err(e) if e.class == ErrorClass::Conflict && e.message.contains("already exists") => {
-            let mut q = vec![("name", name)];
-            q.extend(host_query(mysql));
             let op = c
                 .sql
-                .put_query(
-                    "update Cloud SQL user",
-                    &c.project,
-                    &format!("instances/{instance}/users"),
-                    &q,
-                    &body,
-                )
+                .update_user(&c.project, instance, name, host, &body)
                 .await?;
             wait(c, ctx, &what, &op).await?;
         }
@@ -582,16 +532,9 @@ pub async fn delete_user(c: &Clients, ctx: &OpContext, id: &str) -> Result<(), P
         Err(e) if e.class == ErrorClass::NotFound => return Ok(()),
         Err(e) => return Err(e),
     };
-    let mut q = vec![("name", name)];
-    q.extend(host_query(mysql));
     match c
         .sql
-        .delete_query(
-            "delete Cloud SQL user",
-            &c.project,
-            &format!("instances/{instance}/users"),
-            &q,
-        )
+        .delete_user(&c.project, instance, name, host_of(mysql))
         .await
     {
         Ok(op) => wait(c, ctx, &format!("user `{name}` to be deleted"), &op).await,
@@ -616,6 +559,145 @@ mod tests {
         assert_eq!(status_of("PENDING_DELETE"), LiveStatus::Deleting);
     }
 
+    fn owner() -> OwnerTags {
+        OwnerTags {
+            stack: "shop".into(),
+            target: "gcp".into(),
+            resource: "db.instance".into(),
+        }
+    }
+
+    fn keys(v: &Value) -> Vec<&str> {
+        let mut k: Vec<&str> = v
+            .as_object()
+            .map(|m| m.keys().map(String::as_str).collect())
+            .unwrap_or_default();
+        k.sort_unstable();
+        k
+    }
+
+    #[test]
+    fn an_insert_body_has_exactly_the_fields_overcast_sets() {
+        let inputs: Attrs = serde_json::from_value(json!({
+            "name": "shop-gcp-db-postgres-16", "region": "europe-west1",
+            "database_version": "POSTGRES_16", "tier": "db-g1-small", "disk_gb": 20,
+            "backups": true, "backup_retention": 7, "master": null
+        }))
+        .expect("inputs");
+        let body = serde_json::to_value(
+            instance_body("us-central1", &inputs, &owner(), "shop-gcp-db-postgres-16")
+                .expect("body"),
+        )
+        .expect("serialize");
+        // No output-only field (state, ipAddresses, selfLink, kind, ...), no unset one.
+        assert_eq!(
+            keys(&body),
+            ["databaseVersion", "name", "region", "settings"]
+        );
+        let s = &body["settings"];
+        assert_eq!(
+            keys(s),
+            [
+                "backupConfiguration",
+                "dataDiskSizeGb",
+                "deletionProtectionEnabled",
+                "edition",
+                "tier",
+                "userLabels"
+            ]
+        );
+        assert_eq!(s["dataDiskSizeGb"], "20");
+        assert_eq!(
+            keys(&s["backupConfiguration"]),
+            [
+                "backupRetentionSettings",
+                "enabled",
+                "pointInTimeRecoveryEnabled"
+            ]
+        );
+        assert_eq!(
+            s["backupConfiguration"]["backupRetentionSettings"],
+            json!({"retentionUnit": "COUNT", "retainedBackups": 7})
+        );
+        let labels = s["userLabels"].as_object().expect("labels");
+        assert!(!labels.is_empty());
+        assert!(labels.values().all(Value::is_string));
+
+        // A read replica names its primary and takes no backups; the region defaults.
+        let mut replica = inputs.clone();
+        replica.insert("master".into(), json!("shop-gcp-db-postgres-16"));
+        replica.remove("region");
+        let body = serde_json::to_value(
+            instance_body("us-central1", &replica, &owner(), "r").expect("body"),
+        )
+        .expect("serialize");
+        assert_eq!(
+            keys(&body),
+            [
+                "databaseVersion",
+                "masterInstanceName",
+                "name",
+                "region",
+                "settings"
+            ]
+        );
+        assert_eq!(body["region"], "us-central1");
+        assert_eq!(
+            body["settings"]["backupConfiguration"],
+            json!({"enabled": false})
+        );
+    }
+
+    #[test]
+    fn an_observed_instance_reads_google_s_answer() {
+        let inst: DatabaseInstance = serde_json::from_value(json!({
+            "kind": "sql#instance",
+            "state": "RUNNABLE",
+            "databaseVersion": "MYSQL_8_0",
+            "settings": {
+                "kind": "sql#settings", "settingsVersion": "3", "tier": "db-n1-standard-1",
+                "dataDiskSizeGb": "50", "userLabels": {"k": "v"},
+                "backupConfiguration": {"enabled": true, "binaryLogEnabled": true,
+                    "backupRetentionSettings": {"retentionUnit": "COUNT", "retainedBackups": 5}}
+            },
+            "masterInstanceName": "my-project:primary",
+            "ipAddresses": [{"type": "OUTGOING", "ipAddress": "34.1.1.1"},
+                            {"type": "PRIMARY", "ipAddress": "34.2.2.2"}],
+            "connectionName": "my-project:europe-west1:replica",
+            "name": "replica", "region": "europe-west1"
+        }))
+        .expect("an instance");
+        let o = observe_instance(&inst);
+        assert_eq!(o.status, LiveStatus::Ready);
+        assert_eq!(o.inputs["disk_gb"], 50);
+        assert_eq!(o.inputs["master"], "primary");
+        assert!(
+            !o.inputs.contains_key("backups"),
+            "a replica has no backups"
+        );
+        assert_eq!(o.outputs["endpoint"], "34.2.2.2");
+        assert_eq!(o.outputs["port"], 3306);
+        assert_eq!(o.outputs["engine"], "mysql");
+        assert_eq!(inst.labels()["k"], "v");
+    }
+
+    #[test]
+    fn a_disk_shrink_is_refused_naming_the_instance_the_field_and_what_to_do() {
+        let e = shrink_refused("shop-gcp-db-postgres-16", 50, 20);
+        assert_eq!(e.class, ErrorClass::Precondition);
+        for part in [
+            "`shop-gcp-db-postgres-16`",
+            "`storage_gb`",
+            "cannot shrink",
+            "50 GB",
+            "20 GB",
+        ] {
+            assert!(e.message.contains(part), "{part}: {}", e.message);
+        }
+        let hint = e.hint.expect("a hint");
+        assert!(hint.contains("`storage_gb` back to 50"), "{hint}");
+    }
+
     #[test]
     fn replicas_take_no_backups_and_disk_is_a_string() {
         let inputs: Attrs = serde_json::from_value(json!({
@@ -623,15 +705,15 @@ mod tests {
             "database_version": "POSTGRES_16"
         }))
         .expect("inputs");
-        let s = settings(&inputs, false);
+        let s =
+            serde_json::to_value(settings(&inputs, false).expect("settings")).expect("serialize");
         assert_eq!(s["dataDiskSizeGb"], "20");
         assert_eq!(
             s["backupConfiguration"]["backupRetentionSettings"]["retainedBackups"],
             7
         );
-        assert_eq!(
-            settings(&inputs, true)["backupConfiguration"]["enabled"],
-            false
-        );
+        let r =
+            serde_json::to_value(settings(&inputs, true).expect("settings")).expect("serialize");
+        assert_eq!(r["backupConfiguration"]["enabled"], false);
     }
 }
