@@ -1,6 +1,6 @@
 //! examples/quickstart on GCP, end to end, through the `overcast` binary: drongo (Cloud
-//! Storage and the Cloud Functions control plane), Google's Pub/Sub emulator and the
-//! contract-test server (Compute Engine, Cloud SQL Admin, Cloud Scheduler), all on
+//! Storage), Google's Pub/Sub emulator and the contract-test server (Compute Engine, Cloud
+//! SQL Admin, Cloud Functions v2, Cloud Scheduler), all on
 //! 127.0.0.1 and started (and killed by PID) by each test. Only the example's `targets:`
 //! block is swapped for a gcp target pointing at them (the block `scripts/emulators.sh
 //! start gcp` prints). Every check goes through the servers' own APIs, not only overcast's.
@@ -43,7 +43,7 @@ impl Gcp {
     fn targets(&self) -> String {
         format!(
             "targets:\n  gcp:\n    provider: gcp\n    project: {PROJECT}\n    region: {REGION}\n    \
-             zone: {ZONE}\n    storage_endpoint: {s}\n    functions_endpoint: {s}\n    \
+             zone: {ZONE}\n    storage_endpoint: {s}\n    functions_endpoint: {c}\n    \
              pubsub_endpoint: {p}\n    compute_endpoint: {c}\n    sql_endpoint: {c}\n    \
              scheduler_endpoint: {c}\ndefault_target: gcp\n",
             s = self.drongo.endpoint,
@@ -175,7 +175,7 @@ fn objects(g: &Gcp, bucket: &str) -> Vec<Value> {
 
 fn functions(g: &Gcp) -> Vec<Value> {
     list(
-        &g.drongo,
+        &g.contract,
         &format!("/v2/projects/{PROJECT}/locations/{REGION}/functions"),
         "functions",
     )
