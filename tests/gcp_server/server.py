@@ -5,6 +5,7 @@ Control paths (never part of a Google API):
   GET  /__contract/requests  every request so far: [{method, path, query, body, status}]
   POST /__contract/reset     forget all resources, operations and the request log
   POST /__contract/config    {"polls": N}: reads an operation answers before DONE
+  POST /__contract/settle    finish every operation still running (time passes)
   POST /__contract/fail-next {"code": C, "message": M}: the next operation started ends
                              DONE with that error, and what its request did is undone
   GET  /__contract/health    200 once the server serves
@@ -161,6 +162,15 @@ def make_handler(app):
                         return
                     app.store.polls = polls
                     self._send(200, {"polls": polls})
+                elif method == "POST" and path == "/__contract/settle":
+                    # Time passes: every operation still running finishes, as the cloud
+                    # finishes what it accepted even when the client that asked is gone.
+                    settled = 0
+                    for op in list(app.store.operations.values()):
+                        if not op.complete:
+                            op.finish()
+                            settled += 1
+                    self._send(200, {"settled": settled})
                 elif method == "POST" and path == "/__contract/fail-next":
                     try:
                         cfg = json.loads(raw or b"{}")

@@ -169,6 +169,17 @@ class ServerTest(unittest.TestCase):
         # a global operation is not a zonal one
         self.assert_error(self.call("GET", Z + f"/operations/{op['name']}"), 404, "notFound")
 
+    def test_settle_finishes_what_no_client_polls(self):
+        self.call("POST", "/__contract/config", {"polls": 20})
+        _, op = self.call("POST", P + "/global/networks", {"name": "n2", "autoCreateSubnetworks": False})
+        self.assert_error(self.call("GET", P + "/global/networks/n2"), 404, "notFound")
+        # the name is taken by the running insert
+        self.assert_error(self.call("POST", P + "/global/networks", {"name": "n2", "autoCreateSubnetworks": False}), 409, "alreadyExists")
+        self.assertEqual(self.call("POST", "/__contract/settle")[1], {"settled": 1})
+        self.assertEqual(self.call("GET", P + f"/global/operations/{op['name']}")[1]["status"], "DONE")
+        self.assertEqual(self.call("GET", P + "/global/networks/n2")[0], 200)
+        self.assertEqual(self.call("POST", "/__contract/settle")[1], {"settled": 0})
+
     def test_list_filter_and_pages(self):
         self.call("POST", "/__contract/config", {"polls": 0})
         for i in range(5):

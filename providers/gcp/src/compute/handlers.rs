@@ -377,7 +377,11 @@ impl Handler for GlobalHandler {
         match self.global.insert(&c.compute, ctx, &body).await {
             Ok(()) => {}
             Err(e) if e.class == ErrorClass::Conflict => {
-                let live = self.global.get(&c.compute, &name).await?;
+                let live = self
+                    .global
+                    .get(&c.compute, &name)
+                    .await
+                    .map_err(|e| super::in_flight(e, self.global.noun(), &name))?;
                 if !Self::owned(&live, &req.owner) {
                     return Err(ProviderError::new(
                         ErrorClass::Conflict,

@@ -235,7 +235,9 @@ pub async fn create(
             ops::wait(c, ctx, &what, op).await?;
         }
         Err(e) if e.class == ErrorClass::Conflict => {
-            let live = get(c, zone, name).await?;
+            let live = get(c, zone, name)
+                .await
+                .map_err(|e| super::in_flight(e, "instance", name))?;
             if !owned(&live, owner) {
                 return Err(ProviderError::new(
                     ErrorClass::Conflict,

@@ -20,6 +20,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use overcast_core::native::OwnerTags;
 use overcast_core::op::OpContext;
+use overcast_core::{ErrorClass, ProviderError};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -87,6 +88,20 @@ pub fn request_id(ctx: &OpContext, verb: &str, resource: &str, body: &impl Seria
         ctx.idempotency_key
     ))
     .request_uuid()
+}
+
+/// The read after an insert answered 409: a name that is taken but not found belongs to
+/// an insert still in progress (one an interrupted apply started, under another request
+/// id). Compute finishes it on its own, so the create is retried until the resource shows
+/// up (then adopted if owned, or refused as a conflict).
+pub(crate) fn in_flight(e: ProviderError, noun: &str, name: &str) -> ProviderError {
+    if e.class != ErrorClass::NotFound {
+        return e;
+    }
+    ProviderError::retryable(format!(
+        "{noun} `{name}` is taken by an insert still in progress (an interrupted apply's?); \
+         waiting for Compute Engine to finish it"
+    ))
 }
 
 /// JSON text with object keys in order, so a map (labels) gives the same text each time.

@@ -266,6 +266,12 @@ fn observe(f: &Function, prior: &Attrs, local_sha: Option<&str>) -> Observed {
         "source".into(),
         prior.get("source").cloned().unwrap_or(Value::Null),
     );
+    // The adapter's files are in the deployed archive (`code_in_sync` compares it); the
+    // function itself does not say which adapter made them, so the recorded one stands.
+    inputs.insert(
+        "adapter".into(),
+        prior.get("adapter").cloned().unwrap_or(Value::Null),
+    );
     inputs.insert(
         "bucket".into(),
         deployed.as_ref().map_or(Value::Null, |(b, _)| json!(b)),

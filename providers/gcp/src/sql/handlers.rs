@@ -128,6 +128,9 @@ impl Handler for Database {
         _ctx: &OpContext,
         req: &CreateRequest,
     ) -> Result<Option<Observed>, ProviderError> {
+        if parent_unknown(req) {
+            return Ok(None);
+        }
         match super::read_database(c, &child_id(&req.inputs)?).await {
             Ok(o) => Ok(Some(o)),
             Err(e) if e.class == ErrorClass::NotFound => Ok(None),
@@ -196,10 +199,23 @@ impl Handler for User {
         ctx: &OpContext,
         req: &CreateRequest,
     ) -> Result<Option<Observed>, ProviderError> {
+        if parent_unknown(req) {
+            return Ok(None);
+        }
         match super::read_user(c, &child_id(&req.inputs)?, None).await {
             Ok(_) => Ok(Some(super::create_user(c, ctx, req).await?)),
             Err(e) if e.class == ErrorClass::NotFound => Ok(None),
             Err(e) => Err(e),
         }
     }
+}
+
+/// Whether a database's or user's intent names an instance not known when it was recorded
+/// (the instance was still to be created): its create never started, so there is nothing
+/// to adopt, and the unknown marker must not end up in a request path.
+fn parent_unknown(req: &CreateRequest) -> bool {
+    req.inputs.values().any(|v| {
+        v.as_str()
+            .is_some_and(|s| s.contains(overcast_core::refs::UNKNOWN))
+    })
 }
