@@ -2,7 +2,7 @@
 //!
 //! Everything else reaches a cloud through `overcast_core::Provider`, picked here by the
 //! target's [`ProviderKind`]. Each cloud is a cargo feature of the binary; a provider
-//! left out of this build, or not written yet (Azure, GCP), is a clear error when a
+//! left out of this build is a clear error when a
 //! target uses it, never a panic. The registry also hands the spec validator and
 //! `overcast schema` each provider's settings schema (the provider's own typed settings
 //! struct), so target settings are checked with the same rigour as resource properties.
@@ -21,6 +21,8 @@ const BUILT: &[ProviderKind] = &[
     ProviderKind::Local,
     #[cfg(feature = "aws")]
     ProviderKind::Aws,
+    #[cfg(feature = "azure")]
+    ProviderKind::Azure,
     #[cfg(feature = "gcp")]
     ProviderKind::Gcp,
 ];
@@ -47,14 +49,12 @@ pub fn availability(kind: ProviderKind) -> Result<(), String> {
              (`cargo build --features gcp`)"
                 .to_string(),
         ),
-        _ => Err(format!(
-            "which overcast does not implement yet (available: {}). Put these resources on a \
-             target of an available provider",
-            built()
-                .map(ProviderKind::as_str)
-                .collect::<Vec<_>>()
-                .join(", ")
-        )),
+        ProviderKind::Azure => Err(
+            "which this build of overcast leaves out: rebuild with the `azure` cargo feature \
+             (`cargo build --features azure`)"
+                .to_string(),
+        ),
+        ProviderKind::Local => Ok(()),
     }
 }
 
@@ -75,6 +75,11 @@ pub fn settings_schema(kind: ProviderKind) -> Option<&'static Value> {
                     schemars::schema_for!(overcast_aws::config::Settings).to_value()
                 }),
             )
+        }
+        #[cfg(feature = "azure")]
+        ProviderKind::Azure => {
+            static AZURE: OnceLock<Value> = OnceLock::new();
+            Some(AZURE.get_or_init(|| schemars::schema_for!(overcast_azure::Settings).to_value()))
         }
         #[cfg(feature = "gcp")]
         ProviderKind::Gcp => {
@@ -117,6 +122,8 @@ fn build(stack: &Stack, target: &Target) -> Result<Arc<dyn Provider>, EngineErro
         ProviderKind::Local => Arc::new(overcast_local::LocalProvider::new(ctx).map_err(setup)?),
         #[cfg(feature = "aws")]
         ProviderKind::Aws => Arc::new(overcast_aws::AwsProvider::new(ctx).map_err(setup)?),
+        #[cfg(feature = "azure")]
+        ProviderKind::Azure => Arc::new(overcast_azure::AzureProvider::new(ctx).map_err(setup)?),
         #[cfg(feature = "gcp")]
         ProviderKind::Gcp => Arc::new(overcast_gcp::GcpProvider::new(ctx).map_err(setup)?),
         // `availability` refused every other provider above.
@@ -156,11 +163,15 @@ mod tests {
     }
 
     #[test]
-    fn unbuilt_providers_say_why_and_what_is_available() {
-        let why = availability(ProviderKind::Azure).unwrap_err();
-        assert!(why.contains("not implement yet"), "{why}");
-        assert!(why.contains("local"), "{why}");
+    fn unbuilt_providers_say_which_feature_builds_them() {
         assert!(availability(ProviderKind::Local).is_ok());
+        assert_eq!(
+            availability(ProviderKind::Azure).is_ok(),
+            cfg!(feature = "azure")
+        );
+        if let Err(why) = availability(ProviderKind::Azure) {
+            assert!(why.contains("`azure` cargo feature"), "{why}");
+        }
         assert_eq!(
             availability(ProviderKind::Aws).is_ok(),
             cfg!(feature = "aws")

@@ -1,0 +1,110 @@
+//! One handler per Azure native type: the registry the provider dispatches through. A new
+//! type is one `impl` and one line in [`handler`].
+
+use std::collections::BTreeMap;
+use std::sync::LazyLock;
+
+use async_trait::async_trait;
+use overcast_core::labels::{self, LabelRules};
+use overcast_core::native::{CreateRequest, Observed, OwnerTags};
+use overcast_core::op::OpContext;
+use overcast_core::{Attrs, Kind, NativeState, ProviderError};
+use serde_json::Value;
+
+use crate::config::Clients;
+use crate::expand::types;
+
+/// The operations of one native type.
+#[async_trait]
+pub(crate) trait Handler: Send + Sync {
+    /// The resource provider whose request rate the type's calls count against.
+    fn api(&self) -> &'static str;
+    /// The abstract kind whose expansion makes this type.
+    fn kind(&self) -> Kind;
+    /// The ARM type discovery lists it as (`Microsoft.Storage/storageAccounts`); `None`
+    /// for a child type, which goes with its parent.
+    fn arm_type(&self) -> Option<&'static str>;
+    /// Read the live resource and its tags (`None`: a type ARM keeps no tags on, a child
+    /// of a resource that has them); a not-found error when it is gone.
+    async fn read(&self, c: &Clients, st: &NativeState) -> Result<Read, ProviderError>;
+    /// Create it, tagged with the request's owner.
+    async fn create(
+        &self,
+        c: &Clients,
+        ctx: &OpContext,
+        req: &CreateRequest,
+    ) -> Result<Observed, ProviderError>;
+    /// Bring it to `inputs` in place.
+    async fn update(
+        &self,
+        c: &Clients,
+        ctx: &OpContext,
+        prior: &NativeState,
+        inputs: &Attrs,
+    ) -> Result<Observed, ProviderError>;
+    /// Delete it (not found counts as deleted).
+    async fn delete(
+        &self,
+        c: &Clients,
+        ctx: &OpContext,
+        prior: &NativeState,
+    ) -> Result<(), ProviderError>;
+    /// The ARM id a create of `req` makes (deterministic: ARM names are ids).
+    fn id_of(&self, c: &Clients, inputs: &Attrs) -> Result<String, ProviderError>;
+}
+
+/// What a read found.
+pub(crate) type Read = (Observed, Option<BTreeMap<String, String>>);
+
+/// The handler of a native type, if the provider has that type.
+pub(crate) fn handler(type_name: &str) -> Option<&'static dyn Handler> {
+    static HANDLERS: LazyLock<BTreeMap<&'static str, Box<dyn Handler>>> = LazyLock::new(|| {
+        let all: [(&'static str, Box<dyn Handler>); 5] = [
+            (types::GROUP, Box::new(crate::group::Group)),
+            (types::STORAGE_ACCOUNT, Box::new(crate::storage::Account)),
+            (types::CONTAINER, Box::new(crate::storage::Container)),
+            (
+                types::SERVICEBUS_NAMESPACE,
+                Box::new(crate::servicebus::Namespace),
+            ),
+            (types::SERVICEBUS_QUEUE, Box::new(crate::servicebus::Queue)),
+        ];
+        all.into_iter().collect()
+    });
+    HANDLERS.get(type_name).map(|h| &**h)
+}
+
+/// The native type and handler of an ARM type found by discovery.
+pub(crate) fn handler_of_arm_type(arm_type: &str) -> Option<(&'static str, &'static dyn Handler)> {
+    types::ALL.iter().find_map(|t| {
+        let h = handler(t)?;
+        h.arm_type()
+            .filter(|a| a.eq_ignore_ascii_case(arm_type))
+            .map(|_| (*t, h))
+    })
+}
+
+/// The owner tags of a create, as ARM's `tags` object.
+pub(crate) fn tags(owner: &OwnerTags) -> BTreeMap<String, String> {
+    labels::encode(owner, &LabelRules::TAGS)
+        .into_iter()
+        .collect()
+}
+
+/// Whether ARM's `tags` name this owner.
+pub(crate) fn owned_by(tags: &BTreeMap<String, String>, owner: &OwnerTags) -> bool {
+    labels::decode(tags, &LabelRules::TAGS).as_ref() == Some(owner)
+}
+
+/// A required string input.
+pub(crate) fn str_of<'a>(inputs: &'a Attrs, key: &str) -> Result<&'a str, ProviderError> {
+    inputs
+        .get(key)
+        .and_then(Value::as_str)
+        .ok_or_else(|| ProviderError::invalid(format!("input `{key}` missing or not a string")))
+}
+
+/// A boolean input (absent: false).
+pub(crate) fn bool_of(inputs: &Attrs, key: &str) -> bool {
+    inputs.get(key).and_then(Value::as_bool).unwrap_or(false)
+}

@@ -1,0 +1,38 @@
+//! overcast's Azure provider: Azure Resource Manager through azure_core's HTTP pipeline,
+//! with typed request and response models per resource type and one pinned api-version
+//! per resource provider (there is no maintained ARM crate), and credentials through
+//! azure_identity.
+//!
+//! | kind | natives |
+//! |---|---|
+//! | storage | `azure_storage_account` (access tier, versioning, lifecycle policy, public access) + `azure_storage_container` |
+//! | queue | `azure_servicebus_queue` in the target's namespace `@<target>.servicebus` |
+//!
+//! Every target gets its resource group `@<target>.group` (unless it names one with
+//! `resource_group`), created before and deleted after every other resource. Not built
+//! yet: compute, database, function and cdn (refused by `expand` with an error that says
+//! so), and storage `content`.
+//!
+//! Target settings: `subscription_id` (else AZURE_SUBSCRIPTION_ID), `location`,
+//! `resource_group`, and for test servers `arm_endpoint` and `blob_endpoint`. Every
+//! created resource that ARM tags carries `overcast:stack`, `overcast:target` and
+//! `overcast:resource`.
+
+pub mod arm;
+pub mod config;
+pub mod content;
+pub mod credential;
+pub mod discover;
+pub mod errors;
+pub mod expand;
+pub mod group;
+mod handlers;
+pub mod ids;
+pub mod names;
+mod outputs;
+pub mod provider;
+pub mod servicebus;
+pub mod storage;
+
+pub use config::Settings;
+pub use provider::AzureProvider;
