@@ -4,10 +4,10 @@
 //! | kind | natives |
 //! |---|---|
 //! | storage | `azure_storage_account` (tier, versioning, lifecycle policy, public access) + `azure_storage_container` (with `content`, the directory's files as its blobs) |
-//! | queue | `azure_servicebus_queue` in the target's Service Bus namespace `@<target>.servicebus` |
+//! | queue | `azure_servicebus_namespace` (Standard tier, tagged) + `azure_servicebus_queue` |
 //!
-//! Target-wide natives: `@<target>.group` (the resource group, unless the target names
-//! one) and, when the target has a queue, `@<target>.servicebus`.
+//! Target-wide native: `@<target>.group` (the resource group, unless the target names
+//! one).
 
 use overcast_core::catalog::{Cloud, catalog};
 use overcast_core::kinds::{LifecycleRule, Properties, QueueProps, StorageClass, StorageProps};
@@ -42,8 +42,6 @@ pub mod types {
 pub mod locals {
     /// `@<target>.group`.
     pub const GROUP: &str = "group";
-    /// `@<target>.servicebus`.
-    pub const SERVICEBUS: &str = "servicebus";
 }
 
 /// What `expand` needs to know about the target.
@@ -65,9 +63,9 @@ impl Ctx<'_> {
         overcast_core::names::name(self.stack, self.target, resource, local, max)
     }
 
-    /// The target's Service Bus namespace.
-    pub fn namespace(&self) -> String {
-        names::servicebus_namespace(self.subscription, self.stack, self.target)
+    /// The Service Bus namespace of a queue resource.
+    pub fn namespace(&self, resource: &str) -> String {
+        names::servicebus_namespace(self.subscription, self.stack, self.target, resource)
     }
 }
 
@@ -92,17 +90,6 @@ pub fn group(stack: &str, target: &str, location: &str) -> NativeSpec {
         locals::GROUP,
         types::GROUP,
         attrs(json!({"name": names::group(stack, target), "location": location})),
-    )
-    .force_new(&["name", "location"])
-}
-
-/// The target's Service Bus namespace: Standard tier, the lowest with sessions and
-/// duplicate detection (what `ordered` needs).
-pub fn servicebus_namespace(ctx: &Ctx<'_>) -> NativeSpec {
-    NativeSpec::new(
-        locals::SERVICEBUS,
-        types::SERVICEBUS_NAMESPACE,
-        attrs(json!({"name": ctx.namespace(), "location": ctx.location, "sku": "Standard"})),
     )
     .force_new(&["name", "location"])
 }
@@ -198,13 +185,22 @@ fn queue(ctx: &Ctx<'_>, name: &str, p: &QueueProps) -> Vec<NativeSpec> {
     let max_delivery = p.dead_letter.map_or(q.max_receives_max, |d| {
         d.max_receives.clamp(q.max_receives_min, q.max_receives_max)
     });
+    let namespace = ctx.namespace(name);
     vec![
+        // Its own namespace, tagged with its owner (queues take no tags): Standard tier,
+        // the lowest with sessions and duplicate detection (what `ordered` needs).
+        NativeSpec::new(
+            "namespace",
+            types::SERVICEBUS_NAMESPACE,
+            attrs(json!({"name": namespace, "location": ctx.location, "sku": "Standard"})),
+        )
+        .force_new(&["name", "location"]),
         NativeSpec::new(
             "queue",
             types::SERVICEBUS_QUEUE,
             attrs(json!({
                 "name": ctx.name(name, "", 260),
-                "namespace": ctx.namespace(),
+                "namespace": namespace,
                 "sessions": p.ordered,
                 "duplicate_detection": p.ordered,
                 "lock_duration": iso_seconds(lock),
@@ -213,6 +209,7 @@ fn queue(ctx: &Ctx<'_>, name: &str, p: &QueueProps) -> Vec<NativeSpec> {
                 "dead_letter_on_expiration": p.dead_letter.is_some(),
             })),
         )
+        .after("namespace")
         // Service Bus fixes sessions and duplicate detection at creation.
         .force_new(&["name", "namespace", "sessions", "duplicate_detection"]),
     ]
@@ -278,7 +275,9 @@ mod tests {
             json!({"ordered": true, "visibility_timeout": 900, "dead_letter": {"max_receives": 3}}),
         ))
         .expect("expand");
-        let q = &n[0].inputs;
+        assert_eq!(n[0].type_name, types::SERVICEBUS_NAMESPACE);
+        let q = &n[1].inputs;
+        assert_eq!(q["namespace"], n[0].inputs["name"]);
         assert_eq!(q["sessions"], true);
         assert_eq!(q["lock_duration"], "PT300S");
         assert_eq!(q["max_delivery_count"], 3);

@@ -6,7 +6,7 @@
 //! | kind | natives |
 //! |---|---|
 //! | storage | `azure_storage_account` (access tier, versioning, lifecycle policy, public access) + `azure_storage_container` |
-//! | queue | `azure_servicebus_queue` in the target's namespace `@<target>.servicebus` |
+//! | queue | `azure_servicebus_namespace` (its own, tagged) + `azure_servicebus_queue` |
 //!
 //! Every target gets its resource group `@<target>.group` (unless it names one with
 //! `resource_group`), created before and deleted after every other resource. Not built
@@ -18,6 +18,7 @@
 //! created resource that ARM tags carries `overcast:stack`, `overcast:target` and
 //! `overcast:resource`.
 
+mod abstracts;
 pub mod arm;
 pub mod config;
 pub mod content;

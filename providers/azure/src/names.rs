@@ -31,9 +31,17 @@ pub fn storage_account(subscription: &str, stack: &str, target: &str, resource: 
 /// A Service Bus namespace: 6 to 50 letters, digits and hyphens, starting with a letter,
 /// ending with a letter or digit, unique in all of Azure (and not ending in `-sb` or
 /// `-mgmt`, which the hash suffix guarantees).
-pub fn servicebus_namespace(subscription: &str, stack: &str, target: &str) -> String {
-    let base = name(stack, target, "sb", "", 41);
-    format!("{base}{}", &short_hash(&[subscription, stack, target])[..6])
+pub fn servicebus_namespace(
+    subscription: &str,
+    stack: &str,
+    target: &str,
+    resource: &str,
+) -> String {
+    let base = name(stack, target, resource, "", 43);
+    format!(
+        "{base}{}",
+        &short_hash(&[subscription, stack, target, resource])[..6]
+    )
 }
 
 #[cfg(test)]
@@ -60,7 +68,8 @@ mod tests {
 
     #[test]
     fn namespace_and_group_names_fit_their_rules() {
-        let n = servicebus_namespace("sub", "Shop", "prod");
+        let n = servicebus_namespace("sub", "Shop", "prod", "jobs");
+        assert_ne!(n, servicebus_namespace("sub", "Shop", "prod", "mail"));
         assert!((6..=50).contains(&n.len()), "{n}");
         assert!(n.starts_with("oc-"));
         assert!(!n.ends_with("-sb") && !n.ends_with("-mgmt"));

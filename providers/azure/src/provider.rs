@@ -2,7 +2,6 @@
 //! in `expand` (pure) and dispatches each native operation to the handler of its type.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_trait::async_trait;
 use overcast_core::discovery::{DiscoveredResource, DiscoveryFilter};
@@ -36,8 +35,6 @@ struct Inner {
     group: String,
     spec_dir: std::path::PathBuf,
     clients: tokio::sync::OnceCell<Clients>,
-    /// A queue was expanded: the target needs its Service Bus namespace.
-    has_queue: AtomicBool,
 }
 
 impl AzureProvider {
@@ -57,7 +54,6 @@ impl AzureProvider {
                 group,
                 spec_dir: ctx.spec_dir,
                 clients: tokio::sync::OnceCell::new(),
-                has_queue: AtomicBool::new(false),
             }),
         })
     }
@@ -118,32 +114,19 @@ impl Provider for AzureProvider {
     }
 
     fn expand(&self, resource: &AbstractResource) -> Result<Vec<NativeSpec>, ProviderError> {
-        if resource.kind() == Kind::Queue {
-            self.inner.has_queue.store(true, Ordering::Relaxed);
-        }
         expand::expand(&self.ctx(), resource)
     }
 
-    /// The target's resource group (unless it names an existing one), and its Service Bus
-    /// namespace when it has a queue.
+    /// The target's resource group, unless the target names an existing one.
     fn expand_target(&self) -> Result<Vec<NativeSpec>, ProviderError> {
-        let mut out = Vec::new();
-        let own_group = self.inner.settings.resource_group.is_none();
-        if own_group {
-            out.push(expand::group(
-                &self.inner.stack,
-                &self.inner.target,
-                self.inner.settings.effective_location(),
-            ));
+        if self.inner.settings.resource_group.is_some() {
+            return Ok(Vec::new());
         }
-        if self.inner.has_queue.load(Ordering::Relaxed) {
-            let mut ns = expand::servicebus_namespace(&self.ctx());
-            if own_group {
-                ns = ns.after(expand::locals::GROUP);
-            }
-            out.push(ns);
-        }
-        Ok(out)
+        Ok(vec![expand::group(
+            &self.inner.stack,
+            &self.inner.target,
+            self.inner.settings.effective_location(),
+        )])
     }
 
     fn outputs(&self, kind: Kind, natives: &[&NativeState]) -> Attrs {
@@ -317,6 +300,10 @@ impl Provider for AzureProvider {
             found.id.clone(),
         )))
     }
+
+    fn to_abstract(&self, state: &NativeState) -> Option<overcast_core::provider::AbstractView> {
+        crate::abstracts::to_abstract(state)
+    }
 }
 
 #[cfg(test)]
@@ -336,21 +323,11 @@ mod tests {
     }
 
     #[test]
-    fn a_target_gets_its_group_and_a_namespace_only_with_a_queue() {
+    fn a_target_gets_a_group_of_its_own_unless_it_names_one() {
         let p = provider(json!({"subscription_id": "s"}));
         let t = p.expand_target().expect("target");
         assert_eq!(t.len(), 1);
         assert_eq!(t[0].type_name, expand::types::GROUP);
-        let q = AbstractResource {
-            name: "jobs".into(),
-            properties: overcast_core::kinds::Properties::from_value(Kind::Queue, json!({}))
-                .expect("queue"),
-            referenced_kinds: Default::default(),
-        };
-        p.expand(&q).expect("expand");
-        let t = p.expand_target().expect("target");
-        assert_eq!(t[1].type_name, expand::types::SERVICEBUS_NAMESPACE);
-        assert_eq!(t[1].depends_on, [expand::locals::GROUP]);
         // A given group is used, not created.
         let p = provider(json!({"subscription_id": "s", "resource_group": "rg"}));
         assert!(p.expand_target().expect("target").is_empty());
