@@ -15,6 +15,7 @@ pub fn to_abstract(state: &NativeState) -> Option<AbstractView> {
     match state.type_name.as_str() {
         types::STORAGE_ACCOUNT => Some(account(state)),
         types::SERVICEBUS_QUEUE => Some(queue(state)),
+        types::DB_SERVER => crate::database::to_abstract(state),
         _ => None,
     }
 }

@@ -20,6 +20,8 @@ pub const TYPES: &[&str] = &[
     "Microsoft.Resources/resourceGroups",
     crate::storage::ACCOUNT_TYPE,
     crate::servicebus::NAMESPACE_TYPE,
+    crate::database::POSTGRES_TYPE,
+    crate::database::MYSQL_TYPE,
 ];
 
 #[derive(Debug, Deserialize)]

@@ -5,6 +5,7 @@
 //! |---|---|
 //! | storage | `azure_storage_account` (tier, versioning, lifecycle policy, public access) + `azure_storage_container` (with `content`, the directory's files as its blobs) |
 //! | queue | `azure_servicebus_namespace` (Standard tier, tagged) + `azure_servicebus_queue` |
+//! | database | `azure_database_server` (PostgreSQL or MySQL flexible server; one more per read replica) + `azure_database` |
 //!
 //! Target-wide native: `@<target>.group` (the resource group, unless the target names
 //! one).
@@ -28,6 +29,10 @@ pub mod types {
     pub const SERVICEBUS_NAMESPACE: &str = "azure_servicebus_namespace";
     /// A Service Bus queue.
     pub const SERVICEBUS_QUEUE: &str = "azure_servicebus_queue";
+    /// A PostgreSQL or MySQL flexible server (a primary or a read replica).
+    pub const DB_SERVER: &str = "azure_database_server";
+    /// A database in a flexible server.
+    pub const DB_DATABASE: &str = "azure_database";
     /// Every type, in registration order.
     pub const ALL: &[&str] = &[
         GROUP,
@@ -35,6 +40,8 @@ pub mod types {
         CONTAINER,
         SERVICEBUS_NAMESPACE,
         SERVICEBUS_QUEUE,
+        DB_SERVER,
+        DB_DATABASE,
     ];
 }
 
@@ -74,9 +81,10 @@ pub fn expand(ctx: &Ctx<'_>, res: &AbstractResource) -> Result<Vec<NativeSpec>, 
     match &res.properties {
         Properties::Storage(p) => storage(ctx, &res.name, p),
         Properties::Queue(p) => Ok(queue(ctx, &res.name, p)),
+        Properties::Database(p) => crate::database::expand(ctx, &res.name, p),
         other => Err(ProviderError::invalid(format!(
-            "`{}`: the azure provider does not build `{}` resources yet (storage and queue \
-             are built; see the README's support table)",
+            "`{}`: the azure provider does not build `{}` resources yet (storage, queue and \
+             database are built; see the README's support table)",
             res.name,
             other.kind()
         ))

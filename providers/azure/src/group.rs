@@ -56,8 +56,8 @@ impl Handler for Group {
     fn kind(&self) -> Kind {
         Kind::Target
     }
-    fn arm_type(&self) -> Option<&'static str> {
-        Some("Microsoft.Resources/resourceGroups")
+    fn arm_types(&self) -> &'static [&'static str] {
+        &["Microsoft.Resources/resourceGroups"]
     }
     fn id_of(&self, c: &Clients, inputs: &Attrs) -> Result<String, ProviderError> {
         Ok(ids::group(&c.subscription, str_of(inputs, "name")?))

@@ -21,9 +21,13 @@ pub(crate) trait Handler: Send + Sync {
     fn api(&self) -> &'static str;
     /// The abstract kind whose expansion makes this type.
     fn kind(&self) -> Kind;
-    /// The ARM type discovery lists it as (`Microsoft.Storage/storageAccounts`); `None`
+    /// The ARM types discovery lists it as (`Microsoft.Storage/storageAccounts`); none
     /// for a child type, which goes with its parent.
-    fn arm_type(&self) -> Option<&'static str>;
+    fn arm_types(&self) -> &'static [&'static str];
+    /// Secrets a create needs, generated before it starts and recorded in its intent.
+    fn generate_secrets(&self) -> Attrs {
+        Attrs::new()
+    }
     /// Read the live resource and its tags (`None`: a type ARM keeps no tags on, a child
     /// of a resource that has them); a not-found error when it is gone.
     async fn read(&self, c: &Clients, st: &NativeState) -> Result<Read, ProviderError>;
@@ -59,7 +63,7 @@ pub(crate) type Read = (Observed, Option<BTreeMap<String, String>>);
 /// The handler of a native type, if the provider has that type.
 pub(crate) fn handler(type_name: &str) -> Option<&'static dyn Handler> {
     static HANDLERS: LazyLock<BTreeMap<&'static str, Box<dyn Handler>>> = LazyLock::new(|| {
-        let all: [(&'static str, Box<dyn Handler>); 5] = [
+        let all: [(&'static str, Box<dyn Handler>); 7] = [
             (types::GROUP, Box::new(crate::group::Group)),
             (types::STORAGE_ACCOUNT, Box::new(crate::storage::Account)),
             (types::CONTAINER, Box::new(crate::storage::Container)),
@@ -68,6 +72,8 @@ pub(crate) fn handler(type_name: &str) -> Option<&'static dyn Handler> {
                 Box::new(crate::servicebus::Namespace),
             ),
             (types::SERVICEBUS_QUEUE, Box::new(crate::servicebus::Queue)),
+            (types::DB_SERVER, Box::new(crate::database::Server)),
+            (types::DB_DATABASE, Box::new(crate::database::Database)),
         ];
         all.into_iter().collect()
     });
@@ -78,9 +84,10 @@ pub(crate) fn handler(type_name: &str) -> Option<&'static dyn Handler> {
 pub(crate) fn handler_of_arm_type(arm_type: &str) -> Option<(&'static str, &'static dyn Handler)> {
     types::ALL.iter().find_map(|t| {
         let h = handler(t)?;
-        h.arm_type()
-            .filter(|a| a.eq_ignore_ascii_case(arm_type))
-            .map(|_| (*t, h))
+        h.arm_types()
+            .iter()
+            .any(|a| a.eq_ignore_ascii_case(arm_type))
+            .then_some((*t, h))
     })
 }
 

@@ -7,10 +7,11 @@
 //! |---|---|
 //! | storage | `azure_storage_account` (access tier, versioning, lifecycle policy, public access) + `azure_storage_container` |
 //! | queue | `azure_servicebus_namespace` (its own, tagged) + `azure_servicebus_queue` |
+//! | database | `azure_database_server` (PostgreSQL or MySQL flexible server, generated administrator password; one more per read replica) + `azure_database` |
 //!
 //! Every target gets its resource group `@<target>.group` (unless it names one with
 //! `resource_group`), created before and deleted after every other resource. Not built
-//! yet: compute, database, function and cdn (refused by `expand` with an error that says
+//! yet: compute, function and cdn (refused by `expand` with an error that says
 //! so), and storage `content`.
 //!
 //! Target settings: `subscription_id` (else AZURE_SUBSCRIPTION_ID), `location`,
@@ -23,6 +24,7 @@ pub mod arm;
 pub mod config;
 pub mod content;
 pub mod credential;
+pub mod database;
 pub mod discover;
 pub mod errors;
 pub mod expand;

@@ -14,6 +14,9 @@ fn primary(kind: Kind) -> &'static str {
 
 /// Compute the abstract outputs of a resource of `kind`; what is not known yet is left out.
 pub fn abstract_outputs(kind: Kind, natives: &[&NativeState]) -> Attrs {
+    if kind == Kind::Database {
+        return crate::database::outputs(natives);
+    }
     let mut out = Attrs::new();
     let Some(main) = natives
         .iter()

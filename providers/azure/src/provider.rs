@@ -224,6 +224,10 @@ impl Provider for AzureProvider {
         overcast_core::error::gone_as(read, None)
     }
 
+    fn generate_secrets(&self, type_name: &str) -> Attrs {
+        handler(type_name).map_or_else(Attrs::new, |h| h.generate_secrets())
+    }
+
     async fn create(
         &self,
         ctx: &OpContext,

@@ -73,8 +73,8 @@ impl Handler for Namespace {
     fn kind(&self) -> Kind {
         Kind::Queue
     }
-    fn arm_type(&self) -> Option<&'static str> {
-        Some(NAMESPACE_TYPE)
+    fn arm_types(&self) -> &'static [&'static str] {
+        &[NAMESPACE_TYPE]
     }
     fn id_of(&self, c: &Clients, inputs: &Attrs) -> Result<String, ProviderError> {
         Ok(c.id(NAMESPACE_TYPE, str_of(inputs, "name")?))
@@ -212,8 +212,8 @@ impl Handler for Queue {
     fn kind(&self) -> Kind {
         Kind::Queue
     }
-    fn arm_type(&self) -> Option<&'static str> {
-        None
+    fn arm_types(&self) -> &'static [&'static str] {
+        &[]
     }
     fn id_of(&self, c: &Clients, inputs: &Attrs) -> Result<String, ProviderError> {
         queue_id(c, inputs)

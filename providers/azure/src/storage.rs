@@ -320,8 +320,8 @@ impl Handler for Account {
     fn kind(&self) -> Kind {
         Kind::Storage
     }
-    fn arm_type(&self) -> Option<&'static str> {
-        Some(ACCOUNT_TYPE)
+    fn arm_types(&self) -> &'static [&'static str] {
+        &[ACCOUNT_TYPE]
     }
     fn id_of(&self, c: &Clients, inputs: &Attrs) -> Result<String, ProviderError> {
         Ok(c.id(ACCOUNT_TYPE, str_of(inputs, "name")?))
@@ -497,8 +497,8 @@ impl Handler for Container {
     fn kind(&self) -> Kind {
         Kind::Storage
     }
-    fn arm_type(&self) -> Option<&'static str> {
-        None
+    fn arm_types(&self) -> &'static [&'static str] {
+        &[]
     }
     fn id_of(&self, c: &Clients, inputs: &Attrs) -> Result<String, ProviderError> {
         container_id(c, inputs)
