@@ -13,6 +13,7 @@ Operation styles, per provider as the real ones answer:
              "Succeeded" | "Failed"}); DELETE 202 with Azure-AsyncOperation and Location
   "location" PUT or DELETE 202 with a Location header: that URL answers 202 while the
              operation runs, then 200 with the resource (PUT) or 204 (DELETE)
+  "async202" PUT or DELETE 202 with no body and both headers (the flexible database servers)
 Every long-running answer carries `Retry-After: 0`.
 """
 
@@ -92,7 +93,8 @@ class ResourceType:
     has no provisioningState). singleton: the only name the type takes (blobServices
     'default'); implicit: such a child exists as soon as its parent does.
     Hooks (all optional): validate(ctx, name, body, existing, parent) for the provider's
-    own rules; build(ctx, name, body, existing, parent) -> the stored body;
+    own rules; build(ctx, name, body, existing, parent) -> the stored body; stored(ctx, rec,
+    created) once the record holds it;
     render(rec) -> what GET answers; check_delete(ctx, rec) to refuse a delete;
     actions {lowercase name: fn(ctx, rec) -> (status, body)}.
     """
@@ -100,7 +102,8 @@ class ResourceType:
     def __init__(self, namespace, path, put_def, patch_def=None, tracked=True, name=None, put_style="async",
                  update_style=None, delete_style="async", provisioning="Creating", singleton=None, implicit=False,
                  validate=None, build=None, render=None, check_delete=None, actions=None, locations=None,
-                 parent_busy_code="Conflict", created_status=201):
+                 parent_busy_code="Conflict", created_status=201, state_field="provisioningState", states=None,
+                 stored=None):
         self.namespace = namespace
         self.path = tuple(path)
         self.put_def = put_def
@@ -121,6 +124,9 @@ class ResourceType:
         self.locations = locations or REGIONS
         self.parent_busy_code = parent_busy_code
         self.created_status = created_status
+        self.state_field = state_field
+        self.states = states or {}
+        self.stored = stored
 
     @property
     def full_type(self):
@@ -227,9 +233,10 @@ class Engine:
         return op is not None and not op.complete
 
     def set_state(self, rec, state):
-        if rec["rtype"].provisioning is None:
+        rtype = rec["rtype"]
+        if rtype.provisioning is None:
             return
-        rec["body"].setdefault("properties", {})["provisioningState"] = state
+        rec["body"].setdefault("properties", {})[rtype.state_field] = rtype.states.get(state, state)
 
     # --- operations ------------------------------------------------------------------------
 
@@ -241,9 +248,9 @@ class Engine:
     def lro_headers(self, ctx, rtype, rec, op, style):
         status_url, result_url = self.op_urls(ctx, rtype.namespace, rec["body"].get("location"), op)
         headers = {"Retry-After": "0"}
-        if style == "async":
+        if style in ("async", "async202"):
             headers["Azure-AsyncOperation"] = status_url
-            if op.kind == "delete":
+            if op.kind == "delete" or style == "async202":
                 headers["Location"] = result_url
         else:
             headers["Location"] = result_url
@@ -313,6 +320,8 @@ class Engine:
             previous = rec["body"]
             rec["body"] = stored
             rec["changed"] = now_iso()
+        if rtype.stored:
+            rtype.stored(ctx, rec, created)
         if style == "sync":
             self.set_state(rec, "Succeeded")
             return (rtype.created_status if created else 200), rtype.render(rec), {}
@@ -328,7 +337,7 @@ class Engine:
 
         op = self.start(ctx, rec, "put", done, failed, result=lambda: rtype.render(rec))
         headers = self.lro_headers(ctx, rtype, rec, op, style)
-        if style == "location":
+        if style in ("location", "async202"):
             return 202, None, headers
         return (rtype.created_status if created else 200), rtype.render(rec), headers
 
@@ -360,6 +369,8 @@ class Engine:
             rtype.validate(ctx, names[-1], request, rec, parent)
         rec["body"] = self.build_body(ctx, rtype, rid, names[-1], request, rec, parent)
         rec["changed"] = now_iso()
+        if rtype.stored:
+            rtype.stored(ctx, rec, False)
         self.set_state(rec, "Succeeded")
         return 200, rtype.render(rec), {}
 
@@ -395,11 +406,12 @@ class Engine:
         if rtype.delete_style == "sync":
             self.remove(rec)
             return 200, None, {}
-        previous = rec["body"].get("properties", {}).get("provisioningState")
+        previous = rec["body"].get("properties", {}).get(rtype.state_field)
         self.set_state(rec, "Deleting")
 
         def failed():
-            self.set_state(rec, previous or "Succeeded")
+            if previous is not None and rtype.provisioning is not None:
+                rec["body"]["properties"][rtype.state_field] = previous
 
         op = self.start(ctx, rec, "delete", lambda: self.remove(rec), failed)
         return 202, None, self.lro_headers(ctx, rtype, rec, op, rtype.delete_style)

@@ -177,9 +177,9 @@ class App:
 
 
 def _optional_modules():
-    """The namespaces beyond the core three, each present once written (see README of the brief)."""
+    """The namespaces beyond the core three (each a module of this package)."""
     found = []
-    for name, cls in (("postgres", "Postgres"), ("mysql", "MySql"), ("network", "Network"),
+    for name, cls in (("flexible", "Postgres"), ("flexible", "MySql"), ("network", "Network"),
                       ("compute", "Compute"), ("web", "Web"), ("cdn", "Cdn")):
         try:
             module = __import__(f"{__package__}.{name}", fromlist=[cls])

@@ -431,6 +431,112 @@ class ServiceBusTests(Base):
         self.assertEqual(self.call("GET", self.NS, SB)[1]["properties"]["provisioningState"], "Failed")
 
 
+PG = "2024-08-01"
+MY = "2023-12-30"
+
+
+class FlexibleServers(Base):
+    def server_path(self, name, ns="Microsoft.DBforPostgreSQL"):
+        return f"{rg_path('rg1')}/providers/{ns}/flexibleServers/{name}"
+
+    def server_body(self, **props):
+        body = {"location": "westeurope", "sku": {"name": "Standard_D2ds_v5", "tier": "GeneralPurpose"},
+                "properties": {"administratorLogin": "overcast", "administratorLoginPassword": "S3cret-pass!",
+                               "version": "16", "storage": {"storageSizeGB": 32}}}
+        body["properties"].update(props)
+        return body
+
+    def wait(self, headers):
+        reads = 0
+        while True:
+            reads += 1
+            _, op, _ = self.raw("GET", headers["Azure-AsyncOperation"])
+            if op["status"] != "InProgress":
+                self.assertEqual(op["status"], "Succeeded", op)
+                return reads
+
+    def test_postgres_server_database_and_replica(self):
+        self.group()
+        status, body, headers = self.call("PUT", self.server_path("pg-one"), PG, self.server_body())
+        self.assertEqual((status, body), (202, None))
+        self.assertIn("Location", headers)
+        self.assertEqual(self.call("GET", self.server_path("pg-one"), PG)[1]["properties"]["state"], "Updating")
+        self.wait(headers)
+        _, server, _ = self.call("GET", self.server_path("pg-one"), PG)
+        self.assertEqual(server["properties"]["state"], "Ready")
+        self.assertEqual(server["properties"]["fullyQualifiedDomainName"], "pg-one.postgres.database.azure.com")
+        self.assertNotIn("administratorLoginPassword", json.dumps(server))
+        _, page, _ = self.call("GET", self.server_path("pg-one") + "/databases", PG)
+        self.assertIn("postgres", [d["name"] for d in page["value"]])
+        status, _, headers = self.call("PUT", self.server_path("pg-one") + "/databases/app", PG,
+                                       {"properties": {"charset": "UTF8", "collation": "en_US.utf8"}})
+        self.assertEqual(status, 202)
+        self.assert_error(self.call("PUT", self.server_path("pg-one") + "/databases/app", PG, {}), 409, "AnotherOperationInProgress")
+        self.raw("POST", "/__contract/settle")
+        self.assertEqual(self.call("GET", self.server_path("pg-one") + "/databases/app", PG)[1]["properties"]["charset"], "UTF8")
+        self.assert_error(self.call("PUT", self.server_path("pg-one") + "/databases/bad", PG,
+                                    {"properties": {"charset": "UTF-8!"}}), 400, "InvalidRequestContent")
+        self.assert_error(self.call("DELETE", self.server_path("pg-one") + "/databases/postgres", PG), 400, "CannotDropSystemDatabase")
+        # A replica: createMode Replica + sourceServerResourceId, no admin credentials.
+        replica = {"location": "westeurope", "properties": {"createMode": "Replica", "sourceServerResourceId": server["id"]}}
+        status, _, headers = self.call("PUT", self.server_path("pg-two"), PG, replica)
+        self.assertEqual(status, 202)
+        self.wait(headers)
+        _, rep, _ = self.call("GET", self.server_path("pg-two"), PG)
+        self.assertEqual((rep["properties"]["replicationRole"], rep["properties"]["version"], rep["sku"]["tier"]),
+                         ("AsyncReplica", "16", "GeneralPurpose"))
+        self.assertEqual(self.call("GET", self.server_path("pg-one"), PG)[1]["properties"]["replicationRole"], "Primary")
+        self.assert_error(self.call("PUT", self.server_path("pg-two") + "/databases/x1", PG, {}), 400, "InvalidParameterValue")
+        bad = {"location": "westeurope", "properties": {"createMode": "Replica", "sourceServerResourceId": server["id"] + "x"}}
+        self.assert_error(self.call("PUT", self.server_path("pg-three"), PG, bad), 404, "ResourceNotFound")
+        status, _, headers = self.call("DELETE", self.server_path("pg-one"), PG)
+        self.assertEqual(status, 202)
+        self.raw("POST", "/__contract/settle")
+        self.assert_error(self.call("GET", self.server_path("pg-one") + "/databases/app", PG), 404, "ResourceNotFound")
+        self.assertEqual(self.call("GET", self.server_path("pg-two"), PG)[1]["properties"]["replicationRole"], "None")
+
+    def test_server_validation(self):
+        self.group()
+        put = lambda body, name="pg-one": self.call("PUT", self.server_path(name), PG, body)
+        self.assert_error(put(self.server_body(), "PG_One"), 400, "InvalidResourceName")
+        self.assert_error(put(self.server_body(administratorLoginPassword="short")), 400, "PasswordNotComplex")
+        self.assert_error(put(self.server_body(administratorLogin="admin")), 400, "InvalidParameterValue")
+        self.assert_error(put(self.server_body(version="9")), 400, "InvalidRequestContent")
+        self.assert_error(put(self.server_body(state="Ready")), 400, "InvalidRequestContent")
+        body = self.server_body()
+        del body["properties"]["administratorLoginPassword"]
+        self.assert_error(put(body), 400, "InvalidParameterValue")
+        body = self.server_body()
+        body["sku"] = {"name": "Standard_B1ms", "tier": "GeneralPurpose"}
+        self.assert_error(put(body), 400, "SkuNotSupported")
+        body["sku"] = {"name": "Standard_B1ms"}
+        self.assert_error(put(body), 400, "InvalidRequestContent")
+        self.assert_error(put(self.server_body(storage={"storageSizeGB": 33})), 400, "InvalidParameterValue")
+        self.assertEqual(put(self.server_body())[0], 202)
+        self.group("rg2")
+        self.assert_error(self.call("PUT", f"{rg_path('rg2')}/providers/Microsoft.DBforPostgreSQL/flexibleServers/pg-one",
+                                    PG, self.server_body()), 409, "ServerNameAlreadyExists")
+
+    def test_mysql_server(self):
+        self.group()
+        body = self.server_body(version="8.0.21")
+        status, _, headers = self.call("PUT", self.server_path("my-one", "Microsoft.DBforMySQL"), MY, body)
+        self.assertEqual(status, 202)
+        self.assertEqual(self.wait(headers), 3)
+        _, server, _ = self.call("GET", self.server_path("my-one", "Microsoft.DBforMySQL"), MY)
+        self.assertEqual(server["properties"]["fullyQualifiedDomainName"], "my-one.mysql.database.azure.com")
+        self.assertNotIn("administratorLoginPassword", server["properties"])
+        self.assert_error(self.call("PUT", self.server_path("my-two", "Microsoft.DBforMySQL"), MY,
+                                    self.server_body(version="16")), 400, "InvalidRequestContent")
+        status, _, _ = self.call("PUT", self.server_path("my-one", "Microsoft.DBforMySQL") + "/databases/app", MY,
+                                 {"properties": {"charset": "utf8mb4", "collation": "utf8mb4_0900_ai_ci"}})
+        self.assertEqual(status, 202)
+        status, body, _ = self.call("PATCH", self.server_path("my-one", "Microsoft.DBforMySQL"), MY,
+                                    {"properties": {"administratorLoginPassword": "An0ther-secret"}})
+        self.assertEqual(status, 200, body)
+        self.assertNotIn("administratorLoginPassword", body["properties"])
+
+
 class Log(Base):
     def test_requests_are_recorded(self):
         self.call("PUT", rg_path("rg1"), RES, {"location": "westeurope"}, headers={"x-ms-client-request-id": "abc"})
