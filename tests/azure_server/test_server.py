@@ -537,6 +537,108 @@ class FlexibleServers(Base):
         self.assertNotIn("administratorLoginPassword", body["properties"])
 
 
+NET = "2024-05-01"
+
+
+class NetworkTests(Base):
+    P = f"{rg_path('rg1')}/providers/Microsoft.Network"
+
+    def put(self, path, body):
+        status, out, headers = self.call("PUT", self.P + path, NET, body)
+        if status in (200, 201):
+            self.assertIn("Azure-AsyncOperation", headers)
+            self.raw("POST", "/__contract/settle")
+        return status, out
+
+    def vnet(self):
+        return self.put("/virtualNetworks/vnet1", {"location": "westeurope", "properties": {
+            "addressSpace": {"addressPrefixes": ["10.0.0.0/16"]},
+            "subnets": [{"name": "default", "properties": {"addressPrefix": "10.0.0.0/24"}}]}})
+
+    def nic(self, name="nic1", **cfg):
+        props = {"subnet": {"id": f"/subscriptions/{SUB}/resourceGroups/rg1/providers/Microsoft.Network/virtualNetworks/vnet1/subnets/default"}}
+        props.update(cfg)
+        return self.put(f"/networkInterfaces/{name}", {"location": "westeurope", "properties": {
+            "ipConfigurations": [{"name": "ipconfig1", "properties": props}]}})
+
+    def test_vnet_subnets_nic_and_in_use_rules(self):
+        self.group()
+        status, body = self.vnet()
+        self.assertEqual((status, body["properties"]["provisioningState"]), (201, "Updating"))
+        _, vnet, _ = self.call("GET", self.P + "/virtualNetworks/vnet1", NET)
+        self.assertEqual([s["name"] for s in vnet["properties"]["subnets"]], ["default"])
+        self.assertEqual(vnet["properties"]["provisioningState"], "Succeeded")
+        self.assert_error(self.call("PUT", self.P + "/virtualNetworks/vnet1/subnets/out", NET,
+                                    {"properties": {"addressPrefix": "10.1.0.0/24"}}), 400, "NetcfgSubnetRangeOutsideVnet")
+        self.assert_error(self.call("PUT", self.P + "/virtualNetworks/vnet1/subnets/dup", NET,
+                                    {"properties": {"addressPrefix": "10.0.0.128/25"}}), 400, "NetcfgSubnetRangesOverlap")
+        self.assert_error(self.call("PUT", self.P + "/virtualNetworks/vnet1/subnets/bad", NET,
+                                    {"properties": {"addressPrefix": "10.0.1.1/24"}}), 400, "InvalidAddressPrefixFormat")
+        status, _ = self.put("/virtualNetworks/vnet1/subnets/apps", {"properties": {"addressPrefix": "10.0.1.0/24"}})
+        self.assertEqual(status, 201)
+        status, pip = self.put("/publicIPAddresses/pip1", {"location": "westeurope", "sku": {"name": "Standard"},
+                                                          "properties": {"publicIPAllocationMethod": "Static"}})
+        self.assertEqual(status, 201, pip)
+        self.assert_error(self.call("PUT", self.P + "/publicIPAddresses/pip2", NET, {
+            "location": "westeurope", "sku": {"name": "Standard"}, "properties": {"publicIPAllocationMethod": "Dynamic"}}),
+            400, "StandardSkuPublicIPAddressesMustBeStatic")
+        status, nic = self.nic(publicIPAddress={"id": pip["id"]})
+        self.assertEqual(status, 201, nic)
+        _, nic, _ = self.call("GET", self.P + "/networkInterfaces/nic1", NET)
+        cfg = nic["properties"]["ipConfigurations"][0]
+        self.assertEqual((cfg["properties"]["privateIPAddress"], cfg["properties"]["primary"]), ("10.0.0.4", True))
+        self.assert_error(self.call("PUT", self.P + "/networkInterfaces/nic2", NET, {"location": "westeurope", "properties": {
+            "ipConfigurations": [{"name": "c", "properties": {"subnet": {"id": cfg["properties"]["subnet"]["id"] + "x"}}}]}}),
+            400, "InvalidResourceReference")
+        self.assert_error(self.call("DELETE", self.P + "/virtualNetworks/vnet1/subnets/default", NET), 400, "InUseSubnetCannotBeDeleted")
+        self.assert_error(self.call("DELETE", self.P + "/virtualNetworks/vnet1", NET), 400, "InUseSubnetCannotBeDeleted")
+        self.assert_error(self.call("DELETE", self.P + "/publicIPAddresses/pip1", NET), 400, "PublicIPAddressCannotBeDeleted")
+        # A NIC attached to a VM (Microsoft.Compute sets virtualMachine) cannot go.
+        rec = self.app.engine.find(nic["id"])
+        rec["body"]["properties"]["virtualMachine"] = {"id": "/subscriptions/x/resourceGroups/rg1/providers/Microsoft.Compute/virtualMachines/vm1"}
+        self.assert_error(self.call("DELETE", self.P + "/networkInterfaces/nic1", NET), 400, "NicInUse")
+        del rec["body"]["properties"]["virtualMachine"]
+        status, _, headers = self.call("DELETE", self.P + "/networkInterfaces/nic1", NET)
+        self.assertEqual(status, 202)
+        self.assertIn("Azure-AsyncOperation", headers)
+        self.raw("POST", "/__contract/settle")
+        self.assertEqual(self.call("DELETE", self.P + "/virtualNetworks/vnet1/subnets/default", NET)[0], 202)
+        self.raw("POST", "/__contract/settle")
+        _, vnet, _ = self.call("GET", self.P + "/virtualNetworks/vnet1", NET)
+        self.assertEqual([s["name"] for s in vnet["properties"]["subnets"]], ["apps"])
+        status, body, _ = self.call("PATCH", self.P + "/virtualNetworks/vnet1", NET, {"tags": {"a": "b"}})
+        self.assertEqual((status, body["tags"]), (200, {"a": "b"}))
+
+    def test_nsg_rules(self):
+        self.group()
+        rule = {"name": "ssh", "properties": {"protocol": "Tcp", "access": "Allow", "direction": "Inbound", "priority": 100,
+                                              "sourcePortRange": "*", "destinationPortRange": "22",
+                                              "sourceAddressPrefix": "*", "destinationAddressPrefix": "*"}}
+        status, nsg = self.put("/networkSecurityGroups/nsg1", {"location": "westeurope", "properties": {"securityRules": [rule]}})
+        self.assertEqual(status, 201, nsg)
+        self.assertEqual(len(nsg["properties"]["defaultSecurityRules"]), 6)
+        bad = json.loads(json.dumps(rule))
+        bad["properties"]["priority"] = 5000
+        self.assert_error(self.call("PUT", self.P + "/networkSecurityGroups/nsg1", NET,
+                                    {"location": "westeurope", "properties": {"securityRules": [bad]}}), 400, "SecurityRuleInvalidPriority")
+        bad["properties"].update(priority=100, destinationPortRange="70000")
+        self.assert_error(self.call("PUT", self.P + "/networkSecurityGroups/nsg1", NET,
+                                    {"location": "westeurope", "properties": {"securityRules": [bad]}}), 400, "SecurityRuleInvalidPortRange")
+        bad["properties"].update(destinationPortRange="22", protocol="Gre")
+        self.assert_error(self.call("PUT", self.P + "/networkSecurityGroups/nsg1", NET,
+                                    {"location": "westeurope", "properties": {"securityRules": [bad]}}), 400, "InvalidRequestContent")
+        self.vnet()
+        status, _ = self.put("/virtualNetworks/vnet1/subnets/default", {"properties": {
+            "addressPrefix": "10.0.0.0/24", "networkSecurityGroup": {"id": nsg["id"]}}})
+        self.assertEqual(status, 200)
+        self.assert_error(self.call("DELETE", self.P + "/networkSecurityGroups/nsg1", NET), 400, "InUseNetworkSecurityGroupCannotBeDeleted")
+        self.assert_error(self.call("PUT", self.P + "/virtualNetworks/vnet-x", NET, {"location": "westeurope", "properties": {
+            "addressSpace": {"addressPrefixes": ["10.0.0.0/16"]},
+            "subnets": [{"name": "a", "properties": {"addressPrefix": "10.0.0.0/24",
+                                                     "networkSecurityGroup": {"id": nsg["id"] + "-nope"}}}]}}),
+            400, "InvalidResourceReference")
+
+
 class Log(Base):
     def test_requests_are_recorded(self):
         self.call("PUT", rg_path("rg1"), RES, {"location": "westeurope"}, headers={"x-ms-client-request-id": "abc"})
