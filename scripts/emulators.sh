@@ -96,6 +96,23 @@ install_gcp_contract_server() {
   export OVERCAST_GCP_CONTRACT_PYTHON="$gvenv/bin/python"
 }
 
+# The Azure contract-test server (tests/azure_server, the ARM management plane) needs only
+# the Python standard library (3.9 or later): its schemas are fixtures in the tree, trimmed
+# from Azure's published OpenAPI documents. No venv; after it, OVERCAST_AZURE_CONTRACT_PYTHON
+# names the python that runs it (`python -m azure_server` from tests/).
+install_azure_contract_server() {
+  local py="${OVERCAST_AZURE_CONTRACT_PYTHON:-}"
+  if [ -z "$py" ]; then
+    need python3 || apt_install python3
+    py="$(command -v python3)"
+  fi
+  if ! "$py" -c 'import sys; sys.exit(sys.version_info < (3, 9))' >/dev/null 2>&1; then
+    echo "${0##*/}: the Azure contract server needs Python 3.9 or later ($py is older); set OVERCAST_AZURE_CONTRACT_PYTHON" >&2
+    exit 1
+  fi
+  export OVERCAST_AZURE_CONTRACT_PYTHON="$py"
+}
+
 # --- start / stop / status, when run rather than sourced ---------------------------------
 
 emulators_dir() { echo "${OVERCAST_EMULATORS_DIR:-$HOME/.cache/overcast/emulators}"; }
@@ -117,6 +134,7 @@ pattern_of() {
     drongo) echo drongo ;;
     pubsub) echo pubsub-emulator ;;
     gcp-contract) echo gcp_server ;;
+    azure-contract) echo azure_server ;;
   esac
 }
 

@@ -20,6 +20,10 @@ install_emulators
 # Compute Engine or Cloud SQL); tests/gcp_contract.rs starts it by PID and also runs its
 # Python unit tests.
 install_gcp_contract_server
+# The Azure provider's contract tests run against tests/azure_server (no emulator exists for
+# the ARM management plane); tests/azure_contract.rs starts it by PID and also runs its
+# Python unit tests. Standard library only: this checks the python that runs it.
+install_azure_contract_server
 # The GCP provider's tests run against drongo and Google's Pub/Sub emulator on 127.0.0.1
 # (tests/gcp_emulators.rs starts and stops them by PID, and fails without them).
 install_gcp_emulators
