@@ -511,5 +511,5 @@ class Engine:
         if start + size < len(items):
             q = {k: v for k, v in ctx.query.items() if k != "$skiptoken"}
             q["$skiptoken"] = base64.urlsafe_b64encode(f"offset:{start + size}".encode()).decode()
-            body["nextLink"] = f"{ctx.base_url}{ctx.path}?{urllib.parse.urlencode(q)}"
+            body["nextLink"] = f"{ctx.base_url}{ctx.path}?{urllib.parse.urlencode(q, safe='$')}"
         return body
