@@ -103,7 +103,7 @@ class ResourceType:
                  update_style=None, delete_style="async", provisioning="Creating", singleton=None, implicit=False,
                  validate=None, build=None, render=None, check_delete=None, actions=None, locations=None,
                  parent_busy_code="Conflict", created_status=201, state_field="provisioningState", states=None,
-                 stored=None):
+                 stored=None, open_enums=()):
         self.namespace = namespace
         self.path = tuple(path)
         self.put_def = put_def
@@ -127,6 +127,7 @@ class ResourceType:
         self.state_field = state_field
         self.states = states or {}
         self.stored = stored
+        self.open_enums = tuple(open_enums)
 
     @property
     def full_type(self):
@@ -289,7 +290,7 @@ class Engine:
         self.check_name(rtype, name)
         parent = self.parent_record(ctx, rtype, names)
         body = self.parse_body(ctx)
-        self.app.schemas.validate(*rtype.put_def, body)
+        self.app.schemas.validate(*rtype.put_def, body, open_enums=rtype.open_enums)
         if rtype.tracked:
             self.check_location(rtype, body)
         check_tags(body.get("tags"))
@@ -349,7 +350,7 @@ class Engine:
         rid = self.resource_id(ctx, rtype, names)
         rec = self.find(rid)
         body = self.parse_body(ctx)
-        self.app.schemas.validate(*rtype.patch_def, body)
+        self.app.schemas.validate(*rtype.patch_def, body, open_enums=rtype.open_enums)
         if rec is None:
             raise resource_not_found(rtype.full_type, names[-1], ctx.rg)
         if self.busy(rec):
@@ -419,6 +420,9 @@ class Engine:
     def remove(self, rec):
         for r in self.descendants(rec) + [rec]:
             self.store.resources.pop(r["id"].lower(), None)
+        on_removed = rec["hidden"].get("on_removed")
+        if on_removed:
+            on_removed()
 
     def action(self, ctx, rtype, names, action):
         self.group(ctx, ctx.rg_path)
@@ -511,5 +515,5 @@ class Engine:
         if start + size < len(items):
             q = {k: v for k, v in ctx.query.items() if k != "$skiptoken"}
             q["$skiptoken"] = base64.urlsafe_b64encode(f"offset:{start + size}".encode()).decode()
-            body["nextLink"] = f"{ctx.base_url}{ctx.path}?{urllib.parse.urlencode(q)}"
+            body["nextLink"] = f"{ctx.base_url}{ctx.path}?{urllib.parse.urlencode(q, safe='$')}"
         return body

@@ -102,10 +102,13 @@ class Schemas:
             )
         return target, definitions[parts[1]], parts[1]
 
-    def validate(self, doc_suffix, definition, value):
+    def validate(self, doc_suffix, definition, value, open_enums=()):
         """Validate a request body against `definition` of the document ending in
-        `doc_suffix`; raises ArmError (400) at the first fault."""
+        `doc_suffix`; raises ArmError (400) at the first fault. `open_enums`: paths of
+        properties whose enum the provider does not enforce (the document lists a frozen
+        subset, as Compute's vmSize); the caller checks those itself."""
         doc = self.document(doc_suffix)
+        self._open = set(open_enums)
         self._check(doc, {"$ref": f"#/definitions/{definition}"}, value, "")
 
     # --- the walk --------------------------------------------------------------------
@@ -209,7 +212,7 @@ class Schemas:
     def _string(self, schema, value, where):
         if not isinstance(value, str):
             raise _convert(value, "System.String", where)
-        if "enum" in schema:
+        if "enum" in schema and where not in getattr(self, "_open", ()):
             allowed = schema["enum"]
             if value.lower() not in {str(e).lower() for e in allowed}:
                 raise invalid_content(

@@ -163,7 +163,7 @@ class App:
                 _only(method, "GET")
                 return engine.list_children(ctx, rtype, names)
             owner = engine.lookup(namespace, types[:-1])
-            if owner is not None and method == "POST":
+            if owner is not None and (method == "POST" or types[-1].lower() in owner.actions):
                 return engine.action(ctx, owner, names, types[-1])
             raise self.unknown_type(ctx, namespace, types)
         raise not_found("NotFound", f"No HTTP resource was found that matches the request URI '{ctx.path}'.")

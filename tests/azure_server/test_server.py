@@ -639,6 +639,84 @@ class NetworkTests(Base):
             400, "InvalidResourceReference")
 
 
+VMV = "2024-07-01"
+
+
+class ComputeTests(Base):
+    NP = f"{rg_path('rg1')}/providers/Microsoft.Network"
+    VM = f"{rg_path('rg1')}/providers/Microsoft.Compute/virtualMachines/vm1"
+
+    def setup_network(self):
+        self.group()
+        self.call("PUT", self.NP + "/virtualNetworks/vnet1", NET, {"location": "westeurope", "properties": {
+            "addressSpace": {"addressPrefixes": ["10.0.0.0/16"]},
+            "subnets": [{"name": "default", "properties": {"addressPrefix": "10.0.0.0/24"}}]}})
+        self.raw("POST", "/__contract/settle")
+        subnet = f"/subscriptions/{SUB}/resourceGroups/rg1/providers/Microsoft.Network/virtualNetworks/vnet1/subnets/default"
+        _, nic, _ = self.call("PUT", self.NP + "/networkInterfaces/nic1", NET, {"location": "westeurope", "properties": {
+            "ipConfigurations": [{"name": "ipconfig1", "properties": {"subnet": {"id": subnet}}}]}})
+        self.raw("POST", "/__contract/settle")
+        return nic["id"]
+
+    def vm_body(self, nic_id, **os):
+        profile = {"computerName": "vm1", "adminUsername": "overcast",
+                   "linuxConfiguration": {"disablePasswordAuthentication": True, "ssh": {"publicKeys": [
+                       {"path": "/home/overcast/.ssh/authorized_keys", "keyData": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIexample"}]}}}
+        profile.update(os)
+        return {"location": "westeurope", "properties": {
+            "hardwareProfile": {"vmSize": "Standard_B2s_v2"},
+            "storageProfile": {"imageReference": {"publisher": "Canonical", "offer": "ubuntu-24_04-lts", "sku": "server", "version": "latest"},
+                               "osDisk": {"createOption": "FromImage", "managedDisk": {"storageAccountType": "StandardSSD_LRS"}}},
+            "osProfile": profile,
+            "networkProfile": {"networkInterfaces": [{"id": nic_id, "properties": {"primary": True}}]}}}
+
+    def test_vm_lifecycle_and_nic_in_use(self):
+        nic_id = self.setup_network()
+        status, vm, headers = self.call("PUT", self.VM, VMV, self.vm_body(nic_id))
+        self.assertEqual((status, vm["properties"]["provisioningState"]), (201, "Creating"), vm)
+        self.assertIn("Azure-AsyncOperation", headers)
+        self.raw("POST", "/__contract/settle")
+        _, nic, _ = self.call("GET", self.NP + "/networkInterfaces/nic1", NET)
+        self.assertEqual(nic["properties"]["virtualMachine"]["id"].lower(), vm["id"].lower())
+        self.assert_error(self.call("DELETE", self.NP + "/networkInterfaces/nic1", NET), 400, "NicInUse")
+        status, _, headers = self.call("POST", self.VM + "/powerOff", VMV)
+        self.assertEqual(status, 202)
+        self.raw("POST", "/__contract/settle")
+        _, view, _ = self.call("GET", self.VM + "/instanceView", VMV)
+        self.assertIn("PowerState/stopped", [s["code"] for s in view["statuses"]])
+        status, _, headers = self.call("DELETE", self.VM, VMV)
+        self.assertEqual(status, 202)
+        self.raw("POST", "/__contract/settle")
+        self.assert_error(self.call("GET", self.VM, VMV), 404, "ResourceNotFound")
+        self.assertEqual(self.call("DELETE", self.NP + "/networkInterfaces/nic1", NET)[0], 202)
+
+    def test_vm_validation(self):
+        nic_id = self.setup_network()
+        put = lambda body: self.call("PUT", self.VM, VMV, body)
+        body = self.vm_body(nic_id)
+        body["properties"]["storageProfile"]["imageReference"]["offer"] = "no-such-offer"
+        self.assert_error(put(body), 404, "PlatformImageNotFound")
+        self.assert_error(put(self.vm_body(nic_id, adminUsername="admin")), 400, "InvalidParameter")
+        body = self.vm_body(nic_id)
+        body["properties"]["hardwareProfile"]["vmSize"] = "Huge"
+        self.assert_error(put(body), 400, "InvalidParameter")
+        body = self.vm_body(nic_id)
+        body["properties"]["osProfile"]["adminPassword"] = "Secret-123"
+        self.assert_error(put(body), 400, "InvalidParameter")  # password with password auth disabled
+        body = self.vm_body(nic_id)
+        body["properties"]["networkProfile"]["networkInterfaces"][0]["id"] = nic_id + "x"
+        self.assert_error(put(body), 404, "NotFound")
+        body = self.vm_body(nic_id)
+        body["properties"]["storageProfile"]["osDisk"]["createOption"] = "FromSpace"
+        self.assert_error(put(body), 400, "InvalidRequestContent")
+        body = self.vm_body(nic_id)
+        body["properties"]["vmId"] = "x"
+        self.assert_error(put(body), 400, "InvalidRequestContent")
+        body = self.vm_body(nic_id)
+        body["properties"]["securityProfile"] = {"encryptionAtHost": True}
+        self.assert_error(put(body), 501, "NotImplemented")
+
+
 class Log(Base):
     def test_requests_are_recorded(self):
         self.call("PUT", rg_path("rg1"), RES, {"location": "westeurope"}, headers={"x-ms-client-request-id": "abc"})

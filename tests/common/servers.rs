@@ -377,6 +377,43 @@ pub fn start_gcp_contract(polls: u32) -> Server {
     )
 }
 
+/// The python that runs the Azure contract-test server: OVERCAST_AZURE_CONTRACT_PYTHON (set
+/// by `install_azure_contract_server` in scripts/emulators.sh), else `python3` from PATH.
+/// The server needs only the standard library.
+pub fn azure_contract_python() -> PathBuf {
+    std::env::var("OVERCAST_AZURE_CONTRACT_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from("python3"))
+}
+
+/// The directory `python -m azure_server` runs from: tests/, which holds the package.
+pub fn azure_contract_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests")
+}
+
+/// The Azure contract-test server (tests/azure_server: the ARM management plane) on a port
+/// of its own; its long-running operations answer `polls` reads as still running. It binds
+/// port 0 and prints the port, so it never races for one.
+pub fn start_azure_contract(polls: u32) -> Server {
+    let python = azure_contract_python();
+    start(
+        "azure-contract",
+        PortChoice::Zero,
+        |port| {
+            let mut c = Command::new(&python);
+            c.args(["-m", "azure_server", "--host", "127.0.0.1", "--port"])
+                .arg(port.to_string())
+                .arg("--polls")
+                .arg(polls.to_string())
+                .current_dir(azure_contract_dir())
+                // Keep the source tree free of __pycache__.
+                .env("PYTHONDONTWRITEBYTECODE", "1");
+            c
+        },
+        |port| http_get(port, "/__contract/health").is_some_and(|r| r.contains(" 200 ")),
+    )
+}
+
 /// drongo (Cloud Storage's JSON API, from `install_gcp_emulators` in scripts/emulators.sh)
 /// on a free port; started again on another when that port was taken.
 pub fn start_drongo() -> Server {
