@@ -336,3 +336,82 @@ fn a_stack_on_azure_applies_plans_clean_updates_replaces_repairs_drift_and_destr
         "the group is gone: {groups}"
     );
 }
+
+/// Every request the server has answered: `METHOD path status`.
+fn request_log(server: &Server) -> Vec<String> {
+    let (_, log) = call(server, "GET", "/__contract/requests", None);
+    log["requests"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|r| {
+            format!(
+                "{} {} {}",
+                r["method"].as_str().unwrap_or_default(),
+                r["path"].as_str().unwrap_or_default(),
+                r["status"]
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn kill_9_in_the_middle_of_an_azure_apply_then_apply_again_leaves_no_duplicate_nor_orphan() {
+    // Slow operations: the kill lands while the server still runs one.
+    let server = start_azure_contract(30);
+    let stack = TestStack::yaml(&format!(
+        "stack: killtest\ntargets:\n  azure:\n    provider: azure\n    subscription_id: {SUBSCRIPTION}\n    \
+         location: westeurope\n    arm_endpoint: {}\ndefault_target: azure\nresources:\n  \
+         site:\n    kind: storage\n  jobs:\n    kind: queue\n  db:\n    kind: database\n    size: micro\n",
+        server.endpoint
+    ));
+    let mut child = stack
+        .command(&["apply", "--auto-approve"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start apply");
+    let puts = |server: &Server| {
+        request_log(server)
+            .iter()
+            .filter(|l| l.starts_with("PUT ") && l.contains("/providers/"))
+            .count()
+    };
+    let started = common::wait_until(Duration::from_secs(60), || puts(&server) >= 2);
+    // Child::kill is SIGKILL to exactly this PID.
+    child.kill().expect("kill -9");
+    let _ = child.wait();
+    assert!(started, "the apply reached the server before the kill");
+
+    // Time passes on the server: what the killed run started finishes; the resumed apply
+    // adopts it (ARM names are ids: a PUT of the same id is the same resource).
+    let (s, v) = call(
+        &server,
+        "POST",
+        "/__contract/config",
+        Some(&json!({"polls": 1})),
+    );
+    assert_eq!(s, 200, "{v}");
+    let (s, v) = call(&server, "POST", "/__contract/settle", None);
+    assert_eq!(s, 200, "{v}");
+    let r = stack.run(&["apply", "--auto-approve"]);
+    assert_eq!(
+        r.code(),
+        Some(0),
+        "the resumed apply failed:\n{}\nrequests:\n{}",
+        r.all(),
+        request_log(&server).join("\n")
+    );
+    assert_eq!(stack.run(&["plan", "--detailed-exitcode"]).code(), Some(0));
+
+    // No duplicate and no orphan: exactly the stack's tagged resources, each in state.
+    let ids = tagged(&server, "killtest");
+    assert_eq!(ids.len(), 3, "account, namespace, server: {ids:?}");
+    let state = stack.ok(&["state", "list", "--json"]).stdout();
+    for id in &ids {
+        let name = id.rsplit('/').next().unwrap_or_default();
+        assert!(state.contains(name), "`{id}` is not in state:\n{state}");
+    }
+    stack.ok(&["destroy", "--auto-approve"]);
+    assert!(tagged(&server, "killtest").is_empty());
+}
