@@ -87,7 +87,8 @@ class ResourceType:
     """One resource type of a namespace.
 
     put_def / patch_def: (document suffix, definition) the body is validated against
-    (patch_def None: PATCH is not an operation of the type, 405). tracked: the resource has
+    (patch_def None: PATCH is not an operation of the type, 405; put_def None: a type the
+    server makes itself, such as a VM's OS disk, 501 to a client's PUT). tracked: the resource has
     a location (required, a region). put_style / update_style / delete_style: see the
     module doc. provisioning: the transient state a PUT shows while it runs (None: the type
     has no provisioningState). singleton: the only name the type takes (blobServices
@@ -286,6 +287,8 @@ class Engine:
 
     def put(self, ctx, rtype, names):
         self.group(ctx, ctx.rg_path, for_write=True)
+        if rtype.put_def is None:
+            raise not_implemented(f"{rtype.full_type} cannot be created or updated by a client here")
         name = names[-1]
         self.check_name(rtype, name)
         parent = self.parent_record(ctx, rtype, names)

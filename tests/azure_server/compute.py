@@ -11,6 +11,13 @@ catalog's (providers/core/catalog/images.toml, `azure` columns), with version `l
 a dotted number; osProfile.adminUsername is held to the disallowed list and a Linux VM
 needs a password or SSH keys. The spec's vmSize enum is a frozen, deprecated subset: sizes
 are checked by shape (Standard_<family><n>...) instead, as the service takes current ones.
+
+A VM made from an image gets its OS disk, a managed disk (Microsoft.Compute/disks, listed
+in its group, managedBy the VM) that GET and DELETE serve; a client cannot PUT one (501).
+Deleting the VM deletes the disk when storageProfile.osDisk.deleteOption is Delete and
+otherwise leaves it detached (Unattached): what a delete that forgets the option leaves
+behind shows in the group's list. An attached disk cannot be deleted (409
+OperationNotAllowed).
 """
 
 import copy
@@ -68,9 +75,13 @@ class Compute:
                      "deallocate": self.power("deallocated", "deallocate"), "restart": self.power("running", "restart"),
                      "instanceView": self.instance_view},
         )
+        self.disks = ResourceType(
+            NAMESPACE, ["disks"], None, delete_style="async", provisioning="Creating",
+            check_delete=self.check_disk_delete,
+        )
 
     def types(self):
-        return [self.vms]
+        return [self.vms, self.disks]
 
     # --- validation ------------------------------------------------------------------------
 
@@ -241,6 +252,8 @@ class Compute:
         return out
 
     def attach(self, ctx, rec, created):
+        if created:
+            self.make_os_disk(ctx, rec)
         hidden = rec["hidden"]
         hidden.setdefault("power", "running")
         if getattr(self, "password", None) is not None:
@@ -263,14 +276,57 @@ class Compute:
         refs = (rec["body"]["properties"].get("networkProfile") or {}).get("networkInterfaces") or []
         delete = {r["id"].lower() for r in refs if (r.get("properties") or {}).get("deleteOption") == "Delete"}
 
+        os_disk = (rec["body"]["properties"].get("storageProfile") or {}).get("osDisk") or {}
+
         def release():
             for nic in [r for r in list(self.store.resources.values()) if r["rtype"].full_type == "Microsoft.Network/networkInterfaces"]:
                 if (nic["body"]["properties"].get("virtualMachine") or {}).get("id", "").lower() == vm_id.lower():
                     nic["body"]["properties"].pop("virtualMachine", None)
                     if nic["id"].lower() in delete:
                         self.engine.remove(nic)
+            disk = self.engine.find((os_disk.get("managedDisk") or {}).get("id") or "")
+            if disk is not None and disk["rtype"] is self.disks:
+                if (os_disk.get("deleteOption") or "Detach").lower() == "delete":
+                    self.engine.remove(disk)
+                else:
+                    disk["body"].pop("managedBy", None)
+                    disk["body"]["properties"]["diskState"] = "Unattached"
 
         rec["hidden"]["on_removed"] = release
+
+    # --- the OS disk -------------------------------------------------------------------------
+
+    def make_os_disk(self, ctx, vm):
+        """The managed disk a VM created from an image gets, at the id its osDisk names."""
+        props = vm["body"]["properties"]
+        storage = props.get("storageProfile") or {}
+        os_disk = storage.get("osDisk") or {}
+        md = os_disk.get("managedDisk") or {}
+        if (os_disk.get("createOption") or "").lower() != "fromimage" or not md.get("id"):
+            return
+        name = md["id"].rsplit("/", 1)[-1]
+        rid = self.engine.resource_id(ctx, self.disks, [name])
+        ref = storage.get("imageReference") or {}
+        sku = md.get("storageAccountType") or "Premium_LRS"
+        body = {
+            "id": rid, "name": name, "type": self.disks.full_type, "location": vm["body"]["location"],
+            "managedBy": vm["id"], "sku": {"name": sku, "tier": "Premium" if sku.startswith("Premium") else "Standard"},
+            "properties": {
+                "osType": os_disk.get("osType", "Linux"),
+                "creationData": {"createOption": "FromImage", "imageReference": {"id": (
+                    f"/Subscriptions/{ctx.sub}/Providers/Microsoft.Compute/Locations/{vm['body']['location']}/Publishers/"
+                    f"{ref.get('publisher')}/ArtifactTypes/VMImage/Offers/{ref.get('offer')}/Skus/{ref.get('sku')}/"
+                    f"Versions/{ref.get('exactVersion') or ref.get('version')}")}},
+                "diskSizeGB": os_disk.get("diskSizeGB", 30), "diskState": "Attached",
+                "timeCreated": now_iso(), "provisioningState": "Succeeded",
+            },
+        }
+        self.store.resources[rid.lower()] = self.engine.new_record(ctx, self.disks, rid, body)
+
+    def check_disk_delete(self, ctx, rec):
+        owner = rec["body"].get("managedBy")
+        if owner:
+            raise conflict("OperationNotAllowed", f"Disk {rec['body']['name']} is attached to VM {owner}.")
 
     # --- actions ---------------------------------------------------------------------------
 

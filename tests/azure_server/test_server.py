@@ -690,6 +690,39 @@ class ComputeTests(Base):
         self.assert_error(self.call("GET", self.VM, VMV), 404, "ResourceNotFound")
         self.assertEqual(self.call("DELETE", self.NP + "/networkInterfaces/nic1", NET)[0], 202)
 
+    def disks(self):
+        _, page, _ = self.call("GET", rg_path("rg1") + "/resources", RES)
+        return [r for r in page["value"] if r["type"] == "Microsoft.Compute/disks"]
+
+    def test_the_os_disk_goes_with_its_vm_only_when_its_delete_option_says_so(self):
+        nic_id = self.setup_network()
+        body = self.vm_body(nic_id)
+        body["properties"]["storageProfile"]["osDisk"]["deleteOption"] = "Delete"
+        _, vm, _ = self.call("PUT", self.VM, VMV, body)
+        self.raw("POST", "/__contract/settle")
+        [disk] = self.disks()
+        self.assertEqual(disk["managedBy"].lower(), vm["id"].lower())
+        _, live, _ = self.call("GET", self.VM, VMV)
+        self.assertEqual(live["properties"]["storageProfile"]["osDisk"]["managedDisk"]["id"].lower(), disk["id"].lower())
+        disk_path = disk["id"]
+        self.assert_error(self.call("DELETE", disk_path, VMV), 409, "OperationNotAllowed")
+        self.assert_error(self.call("PUT", disk_path, VMV, {"location": "westeurope"}), 501, "NotImplemented")
+        self.call("DELETE", self.VM, VMV)
+        self.raw("POST", "/__contract/settle")
+        self.assertEqual(self.disks(), [])
+        # Without the option the disk stays, detached, and can then be deleted.
+        self.call("PUT", self.VM, VMV, self.vm_body(nic_id))
+        self.raw("POST", "/__contract/settle")
+        self.call("DELETE", self.VM, VMV)
+        self.raw("POST", "/__contract/settle")
+        [left] = self.disks()
+        self.assertNotIn("managedBy", left)
+        _, disk, _ = self.call("GET", left["id"], VMV)
+        self.assertEqual(disk["properties"]["diskState"], "Unattached")
+        self.assertEqual(self.call("DELETE", left["id"], VMV)[0], 202)
+        self.raw("POST", "/__contract/settle")
+        self.assertEqual(self.disks(), [])
+
     def test_vm_validation(self):
         nic_id = self.setup_network()
         put = lambda body: self.call("PUT", self.VM, VMV, body)

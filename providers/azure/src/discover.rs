@@ -23,6 +23,11 @@ pub const TYPES: &[&str] = &[
     crate::servicebus::NAMESPACE_TYPE,
     crate::database::POSTGRES_TYPE,
     crate::database::MYSQL_TYPE,
+    crate::compute::VM_TYPE,
+    crate::compute::NIC_TYPE,
+    crate::compute::PUBLIC_IP_TYPE,
+    crate::compute::NSG_TYPE,
+    crate::compute::VNET_TYPE,
 ];
 
 #[derive(Debug, Deserialize)]

@@ -6,9 +6,11 @@
 //! | storage | `azure_storage_account` (tier, versioning, lifecycle policy, public access) + `azure_storage_container` (with `content`, the directory's files as its blobs) |
 //! | queue | `azure_servicebus_namespace` (Standard tier, tagged) + `azure_servicebus_queue` |
 //! | database | `azure_database_server` (PostgreSQL or MySQL flexible server; one more per read replica) + `azure_database` |
+//! | compute | `azure_network_security_group` + per instance `azure_public_ip` (with ports), `azure_network_interface`, `azure_virtual_machine` (see [`crate::compute`]) |
 //!
-//! Target-wide native: `@<target>.group` (the resource group, unless the target names
-//! one).
+//! Target-wide natives: `@<target>.group` (the resource group, unless the target names
+//! one), `@<target>.network` (`azure_virtual_network`, when the target has a compute
+//! resource).
 
 use overcast_core::catalog::{Cloud, catalog};
 use overcast_core::kinds::{LifecycleRule, Properties, QueueProps, StorageClass, StorageProps};
@@ -33,6 +35,16 @@ pub mod types {
     pub const DB_SERVER: &str = "azure_database_server";
     /// A database in a flexible server.
     pub const DB_DATABASE: &str = "azure_database";
+    /// The target's virtual network (compute).
+    pub const VNET: &str = "azure_virtual_network";
+    /// A compute resource's network security group.
+    pub const NSG: &str = "azure_network_security_group";
+    /// An instance's public IP address.
+    pub const PUBLIC_IP: &str = "azure_public_ip";
+    /// An instance's network interface.
+    pub const NIC: &str = "azure_network_interface";
+    /// An instance: a virtual machine.
+    pub const VM: &str = "azure_virtual_machine";
     /// Every type, in registration order.
     pub const ALL: &[&str] = &[
         GROUP,
@@ -42,6 +54,11 @@ pub mod types {
         SERVICEBUS_QUEUE,
         DB_SERVER,
         DB_DATABASE,
+        VNET,
+        NSG,
+        PUBLIC_IP,
+        NIC,
+        VM,
     ];
 }
 
@@ -82,6 +99,7 @@ pub fn expand(ctx: &Ctx<'_>, res: &AbstractResource) -> Result<Vec<NativeSpec>, 
         Properties::Storage(p) => storage(ctx, &res.name, p),
         Properties::Queue(p) => Ok(queue(ctx, &res.name, p)),
         Properties::Database(p) => crate::database::expand(ctx, &res.name, p),
+        Properties::Compute(p) => crate::compute::expand::expand(ctx, &res.name, p),
         other => Err(ProviderError::invalid(format!(
             "`{}`: the azure provider does not build `{}` resources yet (storage, queue and \
              database are built; see the README's support table)",
@@ -294,9 +312,9 @@ mod tests {
 
     #[test]
     fn kinds_not_built_yet_are_refused_by_name() {
-        let e = run(&res("web", Kind::Compute, json!({}))).unwrap_err();
+        let e = run(&res("edge", Kind::Cdn, json!({"origin": "${site}"}))).unwrap_err();
         assert!(
-            e.message.contains("`web`") && e.message.contains("compute"),
+            e.message.contains("`edge`") && e.message.contains("cdn"),
             "{}",
             e.message
         );

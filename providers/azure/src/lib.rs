@@ -8,10 +8,11 @@
 //! | storage | `azure_storage_account` (access tier, versioning, lifecycle policy, public access) + `azure_storage_container` (with `content`: the directory's files as its blobs, through the data plane with a SAS signed from the account key) |
 //! | queue | `azure_servicebus_namespace` (its own, tagged) + `azure_servicebus_queue` |
 //! | database | `azure_database_server` (PostgreSQL or MySQL flexible server, generated administrator password; one more per read replica) + `azure_database` |
+//! | compute | `azure_network_security_group` + per instance `azure_public_ip` (with ports), `azure_network_interface`, `azure_virtual_machine`, on the target's `azure_virtual_network` |
 //!
 //! Every target gets its resource group `@<target>.group` (unless it names one with
-//! `resource_group`), created before and deleted after every other resource. Not built
-//! yet: compute, function and cdn (refused by `expand` with an error that says so).
+//! `resource_group`), created before and deleted after every other resource, and with a
+//! compute resource its network `@<target>.network`.
 //!
 //! Target settings: `subscription_id` (else AZURE_SUBSCRIPTION_ID), `location`,
 //! `resource_group`, and for test servers `arm_endpoint` and `blob_endpoint`. Every
@@ -20,6 +21,7 @@
 
 mod abstracts;
 pub mod arm;
+pub mod compute;
 pub mod config;
 pub mod content;
 pub mod credential;

@@ -17,6 +17,9 @@ pub fn abstract_outputs(kind: Kind, natives: &[&NativeState]) -> Attrs {
     if kind == Kind::Database {
         return crate::database::outputs(natives);
     }
+    if kind == Kind::Compute {
+        return crate::compute::outputs(natives);
+    }
     let mut out = Attrs::new();
     let Some(main) = natives
         .iter()

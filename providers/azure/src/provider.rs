@@ -2,6 +2,7 @@
 //! in `expand` (pure) and dispatches each native operation to the handler of its type.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_trait::async_trait;
 use overcast_core::discovery::{DiscoveredResource, DiscoveryFilter};
@@ -35,6 +36,8 @@ struct Inner {
     group: String,
     spec_dir: std::path::PathBuf,
     clients: tokio::sync::OnceCell<Clients>,
+    /// Whether a compute resource was expanded (the target then needs its network).
+    has_compute: AtomicBool,
 }
 
 impl AzureProvider {
@@ -54,6 +57,7 @@ impl AzureProvider {
                 group,
                 spec_dir: ctx.spec_dir,
                 clients: tokio::sync::OnceCell::new(),
+                has_compute: AtomicBool::new(false),
             }),
         })
     }
@@ -114,19 +118,34 @@ impl Provider for AzureProvider {
     }
 
     fn expand(&self, resource: &AbstractResource) -> Result<Vec<NativeSpec>, ProviderError> {
+        if resource.kind() == Kind::Compute {
+            self.inner.has_compute.store(true, Ordering::Relaxed);
+        }
         expand::expand(&self.ctx(), resource)
     }
 
-    /// The target's resource group, unless the target names an existing one.
+    /// The target's resource group, unless the target names an existing one; its virtual
+    /// network when it has a compute resource (after the group: the network lives in it).
     fn expand_target(&self) -> Result<Vec<NativeSpec>, ProviderError> {
-        if self.inner.settings.resource_group.is_some() {
-            return Ok(Vec::new());
+        let mut out = Vec::new();
+        let own_group = self.inner.settings.resource_group.is_none();
+        let location = self.inner.settings.effective_location();
+        if own_group {
+            out.push(expand::group(
+                &self.inner.stack,
+                &self.inner.target,
+                location,
+            ));
         }
-        Ok(vec![expand::group(
-            &self.inner.stack,
-            &self.inner.target,
-            self.inner.settings.effective_location(),
-        )])
+        if self.inner.has_compute.load(Ordering::Relaxed) {
+            out.push(crate::compute::expand::target(
+                &self.inner.stack,
+                &self.inner.target,
+                location,
+                own_group,
+            ));
+        }
+        Ok(out)
     }
 
     fn outputs(&self, kind: Kind, natives: &[&NativeState]) -> Attrs {
@@ -336,5 +355,27 @@ mod tests {
         let p = provider(json!({"subscription_id": "s", "resource_group": "rg"}));
         assert!(p.expand_target().expect("target").is_empty());
         assert_eq!(p.group(), "rg");
+    }
+
+    #[test]
+    fn a_target_with_a_compute_resource_gets_its_network_after_its_group() {
+        let compute = AbstractResource {
+            name: "web".into(),
+            properties: overcast_core::kinds::Properties::from_value(Kind::Compute, json!({}))
+                .expect("properties"),
+            referenced_kinds: Default::default(),
+        };
+        let p = provider(json!({"subscription_id": "s"}));
+        p.expand(&compute).expect("expand");
+        let t = p.expand_target().expect("target");
+        let types: Vec<&str> = t.iter().map(|s| s.type_name.as_str()).collect();
+        assert_eq!(types, [expand::types::GROUP, expand::types::VNET]);
+        assert_eq!(t[1].depends_on, [expand::locals::GROUP]);
+        // In a given group, the network is the target's only native.
+        let p = provider(json!({"subscription_id": "s", "resource_group": "rg"}));
+        p.expand(&compute).expect("expand");
+        let t = p.expand_target().expect("target");
+        assert_eq!(t.len(), 1);
+        assert!(t[0].depends_on.is_empty());
     }
 }
