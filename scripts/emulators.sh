@@ -288,8 +288,13 @@ free_port() {
 
 # Whether http://127.0.0.1:$1$2 answers 200.
 answers_at() {
-  python3 -c 'import sys, urllib.request
-urllib.request.urlopen("http://127.0.0.1:%s%s" % (sys.argv[1], sys.argv[2]), timeout=2)' "$1" "$2" >/dev/null 2>&1
+  # `any:PATH`: any HTTP answer will do (Azurite answers an unsigned request with an error).
+  python3 -c 'import sys, urllib.request, urllib.error
+path = sys.argv[2]
+try:
+    urllib.request.urlopen("http://127.0.0.1:%s%s" % (sys.argv[1], path.removeprefix("any:")), timeout=2)
+except urllib.error.HTTPError:
+    sys.exit(0 if path.startswith("any:") else 1)' "$1" "$2" >/dev/null 2>&1
 }
 
 # launch NAME PORT HEALTH_PATH COMMAND...: start COMMAND in a session of its own (so stop
@@ -425,7 +430,7 @@ status_gcp() {
 # A subscription id for the test servers (ARM ids take a GUID).
 AZURE_TEST_SUBSCRIPTION=00000000-0000-4000-8000-000000000001
 
-print_azure_target() { # CONTRACT_PORT
+print_azure_target() { # CONTRACT_PORT AZURITE_PORT
   cat <<TARGET
 targets:
   azure:
@@ -433,6 +438,7 @@ targets:
     subscription_id: $AZURE_TEST_SUBSCRIPTION
     location: westeurope
     arm_endpoint: http://127.0.0.1:$1
+    blob_endpoint: http://127.0.0.1:$2/devstoreaccount1
 
 export AZURE_SUBSCRIPTION_ID=$AZURE_TEST_SUBSCRIPTION
 TARGET
@@ -443,18 +449,27 @@ start_azure() {
   dir="$(emulators_dir)"
   mkdir -p "$dir"
   install_azure_contract_server
+  install_azurite
   tests="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests"
-  # The contract server runs from tests/ (its package) and writes no __pycache__ there.
+  # Azurite holds every storage account's blobs (its one account, devstoreaccount1), in
+  # memory; its queue and table services take ports of their own.
+  (mkdir -p "$dir/azurite" && cd "$dir/azurite" && start_one azurite any:/ no \
+    "$OVERCAST_AZURITE" --silent --disableTelemetry --inMemoryPersistence --skipApiVersionCheck \
+    --blobHost 127.0.0.1 --blobPort '{PORT}' --queueHost 127.0.0.1 --queuePort 0 \
+    --tableHost 127.0.0.1 --tablePort 0) || { stop_azure; return 1; }
+  local blob="http://127.0.0.1:$(cat "$dir/azurite.port")/devstoreaccount1"
+  # The contract server runs from tests/ (its package) and writes no __pycache__ there;
+  # its storage accounts' blob endpoint is Azurite's, its listKeys Azurite's key.
   (cd "$tests" && PYTHONDONTWRITEBYTECODE=1 start_one azure-contract /__contract/health yes \
-    "$OVERCAST_AZURE_CONTRACT_PYTHON" -m azure_server --host 127.0.0.1 --port '{PORT}' --polls 2) \
-    || { stop_azure; return 1; }
+    "$OVERCAST_AZURE_CONTRACT_PYTHON" -m azure_server --host 127.0.0.1 --port '{PORT}' --polls 2 \
+    --blob-endpoint "$blob") || { stop_azure; return 1; }
   echo "${0##*/}: the Azure servers run; stop them with: bash scripts/emulators.sh stop azure" >&2
-  print_azure_target "$(cat "$dir/azure-contract.port")"
+  print_azure_target "$(cat "$dir/azure-contract.port")" "$(cat "$dir/azurite.port")"
 }
 
 stop_azure() {
   local name pid
-  for name in azure-contract; do
+  for name in azure-contract azurite; do
     if pid="$(stop_server "$name")"; then
       echo "${0##*/}: stopped $name (pid $pid)" >&2
     fi
@@ -463,7 +478,7 @@ stop_azure() {
 
 status_azure() {
   local name pid
-  for name in azure-contract; do
+  for name in azurite azure-contract; do
     if pid="$(running_pid "$name")"; then
       echo "azure: $name (pid $pid) on http://127.0.0.1:$(cat "$(emulators_dir)/$name.port" 2>/dev/null)"
     else
