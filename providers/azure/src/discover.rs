@@ -22,6 +22,7 @@ pub const TYPES: &[&str] = &[
     crate::servicebus::NAMESPACE_TYPE,
     crate::database::POSTGRES_TYPE,
     crate::database::MYSQL_TYPE,
+    crate::cdn::PROFILE_TYPE,
 ];
 
 #[derive(Debug, Deserialize)]

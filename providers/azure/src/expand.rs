@@ -6,6 +6,7 @@
 //! | storage | `azure_storage_account` (tier, versioning, lifecycle policy, public access) + `azure_storage_container` (with `content`, the directory's files as its blobs) |
 //! | queue | `azure_servicebus_namespace` (Standard tier, tagged) + `azure_servicebus_queue` |
 //! | database | `azure_database_server` (PostgreSQL or MySQL flexible server; one more per read replica) + `azure_database` |
+//! | cdn | `azure_cdn_profile` (Front Door Standard, with the cache rule) + `azure_cdn_endpoint` + `azure_cdn_origin_group` + `azure_cdn_origin` + `azure_cdn_route` |
 //!
 //! Target-wide native: `@<target>.group` (the resource group, unless the target names
 //! one).
@@ -33,6 +34,16 @@ pub mod types {
     pub const DB_SERVER: &str = "azure_database_server";
     /// A database in a flexible server.
     pub const DB_DATABASE: &str = "azure_database";
+    /// A Front Door profile (and the rule set and rule of its cache duration).
+    pub const CDN_PROFILE: &str = "azure_cdn_profile";
+    /// A Front Door endpoint.
+    pub const CDN_ENDPOINT: &str = "azure_cdn_endpoint";
+    /// A Front Door origin group.
+    pub const CDN_ORIGIN_GROUP: &str = "azure_cdn_origin_group";
+    /// A Front Door origin.
+    pub const CDN_ORIGIN: &str = "azure_cdn_origin";
+    /// A Front Door route.
+    pub const CDN_ROUTE: &str = "azure_cdn_route";
     /// Every type, in registration order.
     pub const ALL: &[&str] = &[
         GROUP,
@@ -42,6 +53,11 @@ pub mod types {
         SERVICEBUS_QUEUE,
         DB_SERVER,
         DB_DATABASE,
+        CDN_PROFILE,
+        CDN_ENDPOINT,
+        CDN_ORIGIN_GROUP,
+        CDN_ORIGIN,
+        CDN_ROUTE,
     ];
 }
 
@@ -82,9 +98,10 @@ pub fn expand(ctx: &Ctx<'_>, res: &AbstractResource) -> Result<Vec<NativeSpec>, 
         Properties::Storage(p) => storage(ctx, &res.name, p),
         Properties::Queue(p) => Ok(queue(ctx, &res.name, p)),
         Properties::Database(p) => crate::database::expand(ctx, &res.name, p),
+        Properties::Cdn(p) => crate::cdn::expand(ctx, &res.name, p, &res.referenced_kinds),
         other => Err(ProviderError::invalid(format!(
-            "`{}`: the azure provider does not build `{}` resources yet (storage, queue and \
-             database are built; see the README's support table)",
+            "`{}`: the azure provider does not build `{}` resources yet (storage, queue, \
+             database and cdn are built; see the README's support table)",
             res.name,
             other.kind()
         ))

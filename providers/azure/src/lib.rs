@@ -8,11 +8,12 @@
 //! | storage | `azure_storage_account` (access tier, versioning, lifecycle policy, public access) + `azure_storage_container` |
 //! | queue | `azure_servicebus_namespace` (its own, tagged) + `azure_servicebus_queue` |
 //! | database | `azure_database_server` (PostgreSQL or MySQL flexible server, generated administrator password; one more per read replica) + `azure_database` |
+//! | cdn | `azure_cdn_profile` (Front Door Standard, tagged, with the rule that sets the cache duration) + `azure_cdn_endpoint` (tagged) + `azure_cdn_origin_group` + `azure_cdn_origin` + `azure_cdn_route` |
 //!
 //! Every target gets its resource group `@<target>.group` (unless it names one with
 //! `resource_group`), created before and deleted after every other resource. Not built
-//! yet: compute, function and cdn (refused by `expand` with an error that says
-//! so), and storage `content`.
+//! yet: compute and function (refused by `expand` with an error that says so), and
+//! storage `content`.
 //!
 //! Target settings: `subscription_id` (else AZURE_SUBSCRIPTION_ID), `location`,
 //! `resource_group`, and for test servers `arm_endpoint` and `blob_endpoint`. Every
@@ -21,6 +22,7 @@
 
 mod abstracts;
 pub mod arm;
+pub mod cdn;
 pub mod config;
 pub mod content;
 pub mod credential;
