@@ -404,15 +404,69 @@ status_gcp() {
   done
 }
 
+# --- Azure: the ARM contract-test server (management plane) -------------------------------
+
+# A subscription id for the test servers (ARM ids take a GUID).
+AZURE_TEST_SUBSCRIPTION=00000000-0000-4000-8000-000000000001
+
+print_azure_target() { # CONTRACT_PORT
+  cat <<TARGET
+targets:
+  azure:
+    provider: azure
+    subscription_id: $AZURE_TEST_SUBSCRIPTION
+    location: westeurope
+    arm_endpoint: http://127.0.0.1:$1
+
+export AZURE_SUBSCRIPTION_ID=$AZURE_TEST_SUBSCRIPTION
+TARGET
+}
+
+start_azure() {
+  local dir tests
+  dir="$(emulators_dir)"
+  mkdir -p "$dir"
+  install_azure_contract_server
+  tests="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests"
+  # The contract server runs from tests/ (its package) and writes no __pycache__ there.
+  (cd "$tests" && PYTHONDONTWRITEBYTECODE=1 start_one azure-contract /__contract/health yes \
+    "$OVERCAST_AZURE_CONTRACT_PYTHON" -m azure_server --host 127.0.0.1 --port '{PORT}' --polls 2) \
+    || { stop_azure; return 1; }
+  echo "${0##*/}: the Azure servers run; stop them with: bash scripts/emulators.sh stop azure" >&2
+  print_azure_target "$(cat "$dir/azure-contract.port")"
+}
+
+stop_azure() {
+  local name pid
+  for name in azure-contract; do
+    if pid="$(stop_server "$name")"; then
+      echo "${0##*/}: stopped $name (pid $pid)" >&2
+    fi
+  done
+}
+
+status_azure() {
+  local name pid
+  for name in azure-contract; do
+    if pid="$(running_pid "$name")"; then
+      echo "azure: $name (pid $pid) on http://127.0.0.1:$(cat "$(emulators_dir)/$name.port" 2>/dev/null)"
+    else
+      echo "azure: $name not running"
+    fi
+  done
+}
+
 emulators_main() {
-  local usage="usage: bash scripts/emulators.sh start aws|gcp | stop [aws|gcp] | status"
+  local usage="usage: bash scripts/emulators.sh start aws|azure|gcp | stop [aws|azure|gcp] | status"
   case "${1:-} ${2:-}" in
     "start aws") start_aws ;;
+    "start azure") start_azure ;;
     "start gcp") start_gcp ;;
     "stop aws") stop_aws ;;
+    "stop azure") stop_azure ;;
     "stop gcp") stop_gcp ;;
-    "stop ") stop_aws; stop_gcp ;;
-    "status "*) status_aws; status_gcp ;;
+    "stop ") stop_aws; stop_azure; stop_gcp ;;
+    "status "*) status_aws; status_azure; status_gcp ;;
     *) echo "$usage" >&2; return 2 ;;
   esac
 }

@@ -86,6 +86,8 @@ pub fn settings_schema(kind: ProviderKind) -> Option<&'static Value> {
             static GCP: OnceLock<Value> = OnceLock::new();
             Some(GCP.get_or_init(|| schemars::schema_for!(overcast_gcp::Settings).to_value()))
         }
+        // Every provider is matched above when every cloud is built.
+        #[allow(unreachable_patterns)]
         _ => None,
     }
 }
@@ -127,6 +129,7 @@ fn build(stack: &Stack, target: &Target) -> Result<Arc<dyn Provider>, EngineErro
         #[cfg(feature = "gcp")]
         ProviderKind::Gcp => Arc::new(overcast_gcp::GcpProvider::new(ctx).map_err(setup)?),
         // `availability` refused every other provider above.
+        #[allow(unreachable_patterns)]
         other => {
             return Err(EngineError::ProviderUnavailable {
                 target: target.name.clone(),

@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
+use overcast_core::catalog::Size;
 use overcast_core::catalog::{Cloud, catalog, engine_name};
 use overcast_core::kinds::{DatabaseProps, DbEngine};
 use overcast_core::native::{CreateRequest, Observed};
@@ -32,6 +33,11 @@ pub const MYSQL_TYPE: &str = "Microsoft.DBforMySQL/flexibleServers";
 
 /// PostgreSQL flexible server storage sizes (GiB): only these are sold.
 const POSTGRES_STORAGE_GB: &[u32] = &[32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32767];
+/// The versions the pinned api-versions create (their `ServerVersion` enums): the
+/// catalog knows newer ones, which need a newer api-version.
+const POSTGRES_VERSIONS: &[&str] = &["16", "15", "14", "13", "12", "11"];
+const MYSQL_VERSIONS: &[&str] = &["8.0.21", "5.7"];
+
 /// Both services keep backups 7 to 35 days and cannot turn them off.
 const BACKUP_DAYS: (u32, u32) = (7, 35);
 
@@ -66,10 +72,19 @@ pub fn expand(
     p: &DatabaseProps,
 ) -> Result<Vec<NativeSpec>, ProviderError> {
     let cat = catalog();
-    let version = p
-        .version
-        .clone()
-        .unwrap_or_else(|| cat.default_version(p.engine).to_string());
+    let pinned = match p.engine {
+        DbEngine::Postgres => (POSTGRES_VERSIONS, POSTGRES_API),
+        DbEngine::Mysql => (MYSQL_VERSIONS, MYSQL_API),
+    };
+    // No version given: the newest the pinned api-version creates (the catalog's default
+    // may be newer than it).
+    let version = p.version.clone().unwrap_or_else(|| {
+        cat.engine_versions(p.engine)
+            .filter(|v| pinned.0.contains(&v.native(Cloud::Azure)))
+            .map(|v| v.version.clone())
+            .last()
+            .unwrap_or_else(|| cat.default_version(p.engine).to_string())
+    });
     let native_version = cat
         .engine_version(p.engine, &version)
         .map(|v| v.native(Cloud::Azure).to_string())
@@ -84,6 +99,16 @@ pub fn expand(
             ))
             .with_hint(format!("use one of: {}", known.join(", ")))
         })?;
+    if !pinned.0.contains(&native_version.as_str()) {
+        return Err(ProviderError::invalid(format!(
+            "database `{name}`: {} {version} cannot be created through api-version {} \
+             (it creates {}), the one overcast pins",
+            engine_name(p.engine),
+            pinned.1,
+            pinned.0.join(", ")
+        ))
+        .with_hint("choose one of those versions for the azure target"));
+    }
     let engine = match p.engine {
         DbEngine::Postgres => "postgres",
         DbEngine::Mysql => "mysql",
@@ -96,7 +121,7 @@ pub fn expand(
             .unwrap_or(32767),
         DbEngine::Mysql => p.storage_gb.max(20),
     };
-    let sku = cat.db_class(Cloud::Azure, p.size).name.clone();
+    let sku = sku_for(name, p)?;
     let backup = p.backup_retention_days.clamp(BACKUP_DAYS.0, BACKUP_DAYS.1);
     // A server's name is its DNS name: the version is part of it, so a replacement (an
     // engine or version change) never waits for the old name to be released.
@@ -154,6 +179,30 @@ pub fn expand(
         .force_new(&["server", "engine", "name"]),
     );
     Ok(out)
+}
+
+/// The server SKU: the size's class from the catalog, except that a server with read
+/// replicas cannot be Burstable (Azure refuses replicas of one): the smallest General
+/// Purpose class with at least its vCPUs and memory then.
+fn sku_for(name: &str, p: &DatabaseProps) -> Result<String, ProviderError> {
+    let cat = catalog();
+    let class = cat.db_class(Cloud::Azure, p.size);
+    if p.read_replicas == 0 || tier_of(&class.name) != "Burstable" {
+        return Ok(class.name.clone());
+    }
+    let (vcpu, mem) = (class.vcpu, class.memory_mib);
+    ["Standard_D2ds_v5", "Standard_D4ds_v5", "Standard_D8ds_v5"]
+        .iter()
+        .filter_map(|n| cat.db_machine(Cloud::Azure, n))
+        .find(|m| m.vcpu >= vcpu && m.memory_mib >= mem)
+        .map(|m| m.name.clone())
+        .ok_or_else(|| {
+            ProviderError::invalid(format!(
+                "database `{name}`: read replicas need a General Purpose server and none in the \
+                 catalog is as large as `{}`",
+                class.name
+            ))
+        })
 }
 
 /// A password Azure accepts: 24 characters with upper and lower case letters and digits.
@@ -313,6 +362,8 @@ impl Server {
             "source": source,
         }));
         let mut outputs = attrs(json!({
+            // Replicas and the database refer to the server by its ARM id.
+            "id": live.id,
             "name": live.name,
             "endpoint": p.fully_qualified_domain_name,
             "port": if engine == "postgres" { 5432 } else { 3306 },
@@ -379,7 +430,12 @@ impl Handler for Server {
                 ..ServerProps::default()
             },
             None => ServerProps {
-                create_mode: "Create",
+                // PostgreSQL's word for a new server is `Create`, MySQL's `Default`.
+                create_mode: if engine == "postgres" {
+                    "Create"
+                } else {
+                    "Default"
+                },
                 administrator_login: Some(str_of(i, "admin_login")?.to_string()),
                 administrator_login_password: Some(
                     password
@@ -648,13 +704,46 @@ pub fn to_abstract(state: &NativeState) -> Option<overcast_core::provider::Abstr
             )),
         }
     }
-    if let Some(sku) = i.get("sku").and_then(Value::as_str)
-        && let Some(size) = cat.size_of_db_class(Cloud::Azure, sku)
-    {
-        props.insert(
-            "size".into(),
-            serde_json::to_value(size.value).unwrap_or(Value::Null),
-        );
+    if let Some(sku) = i.get("sku").and_then(Value::as_str) {
+        // The sizes whose class this SKU is: one is exact; several (small and medium are
+        // both Standard_B2s) or none (a General Purpose class raised for replicas, a SKU
+        // set by hand) are an approximation.
+        let sizes: Vec<Size> = Size::ALL
+            .into_iter()
+            .filter(|s| cat.db_class(Cloud::Azure, *s).name == sku)
+            .collect();
+        let size = sizes
+            .first()
+            .copied()
+            .or_else(|| cat.size_of_db_class(Cloud::Azure, sku).map(|n| n.value));
+        if let Some(size) = size {
+            props.insert(
+                "size".into(),
+                serde_json::to_value(size).unwrap_or(Value::Null),
+            );
+        }
+        if sizes.len() != 1 {
+            approximations.push((
+                "size".to_string(),
+                format!("SKU `{sku}` is not the class of exactly one size: the nearest used"),
+            ));
+        }
+    }
+    // What expand rounded: PostgreSQL storage comes in fixed sizes, and backups are kept
+    // at least 7 days (0 cannot be asked for).
+    if engine == "postgres" {
+        approximations.push((
+            "storage_gb".to_string(),
+            "PostgreSQL flexible server storage comes in sizes of 32, 64, 128 ... GiB: the \
+             spec's size was rounded up"
+                .to_string(),
+        ));
+    }
+    if i.get("backup_retention_days") == Some(&json!(BACKUP_DAYS.0)) {
+        approximations.push((
+            "backup_retention_days".to_string(),
+            "Azure keeps backups at least 7 days".to_string(),
+        ));
     }
     for (from, to) in [
         ("storage_gb", "storage_gb"),
@@ -706,7 +795,20 @@ mod tests {
         assert_eq!(s["backup_retention_days"], 7);
         assert_eq!(n[1].inputs["source"], "${db.server.id}");
         assert_ne!(n[1].inputs["name"], s["name"]);
+        // Replicas need a General Purpose primary: micro's Burstable class is raised.
+        assert_eq!(s["sku"], "Standard_D2ds_v5");
         assert_eq!(n[2].inputs["server"], "${db.server.id}");
+        let n = expand(&ctx(), "db", &props(json!({"size": "micro"}))).expect("expand");
+        assert_eq!(n[0].inputs["sku"], "Standard_B1ms");
+        // No version: the newest the pinned api-version creates.
+        let n = expand(&ctx(), "db", &props(json!({}))).expect("expand");
+        assert_eq!(n[0].inputs["version"], "16");
+        let e = expand(&ctx(), "db", &props(json!({"version": "17"}))).unwrap_err();
+        assert!(
+            e.message.contains("api-version 2024-08-01"),
+            "{}",
+            e.message
+        );
         let e = expand(&ctx(), "db", &props(json!({"version": "9"}))).unwrap_err();
         assert!(
             e.message.contains("no PostgreSQL version `9`") || e.message.contains("version `9`"),

@@ -208,7 +208,7 @@ fn to_policy(container: &str, rules: &[NativeRule]) -> Result<Vec<Rule>, Provide
                 days_after_modification_greater_than: d,
             });
             Ok(Rule {
-                name: format!("overcast-{i}"),
+                name: format!("overcast{i}"),
                 enabled: true,
                 kind: "Lifecycle".into(),
                 definition: RuleDefinition {
@@ -230,7 +230,7 @@ fn from_policy(container: &str, rules: &[Rule]) -> Vec<NativeRule> {
     let mut rules: Vec<&Rule> = rules.iter().collect();
     rules.sort_by_key(|r| {
         r.name
-            .strip_prefix("overcast-")
+            .strip_prefix("overcast")
             .and_then(|n| n.parse::<usize>().ok())
             .unwrap_or(usize::MAX)
     });
@@ -278,7 +278,8 @@ fn rules_of(inputs: &Attrs) -> Result<Vec<NativeRule>, ProviderError> {
 pub struct Account;
 
 impl Account {
-    /// Put the blob service's versioning and the management policy to `inputs`.
+    /// Put the blob service's versioning and the management policy to `inputs`. Rule names
+    /// are `overcast<n>`: Azure takes letters and digits only.
     async fn settle_children(
         &self,
         c: &Clients,
