@@ -24,6 +24,7 @@ pub const TYPES: &[&str] = &[
     crate::database::POSTGRES_TYPE,
     crate::database::MYSQL_TYPE,
     crate::cdn::PROFILE_TYPE,
+    crate::cdn::ENDPOINT_TYPE,
 ];
 
 #[derive(Debug, Deserialize)]

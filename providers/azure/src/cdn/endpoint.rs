@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::profile::LOCATION;
-use super::{API, PROFILE_TYPE, name_after, recorded_id, state_of};
+use super::{API, ENDPOINT_TYPE, PROFILE_TYPE, name_after, recorded_id, state_of};
 use crate::config::Clients;
 use crate::expand::attrs;
 use crate::handlers::{Handler, Read, str_of, tags};
@@ -68,7 +68,7 @@ impl Handler for Endpoint {
         Kind::Cdn
     }
     fn arm_types(&self) -> &'static [&'static str] {
-        &[]
+        &[ENDPOINT_TYPE]
     }
     fn id_of(&self, c: &Clients, inputs: &Attrs) -> Result<String, ProviderError> {
         Ok(endpoint_id(

@@ -17,6 +17,10 @@
 //! cache configuration: Front Door then does not cache. The rule is the profile native's, so
 //! a new `cache_ttl` updates the profile in place.
 //!
+//! Discovery finds the profile and the endpoint (both tagged with their owner; ARM lists
+//! the endpoint, a tracked child type, with the resources of the group); the profile maps
+//! back to the cdn, with its `cache_ttl`.
+//!
 //! In place: `cache_ttl` (the rule), the origin's host (its origin, a new origin path on the
 //! route). Front Door refuses to delete the last origin of an origin group a route uses, so
 //! a new host is never a delete-and-create. Nothing else an abstract property can change
@@ -47,6 +51,9 @@ pub use profile::Profile;
 pub const API: &str = "2024-09-01";
 /// The ARM type of a profile.
 pub const PROFILE_TYPE: &str = "Microsoft.Cdn/profiles";
+/// The ARM type of an endpoint: a child type, but a tracked (tagged) one, which ARM's
+/// resource lists include.
+pub const ENDPOINT_TYPE: &str = "Microsoft.Cdn/profiles/afdEndpoints";
 /// The SKU of every profile: Front Door Standard.
 pub const SKU: &str = "Standard_AzureFrontDoor";
 /// The longest cache duration Front Door takes: 365 days, 23:59:59.
@@ -416,5 +423,16 @@ mod tests {
             ),
             Some("p1")
         );
+    }
+
+    #[test]
+    fn discovery_finds_profiles_and_endpoints_by_their_arm_types() {
+        let found = |t: &str| crate::handlers::handler_of_arm_type(t).map(|(ty, _)| ty);
+        assert_eq!(found("Microsoft.Cdn/profiles"), Some(types::CDN_PROFILE));
+        assert_eq!(
+            found("microsoft.cdn/profiles/afdendpoints"),
+            Some(types::CDN_ENDPOINT)
+        );
+        assert!(crate::discover::TYPES.contains(&ENDPOINT_TYPE));
     }
 }
