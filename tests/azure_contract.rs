@@ -575,3 +575,207 @@ fn lists_must_be_followed_by_next_link() {
         .collect();
     assert_eq!(odd, ["overcastpage1", "overcastpage3", "overcastpage5"]);
 }
+
+const CDN: &str = "2024-09-01";
+
+/// Wait out a long-running operation by its Azure-AsyncOperation status resource: the
+/// statuses read until it ended.
+fn poll_status(server: &Server, url: &str) -> Vec<String> {
+    let mut seen = Vec::new();
+    for _ in 0..20 {
+        let status = request(server, "GET", url, None, true).body["status"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        seen.push(status.clone());
+        if status != "InProgress" {
+            return seen;
+        }
+    }
+    panic!("{url} still InProgress after 20 reads")
+}
+
+/// A Microsoft.Cdn PUT that runs as a long-running operation: 201 with the resource in
+/// its transient state and an Azure-AsyncOperation header; returns the body once done.
+fn put_cdn(server: &Server, path: &str, body: &Value) -> Value {
+    let started = call(server, "PUT", path, CDN, Some(body));
+    assert_eq!(started.status, 201, "PUT {path}: {:#}", started.body);
+    assert_eq!(started.body["properties"]["provisioningState"], "Creating");
+    let statuses = poll_status(server, &started.headers["azure-asyncoperation"]);
+    assert_eq!(statuses, ["InProgress", "InProgress", "Succeeded"]);
+    call(server, "GET", path, CDN, None).body
+}
+
+#[test]
+fn front_door_requests_front_door_rejects_are_rejected_with_its_error_body() {
+    let server = start_azure_contract(2);
+    create_group(&server, "rg-afd");
+    let profile = format!(
+        "{}/providers/Microsoft.Cdn/profiles/overcast-afd",
+        group_path("rg-afd")
+    );
+    let afd = json!({"location": "global", "sku": {"name": "Standard_AzureFrontDoor"}});
+
+    // Front Door profiles are global, Front Door SKUs, and take no read-only property.
+    let regional = json!({"location": "westeurope", "sku": {"name": "Standard_AzureFrontDoor"}});
+    assert_arm_error(
+        &call(&server, "PUT", &profile, CDN, Some(&regional)),
+        400,
+        "LocationNotAvailableForResourceType",
+    );
+    let unknown_sku = json!({"location": "global", "sku": {"name": "Standard_Cheap"}});
+    assert_arm_error(
+        &call(&server, "PUT", &profile, CDN, Some(&unknown_sku)),
+        400,
+        "InvalidRequestContent",
+    );
+    let read_only = json!({"location": "global", "sku": {"name": "Standard_AzureFrontDoor"},
+        "properties": {"resourceState": "Active"}});
+    assert_arm_error(
+        &call(&server, "PUT", &profile, CDN, Some(&read_only)),
+        400,
+        "InvalidRequestContent",
+    );
+    assert_arm_error(
+        &call(
+            &server,
+            "PUT",
+            &profile.replace("overcast-afd", "under_score"),
+            CDN,
+            Some(&afd),
+        ),
+        400,
+        "BadRequest",
+    );
+    assert_arm_error(
+        &call(&server, "PUT", &profile, "2024-02-01", Some(&afd)),
+        400,
+        "InvalidApiVersionParameter",
+    );
+    put_cdn(&server, &profile, &afd);
+
+    // An endpoint gets its default domain; a child takes no location.
+    let endpoint = put_cdn(
+        &server,
+        &format!("{profile}/afdEndpoints/overcast-edge"),
+        &json!({"location": "global", "properties": {"enabledState": "Enabled"}}),
+    );
+    let host = endpoint["properties"]["hostName"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        host.starts_with("overcast-edge-") && host.ends_with(".z01.azurefd.net"),
+        "{endpoint:#}"
+    );
+    let group = format!("{profile}/originGroups/origins");
+    assert_arm_error(
+        &call(
+            &server,
+            "PUT",
+            &group,
+            CDN,
+            Some(&json!({"location": "global"})),
+        ),
+        400,
+        "InvalidRequestContent",
+    );
+    put_cdn(
+        &server,
+        &group,
+        &json!({"properties": {"loadBalancingSettings": {"sampleSize": 4}}}),
+    );
+
+    // A route needs an origin in its group; a rule's cache duration is Front Door's format.
+    let route_body = json!({"properties": {"originGroup": {"id": group},
+        "linkToDefaultDomain": "Enabled", "patternsToMatch": ["/*"]}});
+    let route = format!("{profile}/afdEndpoints/overcast-edge/routes/default");
+    let message = assert_arm_error(
+        &call(&server, "PUT", &route, CDN, Some(&route_body)),
+        400,
+        "BadRequest",
+    );
+    assert!(message.contains("at least one enabled origin"), "{message}");
+    put_cdn(
+        &server,
+        &format!("{group}/origins/origin"),
+        &json!({"properties": {"hostName": "acct.blob.core.windows.net"}}),
+    );
+    let rule_set = call(
+        &server,
+        "PUT",
+        &format!("{profile}/ruleSets/overcast"),
+        CDN,
+        Some(&json!({})),
+    );
+    assert_eq!(
+        rule_set.status, 201,
+        "rule sets are synchronous: {:#}",
+        rule_set.body
+    );
+    let rule = |duration: &str, name: &str| {
+        json!({"properties": {"order": 1, "actions": [{"name": name, "parameters": {
+            "typeName": "DeliveryRuleRouteConfigurationOverrideActionParameters",
+            "cacheConfiguration": {"cacheBehavior": "OverrideAlways", "cacheDuration": duration}}}]}})
+    };
+    let rule_path = format!("{profile}/ruleSets/overcast/rules/cachettl");
+    assert_arm_error(
+        &call(
+            &server,
+            "PUT",
+            &rule_path,
+            CDN,
+            Some(&rule("1 hour", "RouteConfigurationOverride")),
+        ),
+        400,
+        "BadRequest",
+    );
+    // A polymorphic action is held to the subtype its name gives.
+    assert_arm_error(
+        &call(
+            &server,
+            "PUT",
+            &rule_path,
+            CDN,
+            Some(&rule("01:00:00", "Teleport")),
+        ),
+        400,
+        "InvalidRequestContent",
+    );
+    put_cdn(
+        &server,
+        &rule_path,
+        &rule("1.00:00:00", "RouteConfigurationOverride"),
+    );
+    let mut with_rules = route_body.clone();
+    with_rules["properties"]["ruleSets"] = json!([{"id": format!("{profile}/ruleSets/overcast")}]);
+    put_cdn(&server, &route, &with_rules);
+
+    // What the route uses cannot go: the last origin of its group, the group, the rule set.
+    for (what, path) in [
+        ("origin", format!("{group}/origins/origin")),
+        ("origin group", group.clone()),
+        ("rule set", format!("{profile}/ruleSets/overcast")),
+    ] {
+        let refused = call(&server, "DELETE", &path, CDN, None);
+        assert_eq!(refused.status, 400, "{what}: {:#}", refused.body);
+        assert_eq!(refused.body["error"]["code"], "BadRequest", "{what}");
+    }
+
+    // Deleting the profile: 202 with both headers, and everything under it goes.
+    let deleting = call(&server, "DELETE", &profile, CDN, None);
+    assert_eq!(deleting.status, 202, "{:#}", deleting.body);
+    assert!(deleting.headers.contains_key("location"));
+    poll_status(&server, &deleting.headers["azure-asyncoperation"]);
+    for gone in [
+        profile.clone(),
+        route,
+        rule_path,
+        format!("{group}/origins/origin"),
+    ] {
+        assert_arm_error(
+            &call(&server, "GET", &gone, CDN, None),
+            404,
+            "ResourceNotFound",
+        );
+    }
+}

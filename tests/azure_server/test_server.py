@@ -750,6 +750,143 @@ class ComputeTests(Base):
         self.assert_error(put(body), 501, "NotImplemented")
 
 
+CDN = "2024-09-01"
+
+
+class CdnTests(Base):
+    P = f"{rg_path('rg1')}/providers/Microsoft.Cdn/profiles/prof1"
+
+    def settle(self):
+        self.raw("POST", "/__contract/settle")
+
+    def put(self, path, body, status=201):
+        got, out, headers = self.call("PUT", self.P + path, CDN, body)
+        self.assertEqual(got, status, out)
+        self.settle()
+        return out, headers
+
+    def rule(self, duration="01:00:00", behavior="OverrideAlways", type_name="DeliveryRuleRouteConfigurationOverrideActionParameters"):
+        cache = {"queryStringCachingBehavior": "IgnoreQueryString", "cacheBehavior": behavior}
+        if duration is not None:
+            cache["cacheDuration"] = duration
+        return {"properties": {"order": 1, "actions": [{"name": "RouteConfigurationOverride", "parameters": {
+            "typeName": type_name, "cacheConfiguration": cache}}]}}
+
+    def route(self, **props):
+        body = {"originGroup": {"id": self.origin_group_id()}, "linkToDefaultDomain": "Enabled",
+                "ruleSets": [{"id": self.rule_set_id()}],
+                "patternsToMatch": ["/*"], "httpsRedirect": "Enabled", "forwardingProtocol": "HttpsOnly",
+                "cacheConfiguration": {"queryStringCachingBehavior": "IgnoreQueryString"}}
+        body.update(props)
+        return {"properties": body}
+
+    def origin_group_id(self):
+        return self.P + "/originGroups/og"
+
+    def rule_set_id(self):
+        return self.P + "/ruleSets/cache"
+
+    def front_door(self):
+        """A profile, endpoint, origin group, origin, rule set and rule, as a cdn resource makes them."""
+        self.group()
+        body, headers = self.put("", {"location": "global", "sku": {"name": "Standard_AzureFrontDoor"}, "tags": {"a": "b"}})
+        self.assertEqual(body["properties"]["provisioningState"], "Creating")
+        self.assertIn("Azure-AsyncOperation", headers)
+        endpoint, _ = self.put("/afdEndpoints/edge", {"location": "global", "properties": {"enabledState": "Enabled"}})
+        self.put("/originGroups/og", {"properties": {"loadBalancingSettings": {"sampleSize": 4, "successfulSamplesRequired": 3},
+                                                      "healthProbeSettings": {"probePath": "/", "probeProtocol": "Https",
+                                                                              "probeRequestType": "HEAD", "probeIntervalInSeconds": 100}}})
+        self.put("/originGroups/og/origins/blob", {"properties": {"hostName": "acct.blob.core.windows.net",
+                                                                  "originHostHeader": "acct.blob.core.windows.net"}})
+        self.put("/ruleSets/cache", {}, status=201)
+        self.put("/ruleSets/cache/rules/ttl", self.rule())
+        return endpoint
+
+    def test_front_door_lifecycle_host_name_and_cascade(self):
+        endpoint = self.front_door()
+        host = endpoint["properties"]["hostName"]
+        self.assertRegex(host, r"^edge-[a-z2-7]{16}\.z01\.azurefd\.net$")
+        route, _ = self.put("/afdEndpoints/edge/routes/default", self.route(originPath="/site"))
+        self.assertEqual(route["properties"]["originGroup"]["id"], self.origin_group_id())
+        _, got, _ = self.call("GET", self.P + "/afdEndpoints/edge/routes/default", CDN)
+        self.assertEqual((got["properties"]["provisioningState"], got["properties"]["originPath"]), ("Succeeded", "/site"))
+        # An update keeps the endpoint's host name; the origin's host changes in place.
+        again, _ = self.put("/afdEndpoints/edge", {"location": "global", "tags": {"x": "y"}}, status=200)
+        self.assertEqual(again["properties"]["hostName"], host)
+        self.put("/originGroups/og/origins/blob", {"properties": {"hostName": "other.blob.core.windows.net"}}, status=200)
+        # Deleting the profile takes everything under it.
+        status, _, headers = self.call("DELETE", self.P, CDN)
+        self.assertEqual(status, 202)
+        self.assertIn("Azure-AsyncOperation", headers)
+        self.settle()
+        for child in ("", "/afdEndpoints/edge", "/afdEndpoints/edge/routes/default", "/originGroups/og/origins/blob",
+                      "/ruleSets/cache/rules/ttl"):
+            self.assert_error(self.call("GET", self.P + child, CDN), 404, "ResourceNotFound")
+
+    def test_what_a_route_uses_cannot_go(self):
+        self.front_door()
+        self.put("/afdEndpoints/edge/routes/default", self.route())
+        msg = self.assert_error(self.call("DELETE", self.P + "/originGroups/og/origins/blob", CDN), 400, "BadRequest")
+        self.assertIn("last origin", msg)
+        self.assert_error(self.call("PUT", self.P + "/originGroups/og/origins/blob", CDN, {"properties": {
+            "hostName": "acct.blob.core.windows.net", "enabledState": "Disabled"}}), 400, "BadRequest")
+        self.assert_error(self.call("DELETE", self.P + "/originGroups/og", CDN), 400, "BadRequest")
+        self.assert_error(self.call("DELETE", self.P + "/ruleSets/cache", CDN), 400, "BadRequest")
+        # Once the route is gone, so may they be.
+        self.assertEqual(self.call("DELETE", self.P + "/afdEndpoints/edge/routes/default", CDN)[0], 202)
+        self.settle()
+        self.assertEqual(self.call("DELETE", self.P + "/originGroups/og", CDN)[0], 202)
+        self.assertEqual(self.call("DELETE", self.P + "/ruleSets/cache", CDN)[0], 202)
+
+    def test_route_and_rule_validation(self):
+        self.front_door()
+        put = lambda path, body: self.call("PUT", self.P + path, CDN, body)
+        msg = self.assert_error(put("/afdEndpoints/edge/routes/r1", self.route(originGroup={"id": self.P + "/originGroups/none"})),
+                                400, "BadRequest")
+        self.assertIn("at least one enabled origin", msg)
+        self.assert_error(put("/afdEndpoints/edge/routes/r1", self.route(patternsToMatch=["/a*"])), 400, "BadRequest")
+        self.assert_error(put("/afdEndpoints/edge/routes/r1", self.route(supportedProtocols=["Https"])), 400, "BadRequest")
+        self.assert_error(put("/afdEndpoints/edge/routes/r1", self.route(linkToDefaultDomain="Disabled")), 400, "BadRequest")
+        self.assert_error(put("/afdEndpoints/edge/routes/r1", self.route(ruleSets=[{"id": self.P + "/ruleSets/none"}])),
+                          400, "BadRequest")
+        self.assert_error(put("/afdEndpoints/edge/routes/r1", self.route(forwardingProtocol="Https")), 400, "InvalidRequestContent")
+        self.assert_error(put("/ruleSets/cache/rules/t2", self.rule(duration="0.01:00:00")), 400, "BadRequest")
+        self.assert_error(put("/ruleSets/cache/rules/t2", self.rule(duration="366.00:00:00")), 400, "BadRequest")
+        self.assert_error(put("/ruleSets/cache/rules/t2", self.rule(duration=None)), 400, "BadRequest")
+        self.assert_error(put("/ruleSets/cache/rules/t2", self.rule(type_name="DeliveryRuleUrlRewriteActionParameters")),
+                          400, "BadRequest")
+        self.put("/ruleSets/cache/rules/t2", self.rule(duration="365.23:59:59"))
+        self.put("/ruleSets/cache/rules/t3", self.rule(duration=None, behavior="HonorOrigin"))
+        # A polymorphic action is checked against the subtype its name gives.
+        bad = self.rule()
+        bad["properties"]["actions"][0]["parameters"]["cacheConfiguration"]["ttl"] = 5
+        self.assert_error(put("/ruleSets/cache/rules/t4", bad), 400, "InvalidRequestContent")
+        self.assert_error(put("/ruleSets/cache/rules/t4", {"properties": {"order": 1, "actions": [
+            {"name": "UrlRewrite", "parameters": {"typeName": "DeliveryRuleUrlRewriteActionParameters"}}]}}), 501, "NotImplemented")
+
+    def test_profile_and_names(self):
+        self.group()
+        prof = lambda sku="Standard_AzureFrontDoor", location="global": {"location": location, "sku": {"name": sku}}
+        self.assert_error(self.call("PUT", self.P, CDN, prof(location="westeurope")), 400, "LocationNotAvailableForResourceType")
+        self.assert_error(self.call("PUT", self.P, CDN, prof(sku="Standard_Microsoft")), 501, "NotImplemented")
+        self.assert_error(self.call("PUT", self.P, CDN, prof(sku="Cheap")), 400, "InvalidRequestContent")
+        self.assert_error(self.call("PUT", rg_path("rg1") + "/providers/Microsoft.Cdn/profiles/bad_name", CDN, prof()),
+                          400, "BadRequest")
+        body = prof()
+        body["properties"] = {"frontDoorId": "x"}
+        self.assert_error(self.call("PUT", self.P, CDN, body), 400, "InvalidRequestContent")
+        self.put("", prof())
+        self.assert_error(self.call("PUT", self.P, CDN, prof(sku="Premium_AzureFrontDoor")), 400, "BadRequest")
+        self.assert_error(self.call("PUT", self.P + "/afdEndpoints/" + "e" * 47, CDN, {"location": "global"}), 400, "BadRequest")
+        self.assert_error(self.call("PUT", self.P + "/ruleSets/has-dash", CDN, {}), 400, "BadRequest")
+        self.assert_error(self.call("PUT", self.P + "/originGroups/og", CDN, {"location": "global", "properties": {}}),
+                          400, "InvalidRequestContent")
+        status, page, _ = self.call("GET", f"/subscriptions/{SUB}/providers/Microsoft.Cdn/profiles", CDN)
+        self.assertEqual((status, [p["name"] for p in page["value"]]), (200, ["prof1"]))
+        status, patched, _ = self.call("PATCH", self.P, CDN, {"tags": {"k": "v"}})
+        self.assertEqual((status, patched["tags"]), (200, {"k": "v"}))
+
+
 class Log(Base):
     def test_requests_are_recorded(self):
         self.call("PUT", rg_path("rg1"), RES, {"location": "westeurope"}, headers={"x-ms-client-request-id": "abc"})

@@ -17,6 +17,7 @@ pub fn to_abstract(state: &NativeState) -> Option<AbstractView> {
         types::SERVICEBUS_QUEUE => Some(queue(state)),
         types::DB_SERVER => crate::database::to_abstract(state),
         types::VM => crate::compute::to_abstract(state),
+        types::CDN_PROFILE => crate::cdn::to_abstract(state),
         _ => None,
     }
 }

@@ -28,6 +28,8 @@ pub const TYPES: &[&str] = &[
     crate::compute::PUBLIC_IP_TYPE,
     crate::compute::NSG_TYPE,
     crate::compute::VNET_TYPE,
+    crate::cdn::PROFILE_TYPE,
+    crate::cdn::ENDPOINT_TYPE,
 ];
 
 #[derive(Debug, Deserialize)]

@@ -7,6 +7,7 @@
 //! | queue | `azure_servicebus_namespace` (Standard tier, tagged) + `azure_servicebus_queue` |
 //! | database | `azure_database_server` (PostgreSQL or MySQL flexible server; one more per read replica) + `azure_database` |
 //! | compute | `azure_network_security_group` + per instance `azure_public_ip` (with ports), `azure_network_interface`, `azure_virtual_machine` (see [`crate::compute`]) |
+//! | cdn | `azure_cdn_profile` (Front Door Standard, with the cache rule) + `azure_cdn_endpoint` + `azure_cdn_origin_group` + `azure_cdn_origin` + `azure_cdn_route` |
 //!
 //! Target-wide natives: `@<target>.group` (the resource group, unless the target names
 //! one), `@<target>.network` (`azure_virtual_network`, when the target has a compute
@@ -45,6 +46,16 @@ pub mod types {
     pub const NIC: &str = "azure_network_interface";
     /// An instance: a virtual machine.
     pub const VM: &str = "azure_virtual_machine";
+    /// A Front Door profile (and the rule set and rule of its cache duration).
+    pub const CDN_PROFILE: &str = "azure_cdn_profile";
+    /// A Front Door endpoint.
+    pub const CDN_ENDPOINT: &str = "azure_cdn_endpoint";
+    /// A Front Door origin group.
+    pub const CDN_ORIGIN_GROUP: &str = "azure_cdn_origin_group";
+    /// A Front Door origin.
+    pub const CDN_ORIGIN: &str = "azure_cdn_origin";
+    /// A Front Door route.
+    pub const CDN_ROUTE: &str = "azure_cdn_route";
     /// Every type, in registration order.
     pub const ALL: &[&str] = &[
         GROUP,
@@ -59,6 +70,11 @@ pub mod types {
         PUBLIC_IP,
         NIC,
         VM,
+        CDN_PROFILE,
+        CDN_ENDPOINT,
+        CDN_ORIGIN_GROUP,
+        CDN_ORIGIN,
+        CDN_ROUTE,
     ];
 }
 
@@ -100,9 +116,10 @@ pub fn expand(ctx: &Ctx<'_>, res: &AbstractResource) -> Result<Vec<NativeSpec>, 
         Properties::Queue(p) => Ok(queue(ctx, &res.name, p)),
         Properties::Database(p) => crate::database::expand(ctx, &res.name, p),
         Properties::Compute(p) => crate::compute::expand::expand(ctx, &res.name, p),
+        Properties::Cdn(p) => crate::cdn::expand(ctx, &res.name, p, &res.referenced_kinds),
         other => Err(ProviderError::invalid(format!(
-            "`{}`: the azure provider does not build `{}` resources yet (storage, queue and \
-             database are built; see the README's support table)",
+            "`{}`: the azure provider does not build `{}` resources yet (storage, queue, \
+             database and cdn are built; see the README's support table)",
             res.name,
             other.kind()
         ))

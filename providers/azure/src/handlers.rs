@@ -63,7 +63,7 @@ pub(crate) type Read = (Observed, Option<BTreeMap<String, String>>);
 /// The handler of a native type, if the provider has that type.
 pub(crate) fn handler(type_name: &str) -> Option<&'static dyn Handler> {
     static HANDLERS: LazyLock<BTreeMap<&'static str, Box<dyn Handler>>> = LazyLock::new(|| {
-        let all: [(&'static str, Box<dyn Handler>); 12] = [
+        let all: [(&'static str, Box<dyn Handler>); 17] = [
             (types::GROUP, Box::new(crate::group::Group)),
             (types::STORAGE_ACCOUNT, Box::new(crate::storage::Account)),
             (types::CONTAINER, Box::new(crate::storage::Container)),
@@ -88,6 +88,11 @@ pub(crate) fn handler(type_name: &str) -> Option<&'static dyn Handler> {
                 Box::new(crate::compute::network::NetworkInterface),
             ),
             (types::VM, Box::new(crate::compute::vm::VirtualMachine)),
+            (types::CDN_PROFILE, Box::new(crate::cdn::Profile)),
+            (types::CDN_ENDPOINT, Box::new(crate::cdn::Endpoint)),
+            (types::CDN_ORIGIN_GROUP, Box::new(crate::cdn::OriginGroup)),
+            (types::CDN_ORIGIN, Box::new(crate::cdn::Origin)),
+            (types::CDN_ROUTE, Box::new(crate::cdn::Route)),
         ];
         all.into_iter().collect()
     });

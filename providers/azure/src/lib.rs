@@ -10,6 +10,8 @@
 //! | database | `azure_database_server` (PostgreSQL or MySQL flexible server, generated administrator password; one more per read replica) + `azure_database` |
 //! | compute | `azure_network_security_group` + per instance `azure_public_ip` (with ports), `azure_network_interface`, `azure_virtual_machine`, on the target's `azure_virtual_network` |
 //!
+//! | cdn | `azure_cdn_profile` (Front Door Standard, tagged, with the rule that sets the cache duration) + `azure_cdn_endpoint` (tagged) + `azure_cdn_origin_group` + `azure_cdn_origin` + `azure_cdn_route` |
+//!
 //! Every target gets its resource group `@<target>.group` (unless it names one with
 //! `resource_group`), created before and deleted after every other resource, and with a
 //! compute resource its network `@<target>.network`.
@@ -21,6 +23,7 @@
 
 mod abstracts;
 pub mod arm;
+pub mod cdn;
 pub mod compute;
 pub mod config;
 pub mod content;

@@ -1,5 +1,5 @@
 //! The abstract attributes of a resource (`Kind::outputs`) from its natives' state: the
-//! container carries a storage's, the queue a queue's.
+//! container carries a storage's, the queue a queue's, the endpoint a cdn's.
 
 use overcast_core::{Attrs, Kind, NativeState};
 use serde_json::json;
@@ -8,6 +8,7 @@ fn primary(kind: Kind) -> &'static str {
     match kind {
         Kind::Storage => "container",
         Kind::Queue => "queue",
+        Kind::Cdn => "endpoint",
         _ => "",
     }
 }
