@@ -1,8 +1,9 @@
 //! Discovery: the resource groups and resources of the subscription (or of the target's
 //! given group), through ARM's generic list APIs, paginated to the end.
 //!
-//! ARM filters a list by one tag (`tagName eq 'k' and tagValue eq 'v'`): the first tag of
-//! the filter is asked of ARM, the rest are checked here. Types are ARM's
+//! ARM can filter a list by one tag (`tagName eq 'k' and tagValue eq 'v'`), but then
+//! answers without the resources' tags, and discovery needs them whole (to decode the
+//! owner): so lists are asked for unfiltered and the filter is applied here. Types are ARM's
 //! (`Microsoft.Storage/storageAccounts`); child resources (containers, queues) are not
 //! listed by ARM and go with their parent.
 
@@ -33,32 +34,13 @@ struct Item {
     tags: Option<BTreeMap<String, String>>,
 }
 
-/// ARM's `$filter` for the first tag of `filter` that has a value.
-fn tag_filter(filter: &DiscoveryFilter) -> Option<String> {
-    filter.tags.iter().find_map(|(k, v)| {
-        let v = v.as_ref()?;
-        Some(format!(
-            "tagName eq '{}' and tagValue eq '{}'",
-            k.replace('\'', "''"),
-            v.replace('\'', "''")
-        ))
-    })
-}
-
 /// Every resource of a supported type that `filter` wants.
 pub async fn discover(
     c: &Clients,
     filter: &DiscoveryFilter,
 ) -> Result<Vec<DiscoveredResource>, ProviderError> {
     let sub = format!("/subscriptions/{}", c.subscription);
-    let server_filter = tag_filter(filter);
-    let with_filter = |path: &str| -> Result<_, ProviderError> {
-        let mut url = c.arm.url(path, group::API)?;
-        if let Some(f) = &server_filter {
-            url.query_pairs_mut().append_pair("$filter", f);
-        }
-        Ok(url)
-    };
+    let with_filter = |path: &str| c.arm.url(path, group::API);
     let mut items: Vec<Item> = Vec::new();
     let decode = |v: serde_json::Value| serde_json::from_value::<Item>(v).ok();
     if filter.wants(TYPES[0]) {
@@ -98,19 +80,4 @@ pub async fn discover(
                 .then(|| DiscoveredResource::new(i.id.clone(), *ty, i.id, tags))
         })
         .collect())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_first_tag_with_a_value_is_asked_of_arm_quoted() {
-        let f = DiscoveryFilter::stack("o'neil", Some("t"));
-        assert_eq!(
-            tag_filter(&f).as_deref(),
-            Some("tagName eq 'overcast:stack' and tagValue eq 'o''neil'")
-        );
-        assert_eq!(tag_filter(&DiscoveryFilter::default()), None);
-    }
 }
