@@ -81,6 +81,21 @@ install_emulators() {
   install_ministack
 }
 
+# Azurite, Azure Storage's emulator (npm), for the Azure provider's storage content: pinned,
+# in a prefix of its own. 3.35.0 is the last release that runs on Node 20 (3.36 needs 21).
+# After it, OVERCAST_AZURITE names its executable.
+AZURITE_VERSION=3.35.0
+install_azurite() {
+  local prefix="$HOME/.cache/overcast/azurite"
+  if [ ! -x "$prefix/node_modules/.bin/azurite" ] ||
+    ! grep -q "\"version\": \"$AZURITE_VERSION\"" "$prefix/node_modules/azurite/package.json" 2>/dev/null; then
+    need npm || apt_install npm
+    echo "${0##*/}: installing azurite $AZURITE_VERSION into $prefix" >&2
+    npm install --prefix "$prefix" --no-audit --no-fund --loglevel=error "azurite@$AZURITE_VERSION" >&2
+  fi
+  export OVERCAST_AZURITE="$prefix/node_modules/.bin/azurite"
+}
+
 # The GCP contract-test server (tests/gcp_server) runs on the python of a venv of its own
 # with google-api-python-client pinned: its bodies are checked against the discovery
 # documents that version ships (compute.v1.json, sqladmin.v1.json), so the pin fixes the
@@ -135,6 +150,7 @@ pattern_of() {
     pubsub) echo pubsub-emulator ;;
     gcp-contract) echo gcp_server ;;
     azure-contract) echo azure_server ;;
+    azurite) echo azurite ;;
   esac
 }
 

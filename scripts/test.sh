@@ -27,6 +27,9 @@ install_azure_contract_server
 # The GCP provider's tests run against drongo and Google's Pub/Sub emulator on 127.0.0.1
 # (tests/gcp_emulators.rs starts and stops them by PID, and fails without them).
 install_gcp_emulators
+# The Azure provider's storage content runs against Azurite on 127.0.0.1 (tests/azure_content.rs
+# starts and stops it by PID, and fails without it).
+install_azurite
 
 # The local cloud's `engine: postgres` databases are real PostgreSQL clusters (target
 # setting `postgres: true`). PostgreSQL refuses to run as root: as root the local cloud

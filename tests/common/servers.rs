@@ -85,13 +85,15 @@ pub enum PortChoice {
 }
 
 /// The port in a `Running on http://127.0.0.1:<port>` line (werkzeug's and hypercorn's),
-/// a `listening on http://127.0.0.1:<port>` line (drongo's) or a `Server started, listening
-/// on <port>` line (the Pub/Sub emulator's).
+/// a `listening on http://127.0.0.1:<port>` line (drongo's), a `Server started, listening
+/// on <port>` line (the Pub/Sub emulator's) or a `Blob service is successfully listening at
+/// http://127.0.0.1:<port>` line (Azurite's; its queue and table lines are not the port).
 fn announced_port(line: &str) -> Option<u16> {
     let rest = [
         "Running on http://127.0.0.1:",
         "listening on http://127.0.0.1:",
         "Server started, listening on ",
+        "Blob service is successfully listening at http://127.0.0.1:",
     ]
     .iter()
     .find_map(|m| Some(&line[line.find(m)? + m.len()..]))?;
@@ -464,4 +466,69 @@ pub fn start_pubsub_emulator() -> Server {
         },
         |port| TcpStream::connect(("127.0.0.1", port)).is_ok(),
     )
+}
+
+/// Azurite (Azure Storage's emulator, from `install_azurite` in scripts/emulators.sh), in
+/// memory, with its blob, queue and table services each on a port of its own: it binds
+/// port 0 and prints the blob port, so it never races for one. No telemetry; any API
+/// version (the blob crate sends versions newer than Azurite knows).
+pub struct Azurite {
+    /// The server (killed by PID when dropped, before its directory goes).
+    pub server: Server,
+    /// The blob endpoint of its one account: `http://127.0.0.1:<port>/devstoreaccount1`.
+    pub blob_endpoint: String,
+    /// Its working directory (it writes nothing there in memory; a temp dir all the same).
+    _dir: tempfile::TempDir,
+}
+
+/// Azurite's one account.
+pub const AZURITE_ACCOUNT: &str = "devstoreaccount1";
+/// Its well-known key (public, in Microsoft's documentation).
+pub const AZURITE_KEY: &str =
+    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+
+/// Start Azurite; panics (the test fails) when it is not installed or does not answer.
+pub fn start_azurite() -> Azurite {
+    let program = installed(
+        "OVERCAST_AZURITE",
+        "azurite/node_modules/.bin/azurite",
+        "Azurite",
+    );
+    let dir = tempfile::tempdir().expect("a temp dir for Azurite");
+    let server = start(
+        "azurite",
+        PortChoice::Zero,
+        |port| {
+            let mut c = Command::new(&program);
+            c.args([
+                "--silent",
+                "--disableTelemetry",
+                "--inMemoryPersistence",
+                "--skipApiVersionCheck",
+                "--blobHost",
+                "127.0.0.1",
+                "--blobPort",
+            ])
+            .arg(port.to_string())
+            .args([
+                "--queueHost",
+                "127.0.0.1",
+                "--queuePort",
+                "0",
+                "--tableHost",
+                "127.0.0.1",
+                "--tablePort",
+                "0",
+            ])
+            .current_dir(dir.path());
+            c
+        },
+        |port| TcpStream::connect(("127.0.0.1", port)).is_ok(),
+    );
+    let blob_endpoint = format!("{}/{AZURITE_ACCOUNT}", server.endpoint);
+    Azurite {
+        server,
+        blob_endpoint,
+        _dir: dir,
+    }
 }

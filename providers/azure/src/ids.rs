@@ -34,7 +34,7 @@ pub fn parse(id: &str) -> Option<Parsed> {
     if segs.len() < 8
         || !segs[2].eq_ignore_ascii_case("resourceGroups")
         || !segs[4].eq_ignore_ascii_case("providers")
-        || segs.len() % 2 != 0
+        || !segs.len().is_multiple_of(2)
     {
         return None;
     }
