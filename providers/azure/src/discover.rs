@@ -23,6 +23,8 @@ pub const TYPES: &[&str] = &[
     crate::servicebus::NAMESPACE_TYPE,
     crate::database::POSTGRES_TYPE,
     crate::database::MYSQL_TYPE,
+    crate::function::SITE_TYPE,
+    crate::function::PLAN_TYPE,
 ];
 
 #[derive(Debug, Deserialize)]

@@ -6,6 +6,7 @@
 //! | storage | `azure_storage_account` (tier, versioning, lifecycle policy, public access) + `azure_storage_container` (with `content`, the directory's files as its blobs) |
 //! | queue | `azure_servicebus_namespace` (Standard tier, tagged) + `azure_servicebus_queue` |
 //! | database | `azure_database_server` (PostgreSQL or MySQL flexible server; one more per read replica) + `azure_database` |
+//! | function | `azure_storage_account` + `azure_storage_container` (its packages) + `azure_function_plan` (Linux Consumption) + `azure_function_app` (see [`crate::function`]) |
 //!
 //! Target-wide native: `@<target>.group` (the resource group, unless the target names
 //! one).
@@ -33,6 +34,10 @@ pub mod types {
     pub const DB_SERVER: &str = "azure_database_server";
     /// A database in a flexible server.
     pub const DB_DATABASE: &str = "azure_database";
+    /// A function's App Service plan (Linux Consumption).
+    pub const FUNCTION_PLAN: &str = "azure_function_plan";
+    /// A function app.
+    pub const FUNCTION_APP: &str = "azure_function_app";
     /// Every type, in registration order.
     pub const ALL: &[&str] = &[
         GROUP,
@@ -42,6 +47,8 @@ pub mod types {
         SERVICEBUS_QUEUE,
         DB_SERVER,
         DB_DATABASE,
+        FUNCTION_PLAN,
+        FUNCTION_APP,
     ];
 }
 
@@ -82,6 +89,7 @@ pub fn expand(ctx: &Ctx<'_>, res: &AbstractResource) -> Result<Vec<NativeSpec>, 
         Properties::Storage(p) => storage(ctx, &res.name, p),
         Properties::Queue(p) => Ok(queue(ctx, &res.name, p)),
         Properties::Database(p) => crate::database::expand(ctx, &res.name, p),
+        Properties::Function(p) => crate::function::expand::expand(ctx, res, p),
         other => Err(ProviderError::invalid(format!(
             "`{}`: the azure provider does not build `{}` resources yet (storage, queue and \
              database are built; see the README's support table)",

@@ -8,11 +8,11 @@
 //! | storage | `azure_storage_account` (access tier, versioning, lifecycle policy, public access) + `azure_storage_container` (with `content`: the directory's files as its blobs, through the data plane with a SAS signed from the account key) |
 //! | queue | `azure_servicebus_namespace` (its own, tagged) + `azure_servicebus_queue` |
 //! | database | `azure_database_server` (PostgreSQL or MySQL flexible server, generated administrator password; one more per read replica) + `azure_database` |
+//! | function | `azure_storage_account` + `azure_storage_container` (its packages) + `azure_function_plan` (Linux Consumption) + `azure_function_app` (run from its package; triggers http, Service Bus queue, timer, blob) |
 //!
 //! Every target gets its resource group `@<target>.group` (unless it names one with
 //! `resource_group`), created before and deleted after every other resource. Not built
-//! yet: compute, function and cdn (refused by `expand` with an error that says
-//! so).
+//! yet: compute and cdn (refused by `expand` with an error that says so).
 //!
 //! Target settings: `subscription_id` (else AZURE_SUBSCRIPTION_ID), `location`,
 //! `resource_group`, and for test servers `arm_endpoint` and `blob_endpoint`. Every
@@ -28,6 +28,7 @@ pub mod database;
 pub mod discover;
 pub mod errors;
 pub mod expand;
+pub mod function;
 pub mod group;
 mod handlers;
 pub mod ids;

@@ -8,6 +8,7 @@ fn primary(kind: Kind) -> &'static str {
     match kind {
         Kind::Storage => "container",
         Kind::Queue => "queue",
+        Kind::Function => "app",
         _ => "",
     }
 }
