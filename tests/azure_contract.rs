@@ -779,3 +779,241 @@ fn front_door_requests_front_door_rejects_are_rejected_with_its_error_body() {
         );
     }
 }
+
+const WEB: &str = "2024-04-01";
+
+fn plan_path(name: &str) -> String {
+    format!(
+        "{}/providers/Microsoft.Web/serverfarms/{name}",
+        group_path("rg-web")
+    )
+}
+
+fn site_path(name: &str) -> String {
+    format!(
+        "{}/providers/Microsoft.Web/sites/{name}",
+        group_path("rg-web")
+    )
+}
+
+/// A Linux function app on `plan`, as the Azure provider sends it.
+fn site(plan: &str, fx: &str) -> Value {
+    json!({
+        "location": "westeurope",
+        "kind": "functionapp,linux",
+        "tags": {"overcast:stack": "contract"},
+        "properties": {
+            "serverFarmId": plan_path(plan),
+            "reserved": true,
+            "httpsOnly": true,
+            "siteConfig": {
+                "linuxFxVersion": fx,
+                "appSettings": [{"name": "FUNCTIONS_WORKER_RUNTIME", "value": "python"}],
+                "minTlsVersion": "1.2",
+                "ftpsState": "Disabled"
+            }
+        }
+    })
+}
+
+#[test]
+fn function_apps_and_plans_are_held_to_microsoft_webs_rules() {
+    let server = start_azure_contract(2);
+    create_group(&server, "rg-web");
+    let consumption = |reserved: bool| {
+        json!({"location": "westeurope", "kind": "functionapp",
+               "sku": {"name": "Y1", "tier": "Dynamic"}, "properties": {"reserved": reserved}})
+    };
+    let put = call(
+        &server,
+        "PUT",
+        &plan_path("plan1"),
+        WEB,
+        Some(&consumption(true)),
+    );
+    assert_eq!(put.status, 200, "a plan is made at once: {:#}", put.body);
+    assert_eq!(put.body["sku"]["tier"], "Dynamic");
+    assert_eq!(put.body["properties"]["provisioningState"], "Succeeded");
+    call(
+        &server,
+        "PUT",
+        &plan_path("windows"),
+        WEB,
+        Some(&consumption(false)),
+    );
+
+    // Bodies the published schema rejects.
+    let mut unknown = site("plan1", "Python|3.12");
+    unknown["properties"]["linuxFx"] = json!("Python|3.12");
+    assert_arm_error(
+        &call(
+            &server,
+            "PUT",
+            &site_path("fn-contract-1"),
+            WEB,
+            Some(&unknown),
+        ),
+        400,
+        "InvalidRequestContent",
+    );
+    let mut read_only = site("plan1", "Python|3.12");
+    read_only["properties"]["defaultHostName"] = json!("mine.example.com");
+    assert_arm_error(
+        &call(
+            &server,
+            "PUT",
+            &site_path("fn-contract-1"),
+            WEB,
+            Some(&read_only),
+        ),
+        400,
+        "InvalidRequestContent",
+    );
+    let mut flat = site("plan1", "Python|3.12");
+    flat["serverFarmId"] = json!(plan_path("plan1"));
+    assert_arm_error(
+        &call(
+            &server,
+            "PUT",
+            &site_path("fn-contract-1"),
+            WEB,
+            Some(&flat),
+        ),
+        400,
+        "InvalidRequestContent",
+    );
+    // Names: global DNS labels.
+    for bad in ["a", "-fn", "fn-", "fn_1"] {
+        assert_arm_error(
+            &call(
+                &server,
+                "PUT",
+                &site_path(bad),
+                WEB,
+                Some(&site("plan1", "Python|3.12")),
+            ),
+            400,
+            "InvalidResourceName",
+        );
+    }
+    // The provider's own rules.
+    let msg = assert_arm_error(
+        &call(
+            &server,
+            "PUT",
+            &site_path("fn-contract-1"),
+            WEB,
+            Some(&site("nope", "Python|3.12")),
+        ),
+        404,
+        "NotFound",
+    );
+    assert!(msg.contains("Cannot find ServerFarm"), "{msg}");
+    assert_arm_error(
+        &call(
+            &server,
+            "PUT",
+            &site_path("fn-contract-1"),
+            WEB,
+            Some(&site("windows", "Python|3.12")),
+        ),
+        400,
+        "BadRequest",
+    );
+    // Linux Consumption's last Python is 3.12; a stack the catalog lacks is no stack.
+    for fx in ["Python|3.13", "Ruby|3.3"] {
+        let msg = assert_arm_error(
+            &call(
+                &server,
+                "PUT",
+                &site_path("fn-contract-1"),
+                WEB,
+                Some(&site("plan1", fx)),
+            ),
+            400,
+            "BadRequest",
+        );
+        assert!(msg.contains("LinuxFxVersion"), "{msg}");
+    }
+
+    // A create: 202 with the body and an operation that takes polls.
+    let created = call(
+        &server,
+        "PUT",
+        &site_path("fn-contract-1"),
+        WEB,
+        Some(&site("plan1", "Python|3.12")),
+    );
+    assert_eq!(created.status, 202, "{:#}", created.body);
+    assert_eq!(
+        created.body["properties"]["defaultHostName"],
+        "fn-contract-1.azurewebsites.net"
+    );
+    assert_eq!(
+        created.body["properties"]["siteConfig"]["appSettings"],
+        Value::Null
+    );
+    let op = created
+        .headers
+        .get("azure-asyncoperation")
+        .cloned()
+        .expect("Azure-AsyncOperation");
+    let statuses: Vec<Value> = (0..3)
+        .map(|_| request(&server, "GET", &op, None, true).body["status"].clone())
+        .collect();
+    assert_eq!(
+        statuses,
+        [json!("InProgress"), json!("InProgress"), json!("Succeeded")]
+    );
+    let settings = call(
+        &server,
+        "POST",
+        &format!("{}/config/appsettings/list", site_path("fn-contract-1")),
+        WEB,
+        None,
+    );
+    assert_eq!(settings.status, 200);
+    assert_eq!(
+        settings.body["properties"],
+        json!({"FUNCTIONS_WORKER_RUNTIME": "python"})
+    );
+    // Site names are global: another group (or subscription) cannot have it.
+    create_group(&server, "rg-web2");
+    let elsewhere = format!(
+        "{}/providers/Microsoft.Web/sites/FN-CONTRACT-1",
+        group_path("rg-web2")
+    );
+    let mut body = site("plan1", "Python|3.12");
+    body["properties"]["serverFarmId"] = json!(plan_path("plan1"));
+    assert_arm_error(
+        &call(&server, "PUT", &elsewhere, WEB, Some(&body)),
+        409,
+        "Conflict",
+    );
+    // A plan with an app cannot go first; PATCH is not how overcast changes either.
+    let msg = assert_arm_error(
+        &call(&server, "DELETE", &plan_path("plan1"), WEB, None),
+        409,
+        "Conflict",
+    );
+    assert!(msg.contains("fn-contract-1"), "{msg}");
+    assert_arm_error(
+        &call(
+            &server,
+            "PATCH",
+            &site_path("fn-contract-1"),
+            WEB,
+            Some(&json!({"tags": {}})),
+        ),
+        405,
+        "MethodNotAllowed",
+    );
+    assert_eq!(
+        call(&server, "DELETE", &site_path("fn-contract-1"), WEB, None).status,
+        200
+    );
+    assert_eq!(
+        call(&server, "DELETE", &plan_path("plan1"), WEB, None).status,
+        200
+    );
+}

@@ -1,5 +1,7 @@
 """Microsoft.ServiceBus 2021-11-01: namespaces (long-running: 201 + Azure-AsyncOperation,
-deleted with 202) and queues (synchronous 200).
+deleted with 202), queues (synchronous 200) and the namespace's authorization rules with
+their listKeys (every namespace is made with RootManageSharedAccessKey: Listen, Manage,
+Send, as the service makes it).
 
 Rules the real service applies and a client must respect: namespace names are global
 (6-50 characters, a letter first, a letter or digit last, not ending in -sb or -mgmt);
@@ -9,20 +11,25 @@ PT5M (and at least PT5S); requiresSession and enablePartitioning cannot change o
 queue exists; maxSizeInMegabytes is one of 1024..5120 (Basic/Standard).
 """
 
+import base64
 import copy
+import hashlib
 import re
 
 from .arm import ResourceType
-from .errors import bad_request, conflict
+from .errors import ArmError, bad_request, conflict
 from .schema import duration_seconds
 from .store import now_iso
 
 NAMESPACE = "Microsoft.ServiceBus"
 NS_DOC = "Microsoft.ServiceBus/stable/2021-11-01/namespace-preview.json"
 QUEUE_DOC = "Microsoft.ServiceBus/stable/2021-11-01/Queue.json"
+RULE_DOC = "Microsoft.ServiceBus/stable/2021-11-01/AuthorizationRules.json"
+ROOT_RULE = "RootManageSharedAccessKey"
 COMMON = "servicebus/resource-manager/common/v1/definitions.json"
 
 _NAMESPACE_NAME = re.compile(r"[a-zA-Z][a-zA-Z0-9-]{4,48}[a-zA-Z0-9]")
+_RULE_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9._-]{0,49}")
 _QUEUE_NAME = re.compile(r"[a-zA-Z0-9](?:[a-zA-Z0-9._/-]{0,258}[a-zA-Z0-9_])?")
 _MAX_TIMESPAN = "P10675199DT2H48M5.4775807S"
 
@@ -39,6 +46,7 @@ class ServiceBus:
             NAMESPACE, ["namespaces"], (NS_DOC, "SBNamespace"), patch_def=(NS_DOC, "SBNamespaceUpdateParameters"),
             name=self.check_namespace_name, put_style="async", delete_style="async", provisioning="Created",
             validate=self.validate_namespace, build=self.build_namespace, render=self.render_namespace,
+            stored=self.add_root_rule,
         )
         self.queues = ResourceType(
             NAMESPACE, ["namespaces", "queues"], (QUEUE_DOC, "SBQueue"), tracked=False, name=self.check_queue_name,
@@ -46,8 +54,14 @@ class ServiceBus:
             build=self.build_queue, render=self.render_queue, created_status=200,
         )
 
+        self.rules = ResourceType(
+            NAMESPACE, ["namespaces", "authorizationRules"], (RULE_DOC, "SBAuthorizationRule"), tracked=False,
+            name=self.check_rule_name, put_style="sync", delete_style="sync", provisioning=None,
+            build=self.build_rule, created_status=200, actions={"listKeys": self.list_keys},
+        )
+
     def types(self):
-        return [self.namespaces, self.queues]
+        return [self.namespaces, self.queues, self.rules]
 
     # --- namespaces -------------------------------------------------------------------------
 
@@ -106,6 +120,15 @@ class ServiceBus:
             out["identity"] = copy.deepcopy(body["identity"])
         return out
 
+    def add_root_rule(self, ctx, rec, created):
+        """A new namespace has its RootManageSharedAccessKey rule from the start."""
+        if not created:
+            return
+        rid = rec["id"] + "/authorizationRules/" + ROOT_RULE
+        body = {"id": rid, "name": ROOT_RULE, "type": self.rules.full_type,
+                "location": rec["body"].get("location"), "properties": {"rights": ["Listen", "Manage", "Send"]}}
+        self.store.resources[rid.lower()] = self.app.engine.new_record(ctx, self.rules, rid, body)
+
     def render_namespace(self, rec):
         out = copy.deepcopy(rec["body"])
         props = out["properties"]
@@ -113,6 +136,36 @@ class ServiceBus:
         props["status"] = {"Succeeded": "Active", "Created": "Activating", "Deleting": "Removing",
                            "Failed": "Failed", "Updating": "Active"}.get(state, "Active")
         return out
+
+    # --- authorization rules -------------------------------------------------------------------
+
+    def check_rule_name(self, name, rtype):
+        if not _RULE_NAME.fullmatch(name):
+            raise bad_request(
+                "InvalidResourceName",
+                f"The specified authorization rule name '{name}' is invalid: it must be 1 to 50 letters, numbers, "
+                "periods, hyphens and underscores, starting with a letter or number.",
+            )
+
+    def build_rule(self, ctx, name, body, existing, parent):
+        rights = list(dict.fromkeys((body.get("properties") or {}).get("rights") or []))
+        if "Manage" in rights and not {"Listen", "Send"} <= set(rights):
+            raise _bad("The 'Manage' right needs the 'Listen' and 'Send' rights too.")
+        return {"location": parent["body"].get("location"), "properties": {"rights": rights}}
+
+    def list_keys(self, ctx, rec):
+        if ctx.method != "POST":
+            raise ArmError(405, "MethodNotAllowed", f"The requested resource does not support http method '{ctx.method}'.")
+        ns = self.app.engine.find(rec["id"].rsplit("/authorizationRules/", 1)[0])
+        if ns is not None and self.app.engine.busy(ns):
+            raise conflict("Conflict", f"The namespace '{ns['body']['name']}' is not active yet (it is being provisioned); retry later.")
+        name = rec["body"]["name"]
+        namespace = rec["id"].split("/")[8]
+        keys = [base64.b64encode(hashlib.sha256(f"{namespace}/{name}/{which}".encode()).digest()).decode()
+                for which in ("primary", "secondary")]
+        endpoint = f"Endpoint=sb://{namespace}.servicebus.windows.net/;SharedAccessKeyName={name};SharedAccessKey="
+        return 200, {"primaryConnectionString": endpoint + keys[0], "secondaryConnectionString": endpoint + keys[1],
+                     "primaryKey": keys[0], "secondaryKey": keys[1], "keyName": name}, {}
 
     # --- queues ------------------------------------------------------------------------------
 

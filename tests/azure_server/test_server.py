@@ -421,6 +421,24 @@ class ServiceBusTests(Base):
                                 400, "BadRequest")
         self.assertIn("Basic", msg)
 
+    def test_root_rule_and_its_keys(self):
+        self.group()
+        self.namespace()
+        rule = self.NS + "/authorizationRules/RootManageSharedAccessKey"
+        _, body, _ = self.call("GET", rule, SB)
+        self.assertEqual(body["properties"]["rights"], ["Listen", "Manage", "Send"])
+        status, keys, _ = self.call("POST", rule + "/listKeys", SB)
+        self.assertEqual(status, 200, keys)
+        self.assertTrue(keys["primaryConnectionString"].startswith(
+            "Endpoint=sb://overcast-ns1.servicebus.windows.net/;SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey="))
+        self.assertEqual(keys["keyName"], "RootManageSharedAccessKey")
+        self.assertEqual(self.call("POST", rule + "/listKeys", SB)[1], keys)
+        self.assert_error(self.call("POST", self.NS + "/authorizationRules/nope/listKeys", SB), 404, "ResourceNotFound")
+        self.assert_error(self.call("PUT", self.NS + "/authorizationRules/send", SB, {"properties": {}}),
+                          400, "InvalidRequestContent")
+        self.assertEqual(self.call("PUT", self.NS + "/authorizationRules/send", SB,
+                                   {"properties": {"rights": ["Send"]}})[0], 200)
+
     def test_failed_operation(self):
         self.group()
         self.raw("POST", "/__contract/fail-next", {"code": "QuotaExceeded", "message": "no more namespaces"})
@@ -885,6 +903,119 @@ class CdnTests(Base):
         self.assertEqual((status, [p["name"] for p in page["value"]]), (200, ["prof1"]))
         status, patched, _ = self.call("PATCH", self.P, CDN, {"tags": {"k": "v"}})
         self.assertEqual((status, patched["tags"]), (200, {"k": "v"}))
+WEB = "2024-04-01"
+
+
+class WebTests(Base):
+    PLAN = f"{rg_path('rg1')}/providers/Microsoft.Web/serverfarms/plan1"
+    SITE = f"{rg_path('rg1')}/providers/Microsoft.Web/sites/fn-site-1"
+
+    def plan(self, path=None, sku="Y1", reserved=True, location="westeurope"):
+        body = {"location": location, "kind": "functionapp", "sku": {"name": sku, "tier": "Dynamic"},
+                "properties": {"reserved": reserved}, "tags": {"k": "v"}}
+        return self.call("PUT", path or self.PLAN, WEB, body)
+
+    def site_body(self, fx="Python|3.12", settings=None, **props):
+        plan_id = f"/subscriptions/{SUB}/resourceGroups/rg1/providers/Microsoft.Web/serverfarms/plan1"
+        config = {"linuxFxVersion": fx, "appSettings": settings if settings is not None else
+                  [{"name": "FUNCTIONS_WORKER_RUNTIME", "value": "python"}, {"name": "A", "value": "1"}]}
+        return {"location": "westeurope", "kind": "functionapp,linux", "tags": {"k": "v"},
+                "properties": {"serverFarmId": plan_id, "reserved": True, "httpsOnly": True, "siteConfig": config,
+                               **props}}
+
+    def test_plan_and_site_lifecycle(self):
+        self.group()
+        status, plan, _ = self.plan()
+        self.assertEqual(status, 200, plan)
+        self.assertEqual((plan["sku"]["name"], plan["sku"]["tier"]), ("Y1", "Dynamic"))
+        self.assertEqual((plan["properties"]["reserved"], plan["properties"]["provisioningState"]), (True, "Succeeded"))
+        status, site, headers = self.call("PUT", self.SITE, WEB, self.site_body())
+        self.assertEqual(status, 202, site)
+        self.assertEqual(site["properties"]["defaultHostName"], "fn-site-1.azurewebsites.net")
+        self.assertIsNone(site["properties"]["siteConfig"]["appSettings"])
+        url = headers["Azure-AsyncOperation"]
+        statuses = [self.raw("GET", url)[1]["status"] for _ in range(3)]
+        self.assertEqual(statuses, ["InProgress", "InProgress", "Succeeded"])
+        _, site, _ = self.call("GET", self.SITE, WEB)
+        self.assertEqual(site["properties"]["siteConfig"]["linuxFxVersion"], "Python|3.12")
+        self.assertEqual(site["kind"], "functionapp,linux")
+        status, settings, _ = self.call("POST", self.SITE + "/config/appsettings/list", WEB)
+        self.assertEqual(status, 200, settings)
+        self.assertEqual(settings["properties"], {"FUNCTIONS_WORKER_RUNTIME": "python", "A": "1"})
+        # PUT of an existing site: at once; appSettings given replace them all.
+        status, _, headers = self.call("PUT", self.SITE, WEB, self.site_body(
+            "Python|3.11", [{"name": "B", "value": "2"}]))
+        self.assertEqual(status, 200)
+        self.assertNotIn("Azure-AsyncOperation", headers)
+        self.assertEqual(self.call("POST", self.SITE + "/config/appsettings/list", WEB)[1]["properties"], {"B": "2"})
+        # A PUT without appSettings keeps them; PUT config/appsettings replaces them.
+        body = self.site_body()
+        del body["properties"]["siteConfig"]["appSettings"]
+        self.assertEqual(self.call("PUT", self.SITE, WEB, body)[0], 200)
+        self.assertEqual(self.call("POST", self.SITE + "/config/appsettings/list", WEB)[1]["properties"], {"B": "2"})
+        status, _, _ = self.call("PUT", self.SITE + "/config/appsettings", WEB, {"properties": {"C": "3"}})
+        self.assertEqual(status, 200)
+        self.assertEqual(self.call("POST", self.SITE + "/config/appsettings/list", WEB)[1]["properties"], {"C": "3"})
+        self.assert_error(self.call("PUT", self.SITE + "/config/appsettings", WEB, {"properties": {"C": 3}}),
+                          400, "InvalidRequestContent")
+        # In use: the plan cannot go first.
+        msg = self.assert_error(self.call("DELETE", self.PLAN, WEB), 409, "Conflict")
+        self.assertIn("fn-site-1", msg)
+        _, plan, _ = self.call("GET", self.PLAN, WEB)
+        self.assertEqual(plan["properties"]["numberOfSites"], 1)
+        self.assertEqual(self.call("DELETE", self.SITE, WEB)[0], 200)
+        self.assert_error(self.call("POST", self.SITE + "/config/appsettings/list", WEB), 404, "ResourceNotFound")
+        self.assertEqual(self.call("DELETE", self.SITE, WEB)[0], 204)
+        self.assertEqual(self.call("DELETE", self.PLAN, WEB)[0], 200)
+
+    def test_site_rules(self):
+        self.group()
+        self.plan()
+        base = f"{rg_path('rg1')}/providers/Microsoft.Web/sites/"
+        for bad in ("a", "-abc", "abc-", "a_b", "x" * 61):
+            self.assert_error(self.call("PUT", base + bad, WEB, self.site_body()), 400, "InvalidResourceName")
+        self.assert_error(self.call("PUT", self.SITE, WEB, self.site_body("Python|3.13")), 400, "BadRequest")
+        msg = self.assert_error(self.call("PUT", self.SITE, WEB, self.site_body("Cobol|1")), 400, "BadRequest")
+        self.assertIn("LinuxFxVersion", msg)
+        self.assert_error(self.call("PUT", self.SITE, WEB, self.site_body(settings=[
+            {"name": "A", "value": "1"}, {"name": "a", "value": "2"}])), 400, "BadRequest")
+        self.assert_error(self.call("PUT", self.SITE, WEB, self.site_body(settings=[{"name": "A", "value": 1}])),
+                          400, "InvalidRequestContent")
+        self.assert_error(self.call("PUT", self.SITE, WEB, self.site_body(defaultHostName="x")),
+                          400, "InvalidRequestContent")
+        self.assert_error(self.call("PUT", self.SITE, WEB, self.site_body(functionAppConfig={})), 501, "NotImplemented")
+        missing = self.site_body()
+        missing["properties"]["serverFarmId"] = missing["properties"]["serverFarmId"].replace("plan1", "nope")
+        msg = self.assert_error(self.call("PUT", self.SITE, WEB, missing), 404, "NotFound")
+        self.assertIn("Cannot find ServerFarm with name nope", msg)
+        windows = f"{rg_path('rg1')}/providers/Microsoft.Web/serverfarms/plan1"
+        self.call("DELETE", windows, WEB)
+        self.plan(reserved=False)
+        self.assert_error(self.call("PUT", self.SITE, WEB, self.site_body()), 400, "BadRequest")
+        self.call("DELETE", windows, WEB)
+        self.plan(location="northeurope")
+        self.assert_error(self.call("PUT", self.SITE, WEB, self.site_body()), 400, "BadRequest")
+        self.assert_error(self.call("PATCH", self.PLAN, WEB, {"tags": {}}), 405, "MethodNotAllowed")
+
+    def test_site_names_are_global_and_plans_checked(self):
+        self.group()
+        self.plan()
+        self.assertEqual(self.call("PUT", self.SITE, WEB, self.site_body())[0], 202)
+        self.raw("POST", "/__contract/settle")
+        self.group(sub=OTHER_SUB)
+        other = self.site_body()
+        other["properties"]["serverFarmId"] = other["properties"]["serverFarmId"].replace(SUB, OTHER_SUB)
+        self.call("PUT", rg_path("rg1", OTHER_SUB) + "/providers/Microsoft.Web/serverfarms/plan1", WEB,
+                  {"location": "westeurope", "sku": {"name": "Y1"}, "properties": {"reserved": True}})
+        path = rg_path("rg1", OTHER_SUB) + "/providers/Microsoft.Web/sites/FN-SITE-1"
+        self.assert_error(self.call("PUT", path, WEB, other), 409, "Conflict")
+        self.assert_error(self.call("PUT", self.PLAN, WEB, {"location": "westeurope", "sku": {"name": "Y1", "tier": "Standard"}}),
+                          400, "BadRequest")
+        self.assert_error(self.call("PUT", self.PLAN.replace("plan1", "plan2"), WEB, {"location": "westeurope"}),
+                          400, "BadRequest")
+        self.assert_error(self.plan(reserved=False), 400, "BadRequest")
+        _, page, _ = self.call("GET", f"/subscriptions/{SUB}/resources", RES)
+        self.assertEqual(sorted(i["type"] for i in page["value"]), ["Microsoft.Web/serverfarms", "Microsoft.Web/sites"])
 
 
 class Log(Base):

@@ -13,7 +13,10 @@ use crate::servicebus::duration_seconds;
 /// represents (a container of an account, a queue's namespace, the resource group).
 pub fn to_abstract(state: &NativeState) -> Option<AbstractView> {
     match state.type_name.as_str() {
+        // A function's own account is a part of the function.
+        types::STORAGE_ACCOUNT if state.kind == Kind::Function => None,
         types::STORAGE_ACCOUNT => Some(account(state)),
+        types::FUNCTION_APP => Some(crate::function::abstracts::to_abstract(state)),
         types::SERVICEBUS_QUEUE => Some(queue(state)),
         types::DB_SERVER => crate::database::to_abstract(state),
         types::VM => crate::compute::to_abstract(state),

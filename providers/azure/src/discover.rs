@@ -30,6 +30,8 @@ pub const TYPES: &[&str] = &[
     crate::compute::VNET_TYPE,
     crate::cdn::PROFILE_TYPE,
     crate::cdn::ENDPOINT_TYPE,
+    crate::function::SITE_TYPE,
+    crate::function::PLAN_TYPE,
 ];
 
 #[derive(Debug, Deserialize)]

@@ -8,6 +8,7 @@
 //! | database | `azure_database_server` (PostgreSQL or MySQL flexible server; one more per read replica) + `azure_database` |
 //! | compute | `azure_network_security_group` + per instance `azure_public_ip` (with ports), `azure_network_interface`, `azure_virtual_machine` (see [`crate::compute`]) |
 //! | cdn | `azure_cdn_profile` (Front Door Standard, with the cache rule) + `azure_cdn_endpoint` + `azure_cdn_origin_group` + `azure_cdn_origin` + `azure_cdn_route` |
+//! | function | `azure_storage_account` + `azure_storage_container` (its packages) + `azure_function_plan` (Linux Consumption) + `azure_function_app` (see [`crate::function`]) |
 //!
 //! Target-wide natives: `@<target>.group` (the resource group, unless the target names
 //! one), `@<target>.network` (`azure_virtual_network`, when the target has a compute
@@ -56,6 +57,10 @@ pub mod types {
     pub const CDN_ORIGIN: &str = "azure_cdn_origin";
     /// A Front Door route.
     pub const CDN_ROUTE: &str = "azure_cdn_route";
+    /// A function's App Service plan (Linux Consumption).
+    pub const FUNCTION_PLAN: &str = "azure_function_plan";
+    /// A function app.
+    pub const FUNCTION_APP: &str = "azure_function_app";
     /// Every type, in registration order.
     pub const ALL: &[&str] = &[
         GROUP,
@@ -75,6 +80,8 @@ pub mod types {
         CDN_ORIGIN_GROUP,
         CDN_ORIGIN,
         CDN_ROUTE,
+        FUNCTION_PLAN,
+        FUNCTION_APP,
     ];
 }
 
@@ -117,13 +124,7 @@ pub fn expand(ctx: &Ctx<'_>, res: &AbstractResource) -> Result<Vec<NativeSpec>, 
         Properties::Database(p) => crate::database::expand(ctx, &res.name, p),
         Properties::Compute(p) => crate::compute::expand::expand(ctx, &res.name, p),
         Properties::Cdn(p) => crate::cdn::expand(ctx, &res.name, p, &res.referenced_kinds),
-        other => Err(ProviderError::invalid(format!(
-            "`{}`: the azure provider does not build `{}` resources yet (storage, queue, \
-             database and cdn are built; see the README's support table)",
-            res.name,
-            other.kind()
-        ))
-        .with_hint("deploy this resource to another target, or leave it out of the azure target")),
+        Properties::Function(p) => crate::function::expand::expand(ctx, res, p),
     }
 }
 
@@ -325,15 +326,5 @@ mod tests {
         assert_eq!(q["lock_duration"], "PT300S");
         assert_eq!(q["max_delivery_count"], 3);
         assert_eq!(q["dead_letter_on_expiration"], true);
-    }
-
-    #[test]
-    fn kinds_not_built_yet_are_refused_by_name() {
-        let e = run(&res("edge", Kind::Cdn, json!({"origin": "${site}"}))).unwrap_err();
-        assert!(
-            e.message.contains("`edge`") && e.message.contains("cdn"),
-            "{}",
-            e.message
-        );
     }
 }

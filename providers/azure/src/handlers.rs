@@ -63,7 +63,7 @@ pub(crate) type Read = (Observed, Option<BTreeMap<String, String>>);
 /// The handler of a native type, if the provider has that type.
 pub(crate) fn handler(type_name: &str) -> Option<&'static dyn Handler> {
     static HANDLERS: LazyLock<BTreeMap<&'static str, Box<dyn Handler>>> = LazyLock::new(|| {
-        let all: [(&'static str, Box<dyn Handler>); 17] = [
+        let all: [(&'static str, Box<dyn Handler>); 19] = [
             (types::GROUP, Box::new(crate::group::Group)),
             (types::STORAGE_ACCOUNT, Box::new(crate::storage::Account)),
             (types::CONTAINER, Box::new(crate::storage::Container)),
@@ -93,6 +93,8 @@ pub(crate) fn handler(type_name: &str) -> Option<&'static dyn Handler> {
             (types::CDN_ORIGIN_GROUP, Box::new(crate::cdn::OriginGroup)),
             (types::CDN_ORIGIN, Box::new(crate::cdn::Origin)),
             (types::CDN_ROUTE, Box::new(crate::cdn::Route)),
+            (types::FUNCTION_PLAN, Box::new(crate::function::plan::Plan)),
+            (types::FUNCTION_APP, Box::new(crate::function::app::App)),
         ];
         all.into_iter().collect()
     });

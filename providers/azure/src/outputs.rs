@@ -9,6 +9,7 @@ fn primary(kind: Kind) -> &'static str {
         Kind::Storage => "container",
         Kind::Queue => "queue",
         Kind::Cdn => "endpoint",
+        Kind::Function => "app",
         _ => "",
     }
 }

@@ -327,6 +327,24 @@ impl Provider for AzureProvider {
     fn to_abstract(&self, state: &NativeState) -> Option<overcast_core::provider::AbstractView> {
         crate::abstracts::to_abstract(state)
     }
+
+    /// An http function is called at its URL; against a test server (no runtime) invoking
+    /// is refused with an error that says so.
+    async fn invoke(
+        &self,
+        _ctx: &OpContext,
+        state: &NativeState,
+        payload: serde_json::Value,
+    ) -> Result<serde_json::Value, ProviderError> {
+        if state.type_name != expand::types::FUNCTION_APP {
+            return Err(ProviderError::invalid(format!(
+                "`{}` is not a function",
+                state.addr
+            )));
+        }
+        let emulator = self.inner.settings.arm_endpoint.as_deref();
+        crate::function::invoke::invoke(emulator, state, &payload).await
+    }
 }
 
 #[cfg(test)]
