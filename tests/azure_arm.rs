@@ -14,6 +14,7 @@ mod common;
 use std::time::Duration;
 
 use common::TestStack;
+use common::arm::{SUBSCRIPTION, call, request_log, tagged, tagged_groups};
 use common::servers::{Server, start_azure_contract};
 use overcast_core::conformance::{self, Case, Target};
 use overcast_core::kinds::Kind;
@@ -23,8 +24,6 @@ use overcast_core::provider::{Provider, ProviderContext};
 use serde_json::{Value, json};
 
 const POLLS: u32 = 2;
-/// ARM subscription ids are GUIDs (the contract server refuses anything else).
-const SUBSCRIPTION: &str = "00000000-0000-4000-8000-0000000000aa";
 
 fn rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
@@ -32,32 +31,6 @@ fn rt() -> tokio::runtime::Runtime {
         .enable_all()
         .build()
         .expect("a tokio runtime")
-}
-
-/// One plain HTTP/1.1 request to the server's control or ARM paths: (status, JSON body).
-fn call(server: &Server, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", server.port)).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(10)))
-        .expect("read timeout");
-    let payload = body.map(Value::to_string).unwrap_or_default();
-    write!(
-        s,
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nConnection: close\r\n\
-         Authorization: Bearer test\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{payload}",
-        server.port,
-        payload.len()
-    )
-    .expect("send");
-    let mut raw = String::new();
-    s.read_to_string(&mut raw).expect("read");
-    let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    (status, serde_json::from_str(body).unwrap_or(Value::Null))
 }
 
 fn provider(server: &Server, stack: &str, extra: Value) -> overcast_azure::AzureProvider {
@@ -209,28 +182,6 @@ fn preflight_names_a_missing_subscription_and_a_missing_given_group() {
         .expect("preflight against the server");
 }
 
-/// Every resource of the subscription that carries the stack's tag, through ARM's generic
-/// list (not overcast's state).
-fn tagged(server: &Server, stack: &str) -> Vec<String> {
-    let path = format!(
-        "/subscriptions/{SUBSCRIPTION}/resources?api-version=2022-09-01&$filter=tagName%20eq%20%27overcast:stack%27%20and%20tagValue%20eq%20%27{stack}%27"
-    );
-    let mut out = Vec::new();
-    let (status, mut page) = call(server, "GET", &path, None);
-    assert_eq!(status, 200, "{page}");
-    loop {
-        for item in page["value"].as_array().into_iter().flatten() {
-            out.push(item["id"].as_str().unwrap_or_default().to_string());
-        }
-        let Some(next) = page["nextLink"].as_str().map(str::to_string) else {
-            break;
-        };
-        let path = next.trim_start_matches(&server.endpoint).to_string();
-        page = call(server, "GET", &path, None).1;
-    }
-    out
-}
-
 #[test]
 fn a_stack_on_azure_applies_plans_clean_updates_replaces_repairs_drift_and_destroys() {
     let server = start_azure_contract(POLLS);
@@ -245,21 +196,7 @@ fn a_stack_on_azure_applies_plans_clean_updates_replaces_repairs_drift_and_destr
     let ids = tagged(&server, "armtest");
     assert_eq!(ids.len(), 3, "account, namespace and server: {ids:?}");
     // The group too, tagged.
-    let groups = call(
-        &server,
-        "GET",
-        &format!("/subscriptions/{SUBSCRIPTION}/resourcegroups?api-version=2022-09-01"),
-        None,
-    )
-    .1;
-    assert!(
-        groups["value"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .any(|g| g["tags"]["overcast:stack"] == "armtest"),
-        "{groups}"
-    );
+    assert_eq!(tagged_groups(&server, "armtest").len(), 1);
     let plan = stack.run(&["plan", "--detailed-exitcode"]);
     assert_eq!(plan.code(), Some(0), "a no-op plan:\n{}", plan.all());
 
@@ -320,39 +257,10 @@ fn a_stack_on_azure_applies_plans_clean_updates_replaces_repairs_drift_and_destr
         tagged(&server, "armtest").is_empty(),
         "nothing tagged is left"
     );
-    let groups = call(
-        &server,
-        "GET",
-        &format!("/subscriptions/{SUBSCRIPTION}/resourcegroups?api-version=2022-09-01"),
-        None,
-    )
-    .1;
     assert!(
-        !groups["value"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .any(|g| g["tags"]["overcast:stack"] == "armtest"),
-        "the group is gone: {groups}"
+        tagged_groups(&server, "armtest").is_empty(),
+        "the group is gone"
     );
-}
-
-/// Every request the server has answered: `METHOD path status`.
-fn request_log(server: &Server) -> Vec<String> {
-    let (_, log) = call(server, "GET", "/__contract/requests", None);
-    log["requests"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|r| {
-            format!(
-                "{} {} {}",
-                r["method"].as_str().unwrap_or_default(),
-                r["path"].as_str().unwrap_or_default(),
-                r["status"]
-            )
-        })
-        .collect()
 }
 
 #[test]

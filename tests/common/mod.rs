@@ -14,6 +14,7 @@ pub fn overcast_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_overcast"))
 }
 
+pub mod arm;
 pub mod servers;
 
 /// A stack in a temp dir.
