@@ -133,3 +133,41 @@ impl TokenCredential for Chain {
         ))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// With no credential configured (the test machine: no service principal, no Azure
+    /// CLI), the one error names every source that was tried and what to do.
+    #[tokio::test]
+    async fn no_credentials_is_one_error_naming_every_source() {
+        let configured = [
+            "AZURE_CLIENT_SECRET",
+            "AZURE_FEDERATED_TOKEN_FILE",
+            "IDENTITY_ENDPOINT",
+        ]
+        .iter()
+        .any(|k| env(k).is_some());
+        let has_cli = std::process::Command::new("az")
+            .arg("version")
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if configured || has_cli {
+            // A developer machine with credentials: nothing to prove here.
+            return;
+        }
+        let e = Chain::new()
+            .token("https://management.azure.com/.default")
+            .await
+            .expect_err("no credentials here");
+        assert_eq!(e.class, ErrorClass::Auth);
+        assert!(e.message.contains("Azure CLI"), "{}", e.message);
+        assert!(e.message.contains("AZURE_CLIENT_SECRET"), "{}", e.message);
+        assert!(
+            e.hint.as_deref().is_some_and(|h| h.contains("az login")),
+            "{:?}",
+            e.hint
+        );
+    }
+}
