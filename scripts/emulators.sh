@@ -90,6 +90,11 @@ install_azurite() {
   if [ ! -x "$prefix/node_modules/.bin/azurite" ] ||
     ! grep -q "\"version\": \"$AZURITE_VERSION\"" "$prefix/node_modules/azurite/package.json" 2>/dev/null; then
     need npm || apt_install npm
+    # npm trusts only its own CA list: a machine whose registry traffic passes a proxy with
+    # its own CA (in the system bundle) needs it named.
+    if [ -z "${NODE_EXTRA_CA_CERTS:-}" ] && [ -r /etc/ssl/certs/ca-certificates.crt ]; then
+      export NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt
+    fi
     echo "${0##*/}: installing azurite $AZURITE_VERSION into $prefix" >&2
     npm install --prefix "$prefix" --no-audit --no-fund --loglevel=error "azurite@$AZURITE_VERSION" >&2
   fi
