@@ -692,9 +692,9 @@ fn front_door_requests_front_door_rejects_are_rejected_with_its_error_body() {
         "BadRequest",
     );
     assert_arm_error(
-        &call(&server, "PUT", &profile, "2024-02-01", Some(&afd)),
+        &call(&server, "PUT", &profile, "2024-03-01", Some(&afd)),
         400,
-        "InvalidApiVersionParameter",
+        "NoRegisteredProviderFound",
     );
     put_cdn(&server, &profile, &afd);
 

@@ -2,7 +2,8 @@
 contract server: python sdk_check.py http://127.0.0.1:PORT
 
 Run with the venv scripts/emulators.sh install_azure_sdks makes (OVERCAST_AZURE_SDK_PYTHON).
-The SDKs use their default api-versions. The credential is a static token; azure-core's
+The SDKs use their default api-versions. Two containers and two queues are made so that a
+list spans pages when the server gives one item a page (tests/azure_contract.rs sets that). The credential is a static token; azure-core's
 bearer policy refuses plain http, so each client gets a policy of its own that only sets
 the Authorization header (the server checks its form, never its value). Exits non-zero on
 the first failure.
@@ -65,11 +66,12 @@ def main(base_url):
     keys = sto.storage_accounts.list_keys(rg, acct)["keys"]  # a Mapping model: .keys is the method
     print(f"listKeys: {len(keys)} key(s)")
 
-    c = sto.blob_containers.create(rg, acct, "sdk-container", {})
-    print(f"created blob container {c.name}")
+    for name in ("sdk-container", "sdk-container-2"):
+        c = sto.blob_containers.create(rg, acct, name, {})
+        print(f"created blob container {c.name}")
     assert sto.blob_containers.get(rg, acct, "sdk-container").name == "sdk-container"
-    containers = [x.name for x in sto.blob_containers.list(rg, acct)]
-    assert containers == ["sdk-container"], containers
+    containers = sorted(x.name for x in sto.blob_containers.list(rg, acct))
+    assert containers == ["sdk-container", "sdk-container-2"], containers
     print(f"listed containers: {containers}")
 
     n = sb.namespaces.begin_create_or_update(
@@ -78,19 +80,23 @@ def main(base_url):
     print(f"created Service Bus namespace {n.name} ({n.provisioning_state})")
     assert sb.namespaces.get(rg, ns).name == ns
     assert ns in [x.name for x in sb.namespaces.list_by_resource_group(rg)]
-    q = sb.queues.create_or_update(rg, ns, "sdk-queue", {"properties": {"maxDeliveryCount": 5}})
-    print(f"created queue {q.name} (maxDeliveryCount {q.max_delivery_count})")
+    for name in ("sdk-queue", "sdk-queue-2"):
+        q = sb.queues.create_or_update(rg, ns, name, {"properties": {"maxDeliveryCount": 5}})
+        print(f"created queue {q.name} (maxDeliveryCount {q.max_delivery_count})")
     assert sb.queues.get(rg, ns, "sdk-queue").max_delivery_count == 5
-    queues = [x.name for x in sb.queues.list_by_namespace(rg, ns)]
-    assert queues == ["sdk-queue"], queues
+    queues = sorted(x.name for x in sb.queues.list_by_namespace(rg, ns))
+    assert queues == ["sdk-queue", "sdk-queue-2"], queues
     print(f"listed queues: {queues}")
 
-    sb.queues.delete(rg, ns, "sdk-queue")
-    print("deleted the queue")
+    for name in ("sdk-queue", "sdk-queue-2"):
+        sb.queues.delete(rg, ns, name)
+    assert not list(sb.queues.list_by_namespace(rg, ns)), "the queues are gone"
+    print("deleted the queues")
     sb.namespaces.begin_delete(rg, ns).result()
     print("deleted the namespace")
-    sto.blob_containers.delete(rg, acct, "sdk-container")
-    print("deleted the container")
+    for name in ("sdk-container", "sdk-container-2"):
+        sto.blob_containers.delete(rg, acct, name)
+    print("deleted the containers")
     sto.storage_accounts.delete(rg, acct)
     print("deleted the storage account")
     res.resource_groups.begin_delete(rg).result()

@@ -126,6 +126,14 @@ class Checks(Base):
         self.assert_error(self.call("GET", account_path("rg1", "acct1"), "2024-01-01-preview"), 400,
                           "NoRegisteredProviderFound")
         self.assert_error(self.call("GET", account_path("rg1", "acct1"), "latest"), 400, "InvalidApiVersionParameter")
+
+    def test_every_pinned_version_is_a_published_stable_one(self):
+        from azure_server import api_versions
+        for namespace, pinned in self.app.schemas.api_versions.values():
+            published = api_versions.STABLE[namespace].split()
+            self.assertIn(pinned, published, namespace)
+            self.assertEqual(published, sorted(set(published)), namespace)
+            self.assertFalse([v for v in published if not api_versions.well_formed(v) or "preview" in v], namespace)
         self.assert_error(self.call("GET", f"{rg_path('rg1')}/providers/Microsoft.Nope/things/x", "2020-01-01"),
                           400, "InvalidResourceNamespace")
 
