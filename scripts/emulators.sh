@@ -133,6 +133,22 @@ install_azure_contract_server() {
   export OVERCAST_AZURE_CONTRACT_PYTHON="$py"
 }
 
+# Microsoft's own Python SDKs, for tests/azure_server/sdk_check.py: a venv of its own with
+# exact versions, made only when missing; exports OVERCAST_AZURE_SDK_PYTHON.
+AZURE_SDK_PACKAGES="azure-core==1.41.0 azure-mgmt-core==1.6.0 azure-mgmt-resource==26.0.0 azure-mgmt-storage==25.3.0 azure-mgmt-servicebus==10.0.0"
+install_azure_sdks() {
+  local venv="$HOME/.cache/overcast/venv-azure-sdk" stamp
+  stamp="$venv/.overcast-packages"
+  if [ ! -x "$venv/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$AZURE_SDK_PACKAGES" ]; then
+    need python3 || apt_install python3
+    python3 -m venv "$venv" || { echo "${0##*/}: cannot make the venv $venv" >&2; exit 1; }
+    # shellcheck disable=SC2086 # the list is words on purpose
+    "$venv/bin/pip" install -q $AZURE_SDK_PACKAGES || { echo "${0##*/}: pip install of the Azure SDKs failed" >&2; exit 1; }
+    echo "$AZURE_SDK_PACKAGES" >"$stamp"
+  fi
+  export OVERCAST_AZURE_SDK_PYTHON="$venv/bin/python"
+}
+
 # --- start / stop / status, when run rather than sourced ---------------------------------
 
 emulators_dir() { echo "${OVERCAST_EMULATORS_DIR:-$HOME/.cache/overcast/emulators}"; }

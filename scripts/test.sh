@@ -24,6 +24,7 @@ install_gcp_contract_server
 # the ARM management plane); tests/azure_contract.rs starts it by PID and also runs its
 # Python unit tests. Standard library only: this checks the python that runs it.
 install_azure_contract_server
+install_azure_sdks
 # The GCP provider's tests run against drongo and Google's Pub/Sub emulator on 127.0.0.1
 # (tests/gcp_emulators.rs starts and stops them by PID, and fails without them).
 install_gcp_emulators

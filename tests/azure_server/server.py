@@ -2,6 +2,11 @@
 api-version), routing by path, the request log, and the test-only control paths under
 /__contract/.
 
+api-version: every stable version the resource provider publishes is accepted (the table
+and its source are in api_versions.py), but a body is always validated against the pinned
+version's schema, the only one a fixture holds: a property newer than the pinned version is
+rejected as unknown (a known limit).
+
 Control paths (never part of ARM; no Authorization needed):
   GET  /__contract/requests  every request so far: [{method, path, query, headers, body, status}]
   POST /__contract/reset     forget all groups, resources, operations and the request log
@@ -21,7 +26,8 @@ import urllib.parse
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from .arm import Ctx, Engine
+from . import api_versions
+from .arm import Ctx, Engine, normalize_location
 from .errors import ArmError, bad_request, not_found
 from .resources import Groups
 from .schema import SCHEMAS_DIR, Schemas
@@ -92,21 +98,42 @@ class App:
         if version is None:
             raise bad_request("MissingApiVersionParameter",
                               "The api-version query parameter (?api-version=) is required for all requests.")
-        if version != pinned:
-            raise bad_request(
-                "InvalidApiVersionParameter",
-                f"The api-version '{version}' is invalid. The supported versions are '{pinned}'.",
-            )
         body = None
         if raw:
             try:
                 body = json.loads(raw)
             except (ValueError, UnicodeDecodeError) as e:
                 raise bad_request("InvalidRequestFormat", f"Cannot parse the request body as JSON: {e}.")
+        self.check_api_version(canonical, pinned, version, rest, lower, body)
         ctx = Ctx(self, method, sub, query, body, base_url, version)
         ctx.path = path
         with self.store.lock:
             return self.route(ctx, method, canonical, rest, lower)
+
+    def check_api_version(self, namespace, pinned, version, rest, lower, body):
+        """Any stable api-version the RP publishes (api_versions.py) is served; the body is
+        still validated against the pinned version's schema. A malformed version is 400
+        InvalidApiVersionParameter; a well-formed one the RP does not have is ARM's
+        InvalidApiVersionParameter for its own Microsoft.Resources and the RP's
+        NoRegisteredProviderFound for the others (a namespace api_versions.py does not list
+        yet keeps to its pinned version and the InvalidApiVersionParameter answer)."""
+        supported = api_versions.accepted(namespace, pinned)
+        if version in supported:
+            return
+        listed = ", ".join(sorted(supported, reverse=True))
+        if (namespace == "Microsoft.Resources" or namespace not in api_versions.STABLE
+                or not api_versions.well_formed(version)):
+            raise bad_request(
+                "InvalidApiVersionParameter",
+                f"The api-version '{version}' is invalid. The supported versions are '{listed}'.",
+            )
+        types = [p for i, p in enumerate(rest) if i % 2 == 0][2:] if lower[0] == "resourcegroups" else rest[2:3]
+        location = body.get("location") if isinstance(body, dict) else None
+        raise bad_request(
+            "NoRegisteredProviderFound",
+            f"No registered resource provider found for location '{normalize_location(location) or 'global'}' and API "
+            f"version '{version}' for type '{'/'.join(types) or namespace}'. The supported api-versions are '{listed}'.",
+        )
 
     def route(self, ctx, method, namespace, rest, lower):
         engine = self.engine

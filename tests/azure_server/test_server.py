@@ -114,10 +114,26 @@ class Checks(Base):
 
     def test_api_version_is_required_and_pinned(self):
         self.assert_error(self.raw("GET", rg_path("rg1")), 400, "MissingApiVersionParameter")
-        msg = self.assert_error(self.call("GET", rg_path("rg1"), "2021-04-01"), 400, "InvalidApiVersionParameter")
+        msg = self.assert_error(self.call("GET", rg_path("rg1"), "2021-05-01"), 400, "InvalidApiVersionParameter")
         self.assertIn("2022-09-01", msg)
         self.group()
-        self.assert_error(self.call("GET", account_path("rg1", "acct1"), "2022-09-01"), 400, "InvalidApiVersionParameter")
+        # Every stable version the RP publishes is served; one it never published is refused.
+        self.assert_error(self.call("GET", account_path("rg1", "acct1"), "2025-06-01"), 404, "ResourceNotFound")
+        self.assertEqual(self.call("GET", rg_path("rg1"), "2024-11-01")[0], 200)
+        msg = self.assert_error(self.call("GET", account_path("rg1", "acct1"), "2022-08-01"), 400,
+                                "NoRegisteredProviderFound")
+        self.assertIn("2023-05-01", msg)
+        self.assert_error(self.call("GET", account_path("rg1", "acct1"), "2024-01-01-preview"), 400,
+                          "NoRegisteredProviderFound")
+        self.assert_error(self.call("GET", account_path("rg1", "acct1"), "latest"), 400, "InvalidApiVersionParameter")
+
+    def test_every_pinned_version_is_a_published_stable_one(self):
+        from azure_server import api_versions
+        for namespace, pinned in self.app.schemas.api_versions.values():
+            published = api_versions.STABLE[namespace].split()
+            self.assertIn(pinned, published, namespace)
+            self.assertEqual(published, sorted(set(published)), namespace)
+            self.assertFalse([v for v in published if not api_versions.well_formed(v) or "preview" in v], namespace)
         self.assert_error(self.call("GET", f"{rg_path('rg1')}/providers/Microsoft.Nope/things/x", "2020-01-01"),
                           400, "InvalidResourceNamespace")
 
