@@ -499,14 +499,17 @@ impl Handler for Server {
         let _: Value = c.arm.patch(ctx, &prior.id, api, &patch).await?;
         Ok(self.read(c, prior).await?.0)
     }
-    async fn delete(
-        &self,
-        c: &Clients,
-        ctx: &OpContext,
-        prior: &NativeState,
-    ) -> Result<(), ProviderError> {
-        let (_, api) = arm_of(engine_of_id(&prior.id))?;
-        c.arm.delete(ctx, &prior.id, api).await
+    fn api_version(&self, id: &str) -> &'static str {
+        api_of_id(id)
+    }
+}
+
+/// The api-version of the resource provider a server's or database's id names.
+fn api_of_id(id: &str) -> &'static str {
+    if engine_of_id(id) == "mysql" {
+        MYSQL_API
+    } else {
+        POSTGRES_API
     }
 }
 
@@ -617,14 +620,8 @@ impl Handler for Database {
         // Every input forces a replacement.
         Ok(self.read(c, prior).await?.0)
     }
-    async fn delete(
-        &self,
-        c: &Clients,
-        ctx: &OpContext,
-        prior: &NativeState,
-    ) -> Result<(), ProviderError> {
-        let (_, api) = arm_of(engine_of_id(&prior.id))?;
-        c.arm.delete(ctx, &prior.id, api).await
+    fn api_version(&self, id: &str) -> &'static str {
+        api_of_id(id)
     }
 }
 

@@ -62,6 +62,9 @@ impl Handler for Group {
     fn id_of(&self, c: &Clients, inputs: &Attrs) -> Result<String, ProviderError> {
         Ok(ids::group(&c.subscription, str_of(inputs, "name")?))
     }
+    fn api_version(&self, _id: &str) -> &'static str {
+        API
+    }
     async fn read(&self, c: &Clients, st: &NativeState) -> Result<Read, ProviderError> {
         Ok(observe(c.arm.get(&st.id, API).await?))
     }

@@ -46,13 +46,21 @@ pub(crate) trait Handler: Send + Sync {
         prior: &NativeState,
         inputs: &Attrs,
     ) -> Result<Observed, ProviderError>;
-    /// Delete it (not found counts as deleted).
+    /// The api-version of its calls (`id`: the resource's ARM id, for types whose resource
+    /// provider depends on it).
+    fn api_version(&self, id: &str) -> &'static str;
+    /// Delete it and wait until it is gone (not found counts as deleted). Types that must
+    /// check or clean something first override it.
     async fn delete(
         &self,
         c: &Clients,
         ctx: &OpContext,
         prior: &NativeState,
-    ) -> Result<(), ProviderError>;
+    ) -> Result<(), ProviderError> {
+        c.arm
+            .delete(ctx, &prior.id, self.api_version(&prior.id))
+            .await
+    }
     /// The ARM id a create of `req` makes (deterministic: ARM names are ids).
     fn id_of(&self, c: &Clients, inputs: &Attrs) -> Result<String, ProviderError>;
 }

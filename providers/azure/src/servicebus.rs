@@ -123,13 +123,8 @@ impl Handler for Namespace {
         let _: Value = c.arm.patch(ctx, &prior.id, API, &patch).await?;
         Ok(self.read(c, prior).await?.0)
     }
-    async fn delete(
-        &self,
-        c: &Clients,
-        ctx: &OpContext,
-        prior: &NativeState,
-    ) -> Result<(), ProviderError> {
-        c.arm.delete(ctx, &prior.id, API).await
+    fn api_version(&self, _id: &str) -> &'static str {
+        API
     }
 }
 
@@ -261,13 +256,8 @@ impl Handler for Queue {
         let _: Value = c.arm.put(ctx, &prior.id, API, &queue_body(inputs)?).await?;
         Ok(self.read(c, prior).await?.0)
     }
-    async fn delete(
-        &self,
-        c: &Clients,
-        ctx: &OpContext,
-        prior: &NativeState,
-    ) -> Result<(), ProviderError> {
-        c.arm.delete(ctx, &prior.id, API).await
+    fn api_version(&self, _id: &str) -> &'static str {
+        API
     }
 }
 

@@ -412,13 +412,8 @@ impl Handler for Account {
         Ok(self.read(c, &state_of(&prior.id, inputs)).await?.0)
     }
 
-    async fn delete(
-        &self,
-        c: &Clients,
-        ctx: &OpContext,
-        prior: &NativeState,
-    ) -> Result<(), ProviderError> {
-        c.arm.delete(ctx, &prior.id, API).await
+    fn api_version(&self, _id: &str) -> &'static str {
+        API
     }
 }
 
@@ -559,13 +554,8 @@ impl Handler for Container {
         Ok(self.read(c, &state_of(&prior.id, inputs)).await?.0)
     }
 
-    async fn delete(
-        &self,
-        c: &Clients,
-        ctx: &OpContext,
-        prior: &NativeState,
-    ) -> Result<(), ProviderError> {
-        c.arm.delete(ctx, &prior.id, API).await
+    fn api_version(&self, _id: &str) -> &'static str {
+        API
     }
 }
 

@@ -122,13 +122,8 @@ impl Handler for Endpoint {
         Ok(self.read(c, &state_of(&prior.id, inputs)).await?.0)
     }
     /// Deleting an endpoint deletes its routes.
-    async fn delete(
-        &self,
-        c: &Clients,
-        ctx: &OpContext,
-        prior: &NativeState,
-    ) -> Result<(), ProviderError> {
-        c.arm.delete(ctx, &prior.id, API).await
+    fn api_version(&self, _id: &str) -> &'static str {
+        API
     }
 }
 
@@ -282,13 +277,8 @@ impl Handler for Route {
         let _: Value = c.arm.put(ctx, &prior.id, API, &route_body(inputs)?).await?;
         Ok(self.read(c, &state_of(&prior.id, inputs)).await?.0)
     }
-    async fn delete(
-        &self,
-        c: &Clients,
-        ctx: &OpContext,
-        prior: &NativeState,
-    ) -> Result<(), ProviderError> {
-        c.arm.delete(ctx, &prior.id, API).await
+    fn api_version(&self, _id: &str) -> &'static str {
+        API
     }
 }
 

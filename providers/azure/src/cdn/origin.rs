@@ -127,13 +127,8 @@ impl Handler for OriginGroup {
         let _: Value = c.arm.put(ctx, &prior.id, API, &group_body()).await?;
         Ok(self.read(c, &state_of(&prior.id, inputs)).await?.0)
     }
-    async fn delete(
-        &self,
-        c: &Clients,
-        ctx: &OpContext,
-        prior: &NativeState,
-    ) -> Result<(), ProviderError> {
-        c.arm.delete(ctx, &prior.id, API).await
+    fn api_version(&self, _id: &str) -> &'static str {
+        API
     }
 }
 
@@ -255,13 +250,8 @@ impl Handler for Origin {
             .await?;
         Ok(self.read(c, &state_of(&prior.id, inputs)).await?.0)
     }
-    async fn delete(
-        &self,
-        c: &Clients,
-        ctx: &OpContext,
-        prior: &NativeState,
-    ) -> Result<(), ProviderError> {
-        c.arm.delete(ctx, &prior.id, API).await
+    fn api_version(&self, _id: &str) -> &'static str {
+        API
     }
 }
 

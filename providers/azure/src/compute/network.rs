@@ -191,13 +191,8 @@ impl Handler for VirtualNetwork {
         let live: VnetLive = c.arm.put(ctx, &prior.id, NETWORK_API, &body).await?;
         Ok(Self::observe(live, str_of(inputs, "subnet")?).0)
     }
-    async fn delete(
-        &self,
-        c: &Clients,
-        ctx: &OpContext,
-        prior: &NativeState,
-    ) -> Result<(), ProviderError> {
-        c.arm.delete(ctx, &prior.id, NETWORK_API).await
+    fn api_version(&self, _id: &str) -> &'static str {
+        NETWORK_API
     }
 }
 
@@ -364,13 +359,8 @@ impl Handler for SecurityGroup {
         let tags = live_tags(c, &prior.id).await?;
         self.put(c, ctx, &prior.id, inputs, &tags).await
     }
-    async fn delete(
-        &self,
-        c: &Clients,
-        ctx: &OpContext,
-        prior: &NativeState,
-    ) -> Result<(), ProviderError> {
-        c.arm.delete(ctx, &prior.id, NETWORK_API).await
+    fn api_version(&self, _id: &str) -> &'static str {
+        NETWORK_API
     }
 }
 
@@ -476,13 +466,8 @@ impl Handler for PublicIp {
         // Every input forces a replacement.
         Ok(self.read(c, prior).await?.0)
     }
-    async fn delete(
-        &self,
-        c: &Clients,
-        ctx: &OpContext,
-        prior: &NativeState,
-    ) -> Result<(), ProviderError> {
-        c.arm.delete(ctx, &prior.id, NETWORK_API).await
+    fn api_version(&self, _id: &str) -> &'static str {
+        NETWORK_API
     }
 }
 
@@ -653,6 +638,9 @@ impl Handler for NetworkInterface {
     }
     fn id_of(&self, c: &Clients, inputs: &Attrs) -> Result<String, ProviderError> {
         Ok(c.id(NIC_TYPE, str_of(inputs, "name")?))
+    }
+    fn api_version(&self, _id: &str) -> &'static str {
+        NETWORK_API
     }
     async fn read(&self, c: &Clients, st: &NativeState) -> Result<Read, ProviderError> {
         Ok(Self::observe(c.arm.get(&st.id, NETWORK_API).await?))

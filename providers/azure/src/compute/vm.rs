@@ -416,13 +416,8 @@ impl Handler for VirtualMachine {
         let live: VmLive = c.arm.patch(ctx, &prior.id, COMPUTE_API, &patch).await?;
         Ok(Self::observe(live, prior).0)
     }
-    async fn delete(
-        &self,
-        c: &Clients,
-        ctx: &OpContext,
-        prior: &NativeState,
-    ) -> Result<(), ProviderError> {
-        c.arm.delete(ctx, &prior.id, COMPUTE_API).await
+    fn api_version(&self, _id: &str) -> &'static str {
+        COMPUTE_API
     }
 }
 

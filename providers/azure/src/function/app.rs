@@ -461,6 +461,9 @@ impl Handler for App {
     fn id_of(&self, c: &Clients, inputs: &Attrs) -> Result<String, ProviderError> {
         Ok(c.id(SITE_TYPE, str_of(inputs, "name")?))
     }
+    fn api_version(&self, _id: &str) -> &'static str {
+        API
+    }
 
     async fn read(&self, c: &Clients, st: &NativeState) -> Result<Read, ProviderError> {
         let live: SiteLive = c.arm.get(&st.id, API).await?;

@@ -123,13 +123,8 @@ impl Handler for Plan {
     ) -> Result<Observed, ProviderError> {
         Ok(self.read(c, prior).await?.0)
     }
-    async fn delete(
-        &self,
-        c: &Clients,
-        ctx: &OpContext,
-        prior: &NativeState,
-    ) -> Result<(), ProviderError> {
-        c.arm.delete(ctx, &prior.id, API).await
+    fn api_version(&self, _id: &str) -> &'static str {
+        API
     }
 }
 
