@@ -8,7 +8,9 @@
 //! place, another moves the origin to another container in place (Front Door keeps the
 //! last origin of a group a route uses, so a new host is never delete-and-create). Then the
 //! `overcast` binary applies a stack whose cdn refers to its storage resource
-//! (`origin: ${site}`), plans clean, updates `cache_ttl`, and destroys. Each test starts its
+//! (`origin: ${site}`), plans clean, updates `cache_ttl`, and destroys; and one whose cdn is
+//! in front of a compute resource (`origin: ${api}`): the origin is the machine's public IP
+//! on its port, fetched over HTTP. Each test starts its
 //! own server (port 0, killed by PID on drop).
 #![cfg(feature = "azure")]
 
@@ -243,22 +245,89 @@ fn the_azure_provider_passes_the_conformance_suite_for_a_cdn_over_a_storage_orig
     assert!(refused.is_empty(), "requests refused: {refused:?}");
 }
 
+/// A stack whose cdn is in front of a compute resource serving port 8080.
+fn vm_spec(server: &Server) -> String {
+    format!(
+        "stack: cdnvm\ntargets:\n  azure:\n    provider: azure\n    subscription_id: {SUBSCRIPTION}\n    \
+         location: westeurope\n    arm_endpoint: {}\ndefault_target: azure\nresources:\n  \
+         api:\n    kind: compute\n    size: micro\n    ports: [8080]\n  edge:\n    kind: cdn\n    \
+         origin: ${{api}}\n    cache_ttl: 1m\noutputs:\n  address:\n    value: ${{api.address}}\n",
+        server.endpoint
+    )
+}
+
 #[test]
-fn a_compute_origin_is_refused_until_the_compute_kind_is_built() {
+fn a_cdn_over_a_compute_resource_fetches_from_its_public_ip_and_port_over_http() {
     let server = start_azure_contract(POLLS);
-    let p = provider(&server, "s");
-    let res = AbstractResource {
-        name: "edge".into(),
-        properties: Properties::from_value(Kind::Cdn, json!({"origin": "${web}"}))
-            .expect("cdn properties"),
-        referenced_kinds: [("web".to_string(), Kind::Compute)].into_iter().collect(),
-    };
-    let e = p.expand(&res).unwrap_err();
-    assert!(
-        e.message.contains("`edge`") && e.message.contains("compute kind"),
-        "{}",
-        e.message
+    let stack = TestStack::yaml(&vm_spec(&server));
+    stack.ok(&["apply", "--auto-approve"]);
+
+    let ids = tagged(&server, "cdnvm");
+    let ip_id = ids
+        .iter()
+        .find(|i| i.contains("/publicIPAddresses/"))
+        .expect("the machine's public IP");
+    let (status, ip) = call(
+        &server,
+        "GET",
+        &format!("{ip_id}?api-version=2024-05-01"),
+        None,
     );
+    assert_eq!(status, 200, "{ip}");
+    let address = ip["properties"]["ipAddress"]
+        .as_str()
+        .expect("an allocated address")
+        .to_string();
+    assert!(address.parse::<std::net::IpAddr>().is_ok(), "{address}");
+    let profile = ids
+        .iter()
+        .find(|i| i.contains("/Microsoft.Cdn/profiles/"))
+        .expect("the Front Door profile")
+        .clone();
+
+    // The origin is the machine's public IP (also the Host header) on its port.
+    let origin = get_cdn(
+        &server,
+        &format!("{profile}/originGroups/origins/origins/origin"),
+    );
+    assert_eq!(origin["properties"]["hostName"], json!(address), "{origin}");
+    assert_eq!(origin["properties"]["originHostHeader"], json!(address));
+    assert_eq!(origin["properties"]["httpPort"], 8080, "{origin}");
+    // The route fetches over plain HTTP from the machine's root.
+    let (status, endpoints) = call(
+        &server,
+        "GET",
+        &format!("{profile}/afdEndpoints?api-version={CDN_API}"),
+        None,
+    );
+    assert_eq!(status, 200, "{endpoints}");
+    let endpoint_id = endpoints["value"][0]["id"].as_str().expect("endpoint id");
+    let route = get_cdn(&server, &format!("{endpoint_id}/routes/default"));
+    assert_eq!(
+        route["properties"]["forwardingProtocol"], "HttpOnly",
+        "{route}"
+    );
+    assert!(route["properties"].get("originPath").is_none(), "{route}");
+    let out = stack.ok(&["output", "address"]).stdout();
+    assert_eq!(out.trim().trim_matches('"'), address);
+
+    let plan = stack.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(plan.code(), Some(0), "a no-op plan:\n{}", plan.all());
+
+    stack.ok(&["destroy", "--auto-approve"]);
+    assert!(
+        tagged(&server, "cdnvm").is_empty(),
+        "nothing tagged is left"
+    );
+}
+
+#[test]
+fn a_cdn_over_a_compute_resource_without_ports_fails_its_plan_by_name() {
+    let server = start_azure_contract(POLLS);
+    let stack = TestStack::yaml(&vm_spec(&server).replace("    ports: [8080]\n", ""));
+    let run = stack.run(&["plan"]);
+    assert_ne!(run.code(), Some(0), "{}", run.all());
+    assert!(run.all().contains("api.ip[0]"), "{}", run.all());
 }
 
 fn cli_spec(server: &Server, ttl: &str) -> String {

@@ -127,6 +127,12 @@ impl Handler for Endpoint {
     }
 }
 
+/// The route's forwarding to a compute origin: plain HTTP (a machine has no certificate for
+/// its IP); every other origin is fetched over HTTPS.
+pub const HTTP_ONLY: &str = "HttpOnly";
+/// The route's forwarding to a storage or literal origin.
+const HTTPS_ONLY: &str = "HttpsOnly";
+
 // --- the route -----------------------------------------------------------------------------
 
 #[derive(Debug, Serialize)]
@@ -179,6 +185,8 @@ struct RouteLiveProps {
     origin_path: Option<String>,
     #[serde(default)]
     rule_sets: Vec<IdOnly>,
+    #[serde(default)]
+    forwarding_protocol: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -188,6 +196,10 @@ struct IdOnly {
 }
 
 fn route_body(inputs: &Attrs) -> Result<RouteBody<'_>, ProviderError> {
+    let forwarding_protocol = match inputs.get("forwarding").and_then(Value::as_str) {
+        Some(HTTP_ONLY) => HTTP_ONLY,
+        _ => HTTPS_ONLY,
+    };
     Ok(RouteBody {
         properties: RouteProps {
             origin_group: Reference {
@@ -202,9 +214,9 @@ fn route_body(inputs: &Attrs) -> Result<RouteBody<'_>, ProviderError> {
             }],
             supported_protocols: ["Http", "Https"],
             patterns_to_match: ["/*"],
-            // Blob storage (and the origin's certificate) speak HTTPS; plain HTTP visitors
-            // are redirected, never served.
-            forwarding_protocol: "HttpsOnly",
+            // Blob storage (and the origin's certificate) speak HTTPS, a machine plain HTTP;
+            // plain HTTP visitors are redirected, never served.
+            forwarding_protocol,
             link_to_default_domain: "Enabled",
             https_redirect: "Enabled",
             enabled_state: "Enabled",
@@ -245,7 +257,8 @@ impl Handler for Route {
             // More than one: not the route overcast writes, which reads as drift.
             _ => Some(String::new()),
         };
-        let inputs = attrs(json!({
+        let forwarding = p.forwarding_protocol.clone();
+        let mut inputs = attrs(json!({
             "name": live.name,
             "profile": name_after(&live.id, "profiles"),
             "endpoint": name_after(&live.id, "afdEndpoints"),
@@ -253,6 +266,11 @@ impl Handler for Route {
             "rule_set_id": recorded_id(st.inputs.get("rule_set_id"), rule_set),
             "origin_path": p.origin_path.filter(|o| !o.is_empty()),
         }));
+        // Only a compute origin's route records its forwarding; HTTPS is the others' (and
+        // anything else on theirs reads as drift).
+        if st.inputs.contains_key("forwarding") || forwarding.as_deref() != Some(HTTPS_ONLY) {
+            inputs.insert("forwarding".into(), json!(forwarding));
+        }
         let outputs = attrs(json!({"name": live.name}));
         Ok((Observed::new(live.id, inputs, outputs), None))
     }
@@ -312,6 +330,10 @@ mod tests {
         let wire = serde_json::to_value(route_body(&root).expect("body")).expect("json");
         assert!(wire["properties"].get("originPath").is_none(), "{wire}");
         assert!(route_body(&attrs(json!({}))).is_err());
+        let mut vm = root.clone();
+        vm.insert("forwarding".into(), json!(HTTP_ONLY));
+        let wire = serde_json::to_value(route_body(&vm).expect("body")).expect("json");
+        assert_eq!(wire["properties"]["forwardingProtocol"], "HttpOnly");
     }
 
     #[test]

@@ -6,8 +6,8 @@
 //! | `azure_cdn_profile` | the profile (sku `Standard_AzureFrontDoor`, location `global`, tagged) with its rule set `overcast` and the rule `cachettl` that sets the cache duration |
 //! | `azure_cdn_endpoint` | the endpoint (`afdEndpoints`, global, tagged): its default domain `<name>-<hash>.z01.azurefd.net` is the cdn's `domain` |
 //! | `azure_cdn_origin_group` | the origin group (load balancing, a HEAD probe of `/` over HTTPS) |
-//! | `azure_cdn_origin` | the origin: the host (a storage account's `<account>.blob.core.windows.net`), also sent as the Host header |
-//! | `azure_cdn_route` | the route `/*` of the endpoint's default domain to the origin group, HTTPS only (HTTP redirected), the rule set applied, and `originPath` `/<container>` for a storage origin |
+//! | `azure_cdn_origin` | the origin: the host (a storage account's `<account>.blob.core.windows.net`, or a machine's public IP), also sent as the Host header, and a machine's HTTP port |
+//! | `azure_cdn_route` | the route `/*` of the endpoint's default domain to the origin group (HTTP redirected to HTTPS), fetching over HTTPS (a machine: HTTP), the rule set applied, and `originPath` `/<container>` for a storage origin |
 //!
 //! `cache_ttl`: Front Door Standard has no cache duration on a route (its
 //! `cacheConfiguration` holds query-string and compression settings only); the published
@@ -26,9 +26,13 @@
 //! a new host is never a delete-and-create. Nothing else an abstract property can change
 //! forces a replacement: every name derives from the stack, target and resource.
 //!
-//! Not built: a compute origin (the VM's public IP) until the azure provider builds the
-//! compute kind, and `default_object` (Front Door has no default document; a storage
-//! account's static website has one).
+//! A compute origin is its first machine's public IP (`${<origin>.ip[0].address}`, also the
+//! Host header) on the resource's first port (`${<origin>.nsg.ports}`, the origin's `ports`
+//! input), fetched over plain HTTP (the route's `forwarding` `HttpOnly`) from the root. A
+//! compute resource with no ports has no public IP: its plan fails on that reference.
+//!
+//! Not built: `default_object` (Front Door has no default document; a storage account's
+//! static website has one).
 
 mod endpoint;
 mod origin;
@@ -74,11 +78,13 @@ const ENDPOINT_MAX: usize = 46;
 /// Profile names: up to 260 characters; kept to the length of a resource group's.
 const PROFILE_MAX: usize = 90;
 
-/// Where the content comes from: a host name and a path on it.
+/// Where the content comes from: a host name and a path on it, and for a compute origin the
+/// machine's ports (the first is the one Front Door fetches from, over plain HTTP).
 #[derive(Debug, Clone, PartialEq)]
 struct OriginAt {
     host: String,
     path: Option<String>,
+    ports: Option<String>,
 }
 
 /// The origin of a cdn when it is a whole resource reference, with its kind.
@@ -98,19 +104,20 @@ fn origin_of(
         Some((origin, Kind::Storage)) => Ok(OriginAt {
             host: format!("${{{origin}.account.name}}.blob.core.windows.net"),
             path: Some(format!("/${{{origin}.container.name}}")),
+            ports: None,
         }),
-        Some((origin, Kind::Compute)) => Err(ProviderError::invalid(format!(
-            "cdn `{name}`: origin `{origin}` is a compute resource, and the azure provider does \
-             not build the compute kind yet: a Front Door origin over a virtual machine needs the \
-             machine's public IP, which only the compute kind would make"
-        ))
-        .with_hint(
-            "serve the content from a storage resource, give the origin as a host or URL, or put \
-             this cdn on another provider's target",
-        )),
+        // The first machine's public IP, which only a compute resource with ports has: the
+        // cdn's expansion sees the origin's kind, not its ports, so a machine without one
+        // fails the plan on the reference (`no native `<origin>.ip[0]` exists`). The ports
+        // are the security group's (sorted): the first is the origin's HTTP port.
+        Some((origin, Kind::Compute)) => Ok(OriginAt {
+            host: format!("${{{origin}.ip[0].address}}"),
+            path: None,
+            ports: Some(format!("${{{origin}.nsg.ports}}")),
+        }),
         Some((origin, kind)) => Err(ProviderError::invalid(format!(
-            "cdn `{name}`: origin `{origin}` is a {kind}; Front Door serves a storage origin or a \
-             host"
+            "cdn `{name}`: origin `{origin}` is a {kind}; Front Door serves a storage or compute \
+             origin, or a host"
         ))),
         None => literal_origin(&p.origin).ok_or_else(|| {
             ProviderError::invalid(format!(
@@ -156,6 +163,7 @@ fn literal_origin(s: &str) -> Option<OriginAt> {
     Some(OriginAt {
         host: host.to_ascii_lowercase(),
         path: (!path.is_empty()).then(|| format!("/{path}")),
+        ports: None,
     })
 }
 
@@ -169,6 +177,27 @@ pub fn expand(
     let origin = origin_of(name, p, kinds)?;
     let profile = ctx.name(name, "", PROFILE_MAX);
     let endpoint = ctx.name(name, "", ENDPOINT_MAX);
+    let mut origin_inputs = attrs(json!({
+        "name": names::ORIGIN,
+        "profile": profile,
+        "origin_group": names::ORIGIN_GROUP,
+        "host_name": origin.host,
+        // Blob storage (and most web servers) answer for their own name only.
+        "host_header": origin.host,
+    }));
+    let mut route_inputs = attrs(json!({
+        "name": names::ROUTE,
+        "profile": profile,
+        "endpoint": endpoint,
+        "origin_group_id": format!("${{{name}.origin_group.id}}"),
+        "rule_set_id": format!("${{{name}.profile.rule_set_id}}"),
+        "origin_path": origin.path,
+    }));
+    if let Some(ports) = &origin.ports {
+        origin_inputs.insert("ports".into(), json!(ports));
+        // A machine serves plain HTTP on its port (it has no certificate for its IP).
+        route_inputs.insert("forwarding".into(), json!(endpoint::HTTP_ONLY));
+    }
     Ok(vec![
         NativeSpec::new(
             "profile",
@@ -197,36 +226,14 @@ pub fn expand(
         )
         .after("profile")
         .force_new(&["name", "profile"]),
-        NativeSpec::new(
-            "origin",
-            types::CDN_ORIGIN,
-            attrs(json!({
-                "name": names::ORIGIN,
-                "profile": profile,
-                "origin_group": names::ORIGIN_GROUP,
-                "host_name": origin.host,
-                // Blob storage (and most web servers) answer for their own name only.
-                "host_header": origin.host,
-            })),
-        )
-        .after("origin_group")
-        .force_new(&["name", "profile", "origin_group"]),
-        NativeSpec::new(
-            "route",
-            types::CDN_ROUTE,
-            attrs(json!({
-                "name": names::ROUTE,
-                "profile": profile,
-                "endpoint": endpoint,
-                "origin_group_id": format!("${{{name}.origin_group.id}}"),
-                "rule_set_id": format!("${{{name}.profile.rule_set_id}}"),
-                "origin_path": origin.path,
-            })),
-        )
-        .after("endpoint")
-        // Front Door refuses a route whose origin group has no origin yet.
-        .after("origin")
-        .force_new(&["name", "profile", "endpoint"]),
+        NativeSpec::new("origin", types::CDN_ORIGIN, origin_inputs)
+            .after("origin_group")
+            .force_new(&["name", "profile", "origin_group"]),
+        NativeSpec::new("route", types::CDN_ROUTE, route_inputs)
+            .after("endpoint")
+            // Front Door refuses a route whose origin group has no origin yet.
+            .after("origin")
+            .force_new(&["name", "profile", "endpoint"]),
     ])
 }
 
@@ -368,7 +375,7 @@ mod tests {
     }
 
     #[test]
-    fn a_literal_origin_is_a_host_and_a_path_and_a_compute_one_is_refused_by_name() {
+    fn a_literal_origin_is_a_host_and_a_path_and_a_queue_is_refused() {
         let n = run(
             json!({"origin": "https://acct.blob.core.windows.net/site/"}),
             &[],
@@ -379,17 +386,31 @@ mod tests {
         assert_eq!(n[0].inputs["cache_ttl"], 3600);
         let n = run(json!({"origin": "example.com"}), &[]).expect("expand");
         assert_eq!(n[4].inputs["origin_path"], Value::Null);
-        let e = run(json!({"origin": "${web}"}), &[("web", Kind::Compute)]).unwrap_err();
-        assert!(
-            e.message.contains("`web`") && e.message.contains("compute kind"),
-            "{}",
-            e.message
-        );
+        assert!(!n[3].inputs.contains_key("ports"));
+        assert!(!n[4].inputs.contains_key("forwarding"));
         let e = run(json!({"origin": "${jobs}"}), &[("jobs", Kind::Queue)]).unwrap_err();
         assert!(e.message.contains("queue"), "{}", e.message);
         for bad in ["${site.url}", "not a host", "https:///x", "-a.com"] {
             assert!(run(json!({"origin": bad}), &[]).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_compute_origin_is_its_first_public_ip_on_its_first_port_over_http() {
+        let n = run(
+            json!({"origin": "${web}", "cache_ttl": 60}),
+            &[("web", Kind::Compute)],
+        )
+        .expect("expand");
+        let origin = &n[3].inputs;
+        assert_eq!(origin["host_name"], "${web.ip[0].address}");
+        assert_eq!(origin["host_header"], origin["host_name"]);
+        assert_eq!(origin["ports"], "${web.nsg.ports}");
+        let route = &n[4].inputs;
+        assert_eq!(route["forwarding"], endpoint::HTTP_ONLY);
+        assert_eq!(route["origin_path"], Value::Null);
+        assert_eq!(n[4].depends_on, ["endpoint", "origin"]);
+        assert!(!n[3].force_new.contains(&"ports".to_string()));
     }
 
     #[test]

@@ -167,14 +167,57 @@ struct OriginLiveProps {
     host_name: Option<String>,
     #[serde(default)]
     origin_host_header: Option<String>,
+    #[serde(default)]
+    http_port: Option<u64>,
+}
+
+/// The HTTP port of an origin: the first of its `ports` (a compute origin's, resolved from
+/// its security group), else 80.
+fn http_port(inputs: &Attrs) -> Result<u16, ProviderError> {
+    let Some(ports) = inputs.get("ports") else {
+        return Ok(80);
+    };
+    ports
+        .as_array()
+        .and_then(|a| a.first())
+        .and_then(Value::as_u64)
+        .and_then(|p| u16::try_from(p).ok())
+        .filter(|p| *p > 0)
+        .ok_or_else(|| {
+            ProviderError::invalid(format!(
+                "cdn origin: the compute origin opens no port (its ports are {ports}): Front \
+                 Door needs a port the machine serves HTTP on"
+            ))
+            .with_hint("give the compute resource `ports`, the first one its HTTP server's")
+        })
+}
+
+/// The recorded `ports` when the live port is their first (the origin keeps one port, the
+/// resource lists all of them), else the live port alone.
+fn ports_seen(recorded: &Value, live: Option<u64>) -> Value {
+    let first = recorded
+        .as_array()
+        .and_then(|a| a.first())
+        .and_then(Value::as_u64);
+    match live {
+        Some(l) if first == Some(l) => recorded.clone(),
+        l => json!([l]),
+    }
 }
 
 fn origin_body(inputs: &Attrs) -> Result<OriginBody<'_>, ProviderError> {
+    let host_name = str_of(inputs, "host_name")?;
+    if host_name.is_empty() {
+        return Err(ProviderError::invalid(
+            "cdn origin: the origin's host is empty (a compute origin's public IP has no \
+             address yet, or the machine has none)",
+        ));
+    }
     Ok(OriginBody {
         properties: OriginProps {
-            host_name: str_of(inputs, "host_name")?,
+            host_name,
             origin_host_header: str_of(inputs, "host_header")?,
-            http_port: 80,
+            http_port: http_port(inputs)?,
             https_port: 443,
             priority: 1,
             weight: 1000,
@@ -212,13 +255,26 @@ impl Handler for Origin {
     }
     async fn read(&self, c: &Clients, st: &NativeState) -> Result<Read, ProviderError> {
         let live: OriginLive = c.arm.get(&st.id, API).await?;
-        let inputs = attrs(json!({
+        let mut inputs = attrs(json!({
             "name": live.name,
             "profile": name_after(&live.id, "profiles"),
             "origin_group": name_after(&live.id, "originGroups"),
             "host_name": live.properties.host_name,
             "host_header": live.properties.origin_host_header,
         }));
+        match st.inputs.get("ports") {
+            Some(recorded) => {
+                inputs.insert(
+                    "ports".into(),
+                    ports_seen(recorded, live.properties.http_port),
+                );
+            }
+            // An origin without ports is on 80: another port reads as drift.
+            None if live.properties.http_port.is_some_and(|p| p != 80) => {
+                inputs.insert("ports".into(), json!([live.properties.http_port]));
+            }
+            None => {}
+        }
         let outputs = attrs(json!({
             "name": live.name,
             "host_name": live.properties.host_name,
@@ -271,7 +327,30 @@ mod tests {
             "a.blob.core.windows.net"
         );
         assert_eq!(wire["properties"]["enforceCertificateNameCheck"], true);
+        assert_eq!(wire["properties"]["httpPort"], 80);
         assert!(origin_body(&attrs(json!({}))).is_err());
+        // A compute origin: its IP on the first of its ports; none is refused by name.
+        let vm = attrs(
+            json!({"host_name": "20.1.2.3", "host_header": "20.1.2.3", "ports": [8080, 9000]}),
+        );
+        let wire = serde_json::to_value(origin_body(&vm).expect("body")).expect("json");
+        assert_eq!(wire["properties"]["hostName"], "20.1.2.3");
+        assert_eq!(wire["properties"]["httpPort"], 8080);
+        let none = attrs(json!({"host_name": "20.1.2.3", "host_header": "20.1.2.3", "ports": []}));
+        let e = origin_body(&none).unwrap_err();
+        assert!(e.message.contains("opens no port"), "{}", e.message);
+        let empty = attrs(json!({"host_name": "", "host_header": "", "ports": [80]}));
+        assert!(
+            origin_body(&empty)
+                .unwrap_err()
+                .message
+                .contains("host is empty")
+        );
+        assert_eq!(
+            ports_seen(&json!([8080, 9000]), Some(8080)),
+            json!([8080, 9000])
+        );
+        assert_eq!(ports_seen(&json!([8080, 9000]), Some(81)), json!([81]));
         let group = serde_json::to_value(group_body()).expect("json");
         assert_eq!(
             group["properties"]["loadBalancingSettings"]["successfulSamplesRequired"],
