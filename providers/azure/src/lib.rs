@@ -14,8 +14,7 @@
 //!
 //! Every target gets its resource group `@<target>.group` (unless it names one with
 //! `resource_group`), created before and deleted after every other resource, and with a
-//! compute resource its network `@<target>.network`. Not built yet: a cdn over a compute
-//! origin (refused by `expand` with an error that says so).
+//! compute resource its network `@<target>.network`.
 //!
 //! Target settings: `subscription_id` (else AZURE_SUBSCRIPTION_ID), `location`,
 //! `resource_group`, and for test servers `arm_endpoint` and `blob_endpoint`. Every
