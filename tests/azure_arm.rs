@@ -14,7 +14,7 @@ mod common;
 use std::time::Duration;
 
 use common::TestStack;
-use common::arm::{SUBSCRIPTION, call, request_log, tagged, tagged_groups};
+use common::arm::{SUBSCRIPTION, call, request_log, rt, tagged, tagged_groups};
 use common::servers::{Server, start_azure_contract};
 use overcast_core::conformance::{self, Case, Target};
 use overcast_core::kinds::Kind;
@@ -24,14 +24,6 @@ use overcast_core::provider::{Provider, ProviderContext};
 use serde_json::{Value, json};
 
 const POLLS: u32 = 2;
-
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("a tokio runtime")
-}
 
 fn provider(server: &Server, stack: &str, extra: Value) -> overcast_azure::AzureProvider {
     let mut settings = json!({

@@ -17,9 +17,9 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use common::TestStack;
+use common::arm::{SUBSCRIPTION, call, rt, tagged};
 use common::servers::{Server, start_azure_contract};
 use overcast_core::conformance::{self, Case, Target};
 use overcast_core::kinds::{Kind, Properties};
@@ -31,42 +31,7 @@ use serde_json::{Value, json};
 
 const POLLS: u32 = 2;
 /// ARM subscription ids are GUIDs (the contract server refuses anything else).
-const SUBSCRIPTION: &str = "00000000-0000-4000-8000-0000000000cd";
 const CDN_API: &str = "2024-09-01";
-
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("a tokio runtime")
-}
-
-/// One plain HTTP/1.1 request to the server: (status, JSON body).
-fn call(server: &Server, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", server.port)).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(10)))
-        .expect("read timeout");
-    let payload = body.map(Value::to_string).unwrap_or_default();
-    write!(
-        s,
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nConnection: close\r\n\
-         Authorization: Bearer test\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{payload}",
-        server.port,
-        payload.len()
-    )
-    .expect("send");
-    let mut raw = String::new();
-    s.read_to_string(&mut raw).expect("read");
-    let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    (status, serde_json::from_str(body).unwrap_or(Value::Null))
-}
 
 /// GET an ARM resource of Microsoft.Cdn by id.
 fn get_cdn(server: &Server, id: &str) -> Value {
@@ -338,27 +303,6 @@ fn cli_spec(server: &Server, ttl: &str) -> String {
          cache_ttl: {ttl}\noutputs:\n  url:\n    value: ${{edge.url}}\n  domain:\n    value: ${{edge.domain}}\n",
         server.endpoint
     )
-}
-
-/// Every resource of the subscription that carries the stack's tag (ARM's generic list).
-fn tagged(server: &Server, stack: &str) -> Vec<String> {
-    let path = format!(
-        "/subscriptions/{SUBSCRIPTION}/resources?api-version=2022-09-01&$filter=tagName%20eq%20%27overcast:stack%27%20and%20tagValue%20eq%20%27{stack}%27"
-    );
-    let mut out = Vec::new();
-    let (status, mut page) = call(server, "GET", &path, None);
-    assert_eq!(status, 200, "{page}");
-    loop {
-        for item in page["value"].as_array().into_iter().flatten() {
-            out.push(item["id"].as_str().unwrap_or_default().to_string());
-        }
-        let Some(next) = page["nextLink"].as_str().map(str::to_string) else {
-            break;
-        };
-        let path = next.trim_start_matches(&server.endpoint).to_string();
-        page = call(server, "GET", &path, None).1;
-    }
-    out
 }
 
 #[test]

@@ -14,9 +14,8 @@
 
 mod common;
 
-use std::time::Duration;
-
 use common::TestStack;
+use common::arm::{SUBSCRIPTION, call, rt};
 use common::servers::{Server, start_azure_contract};
 use overcast_core::conformance::{self, Case, Target};
 use overcast_core::kinds::{Kind, Properties};
@@ -27,44 +26,8 @@ use serde_json::{Value, json};
 
 const POLLS: u32 = 2;
 /// ARM subscription ids are GUIDs (the contract server refuses anything else).
-const SUBSCRIPTION: &str = "00000000-0000-4000-8000-0000000000c0";
 const RESOURCES_API: &str = "2022-09-01";
 const COMPUTE_API: &str = "2024-07-01";
-
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("a tokio runtime")
-}
-
-/// One plain HTTP/1.1 request to the server: (status, JSON body).
-fn call(server: &Server, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
-    use std::io::{Read, Write};
-    let path = path.strip_prefix(&server.endpoint).unwrap_or(path);
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", server.port)).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(10)))
-        .expect("read timeout");
-    let payload = body.map(Value::to_string).unwrap_or_default();
-    write!(
-        s,
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nConnection: close\r\n\
-         Authorization: Bearer test\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{payload}",
-        server.port,
-        payload.len()
-    )
-    .expect("send");
-    let mut raw = String::new();
-    s.read_to_string(&mut raw).expect("read");
-    let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    (status, serde_json::from_str(body).unwrap_or(Value::Null))
-}
 
 /// Every resource of a resource group as ARM lists it, through every page: (type, name).
 fn group_resources(server: &Server, group: &str) -> Vec<(String, String)> {

@@ -207,15 +207,11 @@ fn python_unit_tests_of_the_server_pass() {
 /// in scripts/emulators.sh; without it the test fails.
 #[test]
 fn microsofts_python_sdks_run_against_the_server() {
-    let python = std::env::var("OVERCAST_AZURE_SDK_PYTHON").unwrap_or_else(|_| {
-        panic!(
-            "OVERCAST_AZURE_SDK_PYTHON is not set: run `source scripts/emulators.sh && install_azure_sdks` \
-             (scripts/test.sh does)"
-        )
-    });
+    let python = common::servers::azure_sdk_python();
     assert!(
-        std::path::Path::new(&python).exists(),
-        "OVERCAST_AZURE_SDK_PYTHON={python} does not exist: run install_azure_sdks"
+        python.exists(),
+        "{} does not exist: run `bash scripts/test.sh` (install_azure_sdks)",
+        python.display()
     );
     let server = start_azure_contract(2);
     let config = request(

@@ -12,6 +12,15 @@ use super::servers::Server;
 /// ARM subscription ids are GUIDs (the contract server refuses anything else).
 pub const SUBSCRIPTION: &str = "00000000-0000-4000-8000-0000000000aa";
 
+/// A runtime for tests that call a provider directly.
+pub fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
+}
+
 /// One authorized request to a path of the server (its query included): (status, JSON body).
 pub fn call(server: &Server, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
     let mut s = TcpStream::connect(("127.0.0.1", server.port)).expect("connect");

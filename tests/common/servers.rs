@@ -284,6 +284,15 @@ fn installed(env: &str, venv_path: &str, what: &str) -> PathBuf {
     p
 }
 
+/// The python of the venv with Microsoft's Azure SDKs (`install_azure_sdks`).
+pub fn azure_sdk_python() -> PathBuf {
+    installed(
+        "OVERCAST_AZURE_SDK_PYTHON",
+        "venv-azure-sdk/bin/python",
+        "Microsoft's Azure SDKs for Python",
+    )
+}
+
 /// The `moto_server` executable.
 pub fn moto_server() -> PathBuf {
     installed("OVERCAST_MOTO_SERVER", "venv/bin/moto_server", "moto")

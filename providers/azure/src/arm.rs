@@ -293,10 +293,8 @@ impl Arm {
             Err(e) if e.class == ErrorClass::NotFound => return Ok(()),
             other => other?,
         };
-        match overcast_core::error::gone_as(self.settle(ctx, id, &a).await, ()) {
-            Err(e) => Err(e),
-            Ok(()) => Ok(()),
-        }
+        // Gone while the operation was followed: deleted all the same.
+        overcast_core::error::gone_as(self.settle(ctx, id, &a).await, ())
     }
 
     /// Follow a long-running operation to its end: through `Azure-AsyncOperation` when

@@ -132,6 +132,19 @@ pub(crate) fn owned_by(tags: &BTreeMap<String, String>, owner: &OwnerTags) -> bo
     labels::decode(tags, &LabelRules::TAGS).as_ref() == Some(owner)
 }
 
+/// A state holding only an id and inputs: what a handler's `read` looks at, to read back
+/// what a create or an update just wrote.
+pub(crate) fn read_state(id: &str, inputs: &Attrs) -> NativeState {
+    let mut st = NativeState::new(
+        overcast_core::NativeAddr::new("_", "_"),
+        Kind::Target,
+        "",
+        id,
+    );
+    st.inputs = inputs.clone();
+    st
+}
+
 /// A required string input.
 pub(crate) fn str_of<'a>(inputs: &'a Attrs, key: &str) -> Result<&'a str, ProviderError> {
     inputs

@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 
 use crate::config::Clients;
 use crate::expand::attrs;
-use crate::handlers::{Handler, Read, bool_of, str_of, tags};
+use crate::handlers::{Handler, Read, bool_of, read_state, str_of, tags};
 
 /// The pinned api-version of Microsoft.ServiceBus.
 pub const API: &str = "2021-11-01";
@@ -109,7 +109,7 @@ impl Handler for Namespace {
             tags: &tags(&req.owner),
         };
         let _: Value = c.arm.put(ctx, &id, API, &body).await?;
-        Ok(self.read(c, &with_id(&id, Kind::Queue)).await?.0)
+        Ok(self.read(c, &read_state(&id, &req.inputs)).await?.0)
     }
     async fn update(
         &self,
@@ -239,12 +239,12 @@ impl Handler for Queue {
     async fn create(
         &self,
         c: &Clients,
-        _ctx: &OpContext,
+        ctx: &OpContext,
         req: &CreateRequest,
     ) -> Result<Observed, ProviderError> {
         let id = queue_id(c, &req.inputs)?;
-        let _: Value = c.arm.put(_ctx, &id, API, &queue_body(&req.inputs)?).await?;
-        Ok(self.read(c, &with_id(&id, Kind::Queue)).await?.0)
+        let _: Value = c.arm.put(ctx, &id, API, &queue_body(&req.inputs)?).await?;
+        Ok(self.read(c, &read_state(&id, &req.inputs)).await?.0)
     }
     async fn update(
         &self,
@@ -259,10 +259,6 @@ impl Handler for Queue {
     fn api_version(&self, _id: &str) -> &'static str {
         API
     }
-}
-
-fn with_id(id: &str, kind: Kind) -> NativeState {
-    NativeState::new(overcast_core::NativeAddr::new("_", "_"), kind, "", id)
 }
 
 /// An ISO 8601 duration (`P1DT2H`, `PT5M`, `PT30.5S`) in whole seconds; `None` when it is

@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 
 use crate::config::Clients;
 use crate::expand::attrs;
-use crate::handlers::{Handler, Read, bool_of, str_of, tags};
+use crate::handlers::{Handler, Read, bool_of, read_state, str_of, tags};
 
 /// The pinned api-version of Microsoft.Storage.
 pub const API: &str = "2023-05-01";
@@ -390,7 +390,7 @@ impl Handler for Account {
         };
         let _: Value = c.arm.put(ctx, &id, API, &body).await?;
         self.settle_children(c, ctx, &id, i).await?;
-        let st = state_of(&id, i);
+        let st = read_state(&id, i);
         Ok(self.read(c, &st).await?.0)
     }
 
@@ -409,24 +409,12 @@ impl Handler for Account {
         };
         let _: Value = c.arm.patch(ctx, &prior.id, API, &patch).await?;
         self.settle_children(c, ctx, &prior.id, inputs).await?;
-        Ok(self.read(c, &state_of(&prior.id, inputs)).await?.0)
+        Ok(self.read(c, &read_state(&prior.id, inputs)).await?.0)
     }
 
     fn api_version(&self, _id: &str) -> &'static str {
         API
     }
-}
-
-/// A state for reading back what was just written.
-fn state_of(id: &str, inputs: &Attrs) -> NativeState {
-    let mut st = NativeState::new(
-        overcast_core::NativeAddr::new("_", "_"),
-        Kind::Storage,
-        "",
-        id,
-    );
-    st.inputs = inputs.clone();
-    st
 }
 
 // --- the container ------------------------------------------------------------------------
@@ -538,9 +526,7 @@ impl Handler for Container {
     ) -> Result<Observed, ProviderError> {
         let id = container_id(c, &req.inputs)?;
         self.put(c, ctx, &id, &req.inputs).await?;
-        let mut st = state_of(&id, &req.inputs);
-        st.inputs = req.inputs.clone();
-        Ok(self.read(c, &st).await?.0)
+        Ok(self.read(c, &read_state(&id, &req.inputs)).await?.0)
     }
 
     async fn update(
@@ -551,7 +537,7 @@ impl Handler for Container {
         inputs: &Attrs,
     ) -> Result<Observed, ProviderError> {
         self.put(c, ctx, &prior.id, inputs).await?;
-        Ok(self.read(c, &state_of(&prior.id, inputs)).await?.0)
+        Ok(self.read(c, &read_state(&prior.id, inputs)).await?.0)
     }
 
     fn api_version(&self, _id: &str) -> &'static str {

@@ -11,10 +11,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::profile::LOCATION;
-use super::{API, ENDPOINT_TYPE, PROFILE_TYPE, name_after, recorded_id, state_of};
+use super::{API, ENDPOINT_TYPE, PROFILE_TYPE, name_after, recorded_id};
 use crate::config::Clients;
 use crate::expand::attrs;
-use crate::handlers::{Handler, Read, str_of, tags};
+use crate::handlers::{Handler, Read, read_state, str_of, tags};
 
 // --- the endpoint --------------------------------------------------------------------------
 
@@ -109,7 +109,7 @@ impl Handler for Endpoint {
             },
         };
         let _: Value = c.arm.put(ctx, &id, API, &body).await?;
-        Ok(self.read(c, &state_of(&id, &req.inputs)).await?.0)
+        Ok(self.read(c, &read_state(&id, &req.inputs)).await?.0)
     }
     async fn update(
         &self,
@@ -119,7 +119,7 @@ impl Handler for Endpoint {
         inputs: &Attrs,
     ) -> Result<Observed, ProviderError> {
         // Name and profile force a replacement: nothing else to change.
-        Ok(self.read(c, &state_of(&prior.id, inputs)).await?.0)
+        Ok(self.read(c, &read_state(&prior.id, inputs)).await?.0)
     }
     /// Deleting an endpoint deletes its routes.
     fn api_version(&self, _id: &str) -> &'static str {
@@ -282,7 +282,7 @@ impl Handler for Route {
     ) -> Result<Observed, ProviderError> {
         let id = self.id_of(c, &req.inputs)?;
         let _: Value = c.arm.put(ctx, &id, API, &route_body(&req.inputs)?).await?;
-        Ok(self.read(c, &state_of(&id, &req.inputs)).await?.0)
+        Ok(self.read(c, &read_state(&id, &req.inputs)).await?.0)
     }
     /// A new origin path (the origin is another container) in place.
     async fn update(
@@ -293,7 +293,7 @@ impl Handler for Route {
         inputs: &Attrs,
     ) -> Result<Observed, ProviderError> {
         let _: Value = c.arm.put(ctx, &prior.id, API, &route_body(inputs)?).await?;
-        Ok(self.read(c, &state_of(&prior.id, inputs)).await?.0)
+        Ok(self.read(c, &read_state(&prior.id, inputs)).await?.0)
     }
     fn api_version(&self, _id: &str) -> &'static str {
         API

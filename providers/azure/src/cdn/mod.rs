@@ -312,13 +312,6 @@ pub(crate) fn recorded_id(recorded: Option<&Value>, live: Option<String>) -> Val
     }
 }
 
-/// A state holding only an id and the inputs a read needs.
-pub(crate) fn state_of(id: &str, inputs: &overcast_core::Attrs) -> NativeState {
-    let mut st = NativeState::new(overcast_core::NativeAddr::new("_", "_"), Kind::Cdn, "", id);
-    st.inputs = inputs.clone();
-    st
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -431,7 +424,7 @@ mod tests {
 
     #[test]
     fn the_profile_maps_back_to_a_cdn_with_its_ttl() {
-        let mut st = state_of("id", &attrs(json!({"cache_ttl": 60})));
+        let mut st = crate::handlers::read_state("id", &attrs(json!({"cache_ttl": 60})));
         st.type_name = types::CDN_PROFILE.into();
         let v = to_abstract(&st).expect("view");
         assert_eq!(v.kind, Kind::Cdn);

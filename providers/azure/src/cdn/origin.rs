@@ -8,10 +8,10 @@ use overcast_core::{Attrs, Kind, NativeState, ProviderError};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::{API, PROFILE_TYPE, name_after, state_of};
+use super::{API, PROFILE_TYPE, name_after};
 use crate::config::Clients;
 use crate::expand::attrs;
-use crate::handlers::{Handler, Read, str_of};
+use crate::handlers::{Handler, Read, read_state, str_of};
 
 // --- the origin group ----------------------------------------------------------------------
 
@@ -114,7 +114,7 @@ impl Handler for OriginGroup {
     ) -> Result<Observed, ProviderError> {
         let id = self.id_of(c, &req.inputs)?;
         let _: Value = c.arm.put(ctx, &id, API, &group_body()).await?;
-        Ok(self.read(c, &state_of(&id, &req.inputs)).await?.0)
+        Ok(self.read(c, &read_state(&id, &req.inputs)).await?.0)
     }
     async fn update(
         &self,
@@ -125,7 +125,7 @@ impl Handler for OriginGroup {
     ) -> Result<Observed, ProviderError> {
         // Its settings are fixed: a PUT puts back any changed by hand.
         let _: Value = c.arm.put(ctx, &prior.id, API, &group_body()).await?;
-        Ok(self.read(c, &state_of(&prior.id, inputs)).await?.0)
+        Ok(self.read(c, &read_state(&prior.id, inputs)).await?.0)
     }
     fn api_version(&self, _id: &str) -> &'static str {
         API
@@ -289,7 +289,7 @@ impl Handler for Origin {
     ) -> Result<Observed, ProviderError> {
         let id = self.id_of(c, &req.inputs)?;
         let _: Value = c.arm.put(ctx, &id, API, &origin_body(&req.inputs)?).await?;
-        Ok(self.read(c, &state_of(&id, &req.inputs)).await?.0)
+        Ok(self.read(c, &read_state(&id, &req.inputs)).await?.0)
     }
     /// A new host in place: Front Door keeps the last origin of a group a route uses, so
     /// the origin is never deleted to change it.
@@ -304,7 +304,7 @@ impl Handler for Origin {
             .arm
             .put(ctx, &prior.id, API, &origin_body(inputs)?)
             .await?;
-        Ok(self.read(c, &state_of(&prior.id, inputs)).await?.0)
+        Ok(self.read(c, &read_state(&prior.id, inputs)).await?.0)
     }
     fn api_version(&self, _id: &str) -> &'static str {
         API

@@ -10,10 +10,10 @@ use overcast_core::{Attrs, ErrorClass, Kind, NativeState, ProviderError};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::{API, PROFILE_TYPE, cache_duration, duration_seconds, names, state_of};
+use super::{API, PROFILE_TYPE, cache_duration, duration_seconds, names};
 use crate::config::Clients;
 use crate::expand::attrs;
-use crate::handlers::{Handler, Read, str_of, tags};
+use crate::handlers::{Handler, Read, read_state, str_of, tags};
 
 /// Front Door profiles, like their endpoints, are global.
 pub(super) const LOCATION: &str = "global";
@@ -219,7 +219,7 @@ impl Handler for Profile {
         };
         let _: Value = c.arm.put(ctx, &id, API, &body).await?;
         self.put_rule(c, ctx, &id, ttl_input(i)?).await?;
-        Ok(self.read(c, &state_of(&id, i)).await?.0)
+        Ok(self.read(c, &read_state(&id, i)).await?.0)
     }
 
     async fn update(
@@ -231,7 +231,7 @@ impl Handler for Profile {
     ) -> Result<Observed, ProviderError> {
         // Name and SKU force a replacement: the cache duration is what changes in place.
         self.put_rule(c, ctx, &prior.id, ttl_input(inputs)?).await?;
-        Ok(self.read(c, &state_of(&prior.id, inputs)).await?.0)
+        Ok(self.read(c, &read_state(&prior.id, inputs)).await?.0)
     }
 
     /// Deleting a profile deletes everything in it.

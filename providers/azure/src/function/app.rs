@@ -41,7 +41,7 @@ use super::{API, PACKAGES, PLAN_TYPE, SITE_TYPE, package};
 use crate::config::Clients;
 use crate::content::{ContainerSas, DataPlane, SAS_VERSION};
 use crate::expand::attrs;
-use crate::handlers::{Handler, Read, str_of};
+use crate::handlers::{Handler, Read, read_state, str_of};
 
 /// The app setting holding the Service Bus connection of a queue trigger.
 pub const SERVICEBUS_SETTING: &str = "OVERCAST_SERVICEBUS";
@@ -436,17 +436,6 @@ async fn local_sha(c: &Clients, inputs: &Attrs) -> Option<String> {
         .map(|p| p.sha256)
 }
 
-fn with_id(id: &str, inputs: &Attrs) -> NativeState {
-    let mut st = NativeState::new(
-        overcast_core::NativeAddr::new("_", "_"),
-        Kind::Function,
-        "",
-        id,
-    );
-    st.inputs = inputs.clone();
-    st
-}
-
 #[async_trait]
 impl Handler for App {
     fn api(&self) -> &'static str {
@@ -548,7 +537,7 @@ impl Handler for App {
             Some(&blob),
         )
         .await?;
-        Ok(self.read(c, &with_id(&id, &req.inputs)).await?.0)
+        Ok(self.read(c, &read_state(&id, &req.inputs)).await?.0)
     }
 
     async fn update(
@@ -569,7 +558,7 @@ impl Handler for App {
             Some(&blob),
         )
         .await?;
-        Ok(self.read(c, &with_id(&prior.id, inputs)).await?.0)
+        Ok(self.read(c, &read_state(&prior.id, inputs)).await?.0)
     }
 
     /// Delete the app, then its packages (so nothing is left in the account, and on an
