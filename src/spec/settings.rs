@@ -39,7 +39,15 @@ pub(crate) fn typed(
             path,
             &key.name,
             key.pos,
-            &format!("for a {provider} target"),
+            // "an aws target", "an azure target", "a gcp target".
+            &format!(
+                "for {} {provider} target",
+                if provider.to_string().starts_with('a') {
+                    "an"
+                } else {
+                    "a"
+                }
+            ),
         );
     }
     if d.count() > before {
