@@ -22,7 +22,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use overcast_core::discovery::{DiscoveredResource, DiscoveryFilter};
+use overcast_core::discovery::{AccountIdentity, DiscoveredResource, DiscoveryFilter};
 use overcast_core::error::gone_as;
 use overcast_core::native::{CreateRequest, Observed};
 use overcast_core::op::{OpContext, ProgressSink};
@@ -348,6 +348,55 @@ impl CallLayer {
             r.owner = provider.decode_owner(&r.tags);
         }
         Ok(found)
+    }
+
+    /// Fill in which discovered resource uses which ([`Provider::link_discovered`]).
+    pub async fn link_discovered(
+        &self,
+        target: &str,
+        provider: &dyn Provider,
+        found: &mut Vec<DiscoveredResource>,
+    ) -> Result<(), ProviderError> {
+        let subject = format!("linking what target `{target}` holds");
+        let key = op_key(target, &subject, "link");
+        // The retry loop needs a fresh start each attempt: link a copy, keep the last good.
+        let linked = self
+            .run(
+                target,
+                DISCOVERY_API,
+                &subject,
+                CallKind::Read,
+                &key,
+                |ctx| {
+                    let mut copy = found.clone();
+                    async move {
+                        provider.link_discovered(&ctx, &mut copy).await?;
+                        Ok(copy)
+                    }
+                },
+            )
+            .await?;
+        *found = linked;
+        Ok(())
+    }
+
+    /// The account, subscription or project the target acts in.
+    pub async fn account(
+        &self,
+        target: &str,
+        provider: &dyn Provider,
+    ) -> Result<AccountIdentity, ProviderError> {
+        let subject = format!("identity of target `{target}`");
+        let key = op_key(target, &subject, "account");
+        self.run(
+            target,
+            DISCOVERY_API,
+            &subject,
+            CallKind::Read,
+            &key,
+            |ctx| async move { provider.account(&ctx).await },
+        )
+        .await
     }
 
     /// Check credentials and reachability.

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Which resources to return.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -50,22 +50,72 @@ impl DiscoveryFilter {
 }
 
 /// One discovered resource.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct DiscoveredResource {
     /// Its provider-wide unique name: an ARN on AWS (for untagged types without one, a
-    /// synthetic `service:type/id`).
+    /// synthetic `service:type/id`), an ARM id on Azure, a full resource name on GCP.
     pub arn: String,
     /// The provider's type name, e.g. `s3:bucket`, `ec2:instance`, `iam:role` on AWS.
     pub resource_type: String,
     /// The identifier the service's own API uses (bucket name, instance id, role name...).
     pub id: String,
     /// Its tags.
+    #[serde(default)]
     pub tags: BTreeMap<String, String>,
     /// The overcast owner its labels carry, decoded by its provider
     /// ([`crate::Provider::decode_owner`]); `None` for a resource overcast did not create.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner: Option<crate::OwnerTags>,
+    /// The name a person knows it by (a `Name` tag, a bucket's or a role's name), when it
+    /// differs from nothing; `None` when the API gives none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Where it lives: a region, zone or location (`global` for global services).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    /// When it was created, RFC 3339 (UTC), where the API says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
+    /// The `arn`s of other resources this one uses (an instance its security groups, a
+    /// distribution its origin bucket, a replica its primary, a resource its resource
+    /// group): a teardown deletes this one before them. Filled by
+    /// [`crate::Provider::link_discovered`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub uses: Vec<String>,
+}
+
+/// The account, subscription or project a target acts in: what `nuke` shows, asks the user
+/// to type, and checks against its allow- and block-lists.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct AccountIdentity {
+    /// What it is called on this cloud: `account`, `subscription`, `project`, `directory`.
+    pub kind: String,
+    /// Its id: the AWS account id, the subscription id, the project id, the local
+    /// target's directory.
+    pub id: String,
+    /// Its alias or display name, when the cloud has one (an AWS account alias, a
+    /// subscription's display name, a project's name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+impl AccountIdentity {
+    /// An identity with no alias.
+    pub fn new(kind: impl Into<String>, id: impl Into<String>) -> AccountIdentity {
+        AccountIdentity {
+            kind: kind.into(),
+            id: id.into(),
+            name: None,
+        }
+    }
+
+    /// With its alias or display name.
+    pub fn with_name(mut self, name: impl Into<String>) -> AccountIdentity {
+        self.name = Some(name.into());
+        self
+    }
 }
 
 impl DiscoveredResource {
@@ -82,6 +132,37 @@ impl DiscoveredResource {
             id: id.into(),
             tags,
             owner: None,
+            name: None,
+            location: None,
+            created: None,
+            uses: Vec::new(),
+        }
+    }
+
+    /// With the name a person knows it by.
+    pub fn with_name(mut self, name: impl Into<String>) -> DiscoveredResource {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// With where it lives.
+    pub fn with_location(mut self, location: impl Into<String>) -> DiscoveredResource {
+        self.location = Some(location.into());
+        self
+    }
+
+    /// With its creation time, RFC 3339 (UTC).
+    pub fn with_created(mut self, created: impl Into<String>) -> DiscoveredResource {
+        self.created = Some(created.into());
+        self
+    }
+
+    /// Record that it uses the resource `arn` (deleted after it). No duplicates, never
+    /// itself.
+    pub fn add_use(&mut self, arn: impl Into<String>) {
+        let arn = arn.into();
+        if arn != self.arn && !self.uses.contains(&arn) {
+            self.uses.push(arn);
         }
     }
 

@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use async_trait::async_trait;
 use serde_json::Value;
 
-use crate::discovery::{DiscoveredResource, DiscoveryFilter};
+use crate::discovery::{AccountIdentity, DiscoveredResource, DiscoveryFilter};
 use crate::error::ProviderError;
 use crate::kinds::{Kind, Properties};
 use crate::labels::{self, LabelRules};
@@ -164,6 +164,30 @@ pub trait Provider: Send + Sync {
             self.name()
         ))
         .with_hint("`overcast state list` shows what overcast recorded"))
+    }
+
+    /// Fill [`DiscoveredResource::uses`] of `found` (what discovery just listed): which
+    /// resource uses which, as far as this provider can tell from the listing and a few
+    /// more reads (an instance's security groups, a distribution's origins, a replica's
+    /// primary, everything in a resource group). `nuke` deletes along it: users before
+    /// what they use. Only `uses` may change. Default: nothing known.
+    async fn link_discovered(
+        &self,
+        ctx: &OpContext,
+        found: &mut [DiscoveredResource],
+    ) -> Result<(), ProviderError> {
+        let _ = (ctx, found);
+        Ok(())
+    }
+
+    /// The account, subscription or project this target acts in (and its alias or
+    /// name), for `nuke`'s confirmation and allow/block lists.
+    async fn account(&self, ctx: &OpContext) -> Result<AccountIdentity, ProviderError> {
+        let _ = ctx;
+        Err(ProviderError::invalid(format!(
+            "provider `{}` cannot tell which account it acts in",
+            self.name()
+        )))
     }
 
     /// The labels that carry `owner` on this cloud, within its rules (see
