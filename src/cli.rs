@@ -102,6 +102,9 @@ pub enum Command {
     Invoke(InvokeArgs),
     /// List what a target's cloud holds, in or out of state (this stack's, or everything).
     Discover(DiscoverArgs),
+    /// Empty an account, subscription, project or local target: discover everything,
+    /// filter, and (with `--no-dry-run`) delete along the dependency graph.
+    Nuke(Box<NukeArgs>),
     /// Write a starting stack from a template.
     Init(InitArgs),
     /// Print the JSON Schema of the spec, with each provider's target settings (for editors).
@@ -216,6 +219,86 @@ pub struct DiscoverArgs {
     /// Only resources of this type, e.g. `s3:bucket` (repeatable).
     #[arg(long = "type", value_name = "TYPE")]
     pub types: Vec<String>,
+}
+
+/// `overcast nuke`
+#[derive(Debug, Clone, Default, Args)]
+pub struct NukeArgs {
+    /// A target of the spec (`-f`) to empty: its provider and settings; the spec's own state
+    /// is then protected too. Without it, give `--provider`.
+    #[arg(long, conflicts_with = "provider")]
+    pub target: Option<String>,
+    /// The cloud to empty when no spec is used: local, aws, azure or gcp.
+    #[arg(long, value_name = "PROVIDER")]
+    pub provider: Option<String>,
+    /// Region (AWS, GCP), location (Azure), or the local target's name.
+    #[arg(long)]
+    pub region: Option<String>,
+    /// GCP project.
+    #[arg(long)]
+    pub project: Option<String>,
+    /// Azure subscription id.
+    #[arg(long)]
+    pub subscription: Option<String>,
+    /// Azure resource group: only what it holds (and the group itself).
+    #[arg(long)]
+    pub resource_group: Option<String>,
+    /// The API endpoint of an emulator (AWS `endpoint_url`, Azure `arm_endpoint`).
+    #[arg(long, value_name = "URL")]
+    pub endpoint: Option<String>,
+    /// Any other target setting, as in a spec's target: `KEY=VALUE` (repeatable), e.g.
+    /// `--setting compute_endpoint=http://127.0.0.1:9090`.
+    #[arg(long = "setting", value_name = "KEY=VALUE")]
+    pub settings: Vec<String>,
+    /// Only resources of this type, e.g. `s3:bucket` (repeatable).
+    #[arg(long = "type", value_name = "TYPE")]
+    pub types: Vec<String>,
+    /// Never resources of this type (repeatable).
+    #[arg(long = "exclude-type", value_name = "TYPE")]
+    pub exclude_types: Vec<String>,
+    /// Only resources with this tag: `KEY` (any value) or `KEY=VALUE` (repeatable; all must
+    /// match).
+    #[arg(long = "tag", value_name = "KEY[=VALUE]")]
+    pub tags: Vec<String>,
+    /// Never resources with this tag (repeatable; any one excludes).
+    #[arg(long = "exclude-tag", value_name = "KEY[=VALUE]")]
+    pub exclude_tags: Vec<String>,
+    /// Only resources whose name (or id, when it has no name) matches this regex.
+    #[arg(long, value_name = "REGEX")]
+    pub name_regex: Option<String>,
+    /// Only resources created longer ago than this (`24h`, `7d`, `90m`); resources whose
+    /// creation time the cloud does not give are then kept.
+    #[arg(long, value_name = "DURATION")]
+    pub older_than: Option<String>,
+    /// Only what the overcast stack NAME owns, by its owner labels.
+    #[arg(long, value_name = "NAME")]
+    pub stack: Option<String>,
+    /// Standing rules (YAML): allowed and blocked accounts, protected resources, presets.
+    #[arg(long, value_name = "FILE", env = "OVERCAST_NUKE_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// A preset of the config file's `presets:` (repeatable): its filters are added.
+    #[arg(long, value_name = "NAME")]
+    pub preset: Vec<String>,
+    /// A directory of overcast state (a `.overcast/` or its `state/`), whose resources are
+    /// protected (repeatable).
+    #[arg(long = "state-dir", value_name = "DIR")]
+    pub state_dirs: Vec<PathBuf>,
+    /// Delete resources that a known state file manages too.
+    #[arg(long)]
+    pub include_managed: bool,
+    /// Delete for real (the default is a dry run that changes nothing).
+    #[arg(long)]
+    pub no_dry_run: bool,
+    /// Do not ask for the account id to be typed.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Save the dry run's list to FILE (JSON), for a later `--no-dry-run --from FILE`.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Delete exactly the resources of a saved dry run (each checked to be still there and
+    /// still unprotected).
+    #[arg(long, value_name = "FILE")]
+    pub from: Option<PathBuf>,
 }
 
 /// `overcast invoke`

@@ -78,6 +78,8 @@ pub struct Executor<'a> {
     pub reporter: Arc<dyn Reporter>,
     /// Operations in flight at most.
     pub parallelism: usize,
+    /// The phase its progress is shown as (`apply`, `destroy`, `nuke`).
+    pub phase: &'static str,
 }
 
 /// What happened to each planned change.
@@ -238,7 +240,7 @@ impl Executor<'_> {
         }
         let reporter = self.reporter.clone();
         reporter.event(Event::PhaseStarted {
-            name: "apply",
+            name: self.phase,
             total: changes.len(),
         });
         // Write-ahead intents: every create of this run is recorded durably, in one write
@@ -389,7 +391,7 @@ impl Executor<'_> {
                 }
             }
         }
-        reporter.event(Event::PhaseFinished { name: "apply" });
+        reporter.event(Event::PhaseFinished { name: self.phase });
         self.settle(&changes, &mut report, stop_reason, sink, &mut pending);
         Ok(report)
     }
@@ -853,6 +855,7 @@ mod tests {
             ),
             reporter,
             parallelism: 4,
+            phase: "apply",
         };
         let plan = Plan {
             format: crate::plan::PLAN_FORMAT,

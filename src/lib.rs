@@ -36,6 +36,7 @@ pub mod commands;
 pub mod engine;
 pub mod executor;
 pub mod graph;
+pub mod nuke;
 pub mod plan;
 pub mod registry;
 pub mod session;

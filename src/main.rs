@@ -69,6 +69,7 @@ fn main() -> ExitCode {
             Command::State(s) => commands::state::run(&ctx, s).await,
             Command::Invoke(a) => commands::invoke::run(&ctx, &a.name, &a.payload).await,
             Command::Discover(a) => commands::discover::run(&ctx, a).await,
+            Command::Nuke(a) => commands::nuke::run(&ctx, a).await,
             Command::Init(a) => commands::init_cli(&ctx, a),
             Command::Schema => {
                 overcast::outln!(

@@ -8,6 +8,7 @@
 //! struct), so target settings are checked with the same rigour as resource properties.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
 use overcast_core::{Provider, ProviderContext, ProviderError, ProviderKind};
@@ -101,8 +102,121 @@ pub fn build_providers(stack: &Stack) -> Result<BTreeMap<String, Arc<dyn Provide
     Ok(out)
 }
 
+/// Build a provider with no spec (`nuke --provider`): `settings` as a target of that name
+/// would hold them, `work_dir` where the local cloud keeps its targets.
+pub fn build_standalone(
+    kind: ProviderKind,
+    target: &str,
+    settings: serde_json::Map<String, Value>,
+    work_dir: &std::path::Path,
+) -> Result<Arc<dyn Provider>, EngineError> {
+    let spec_dir = work_dir
+        .parent()
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_default();
+    let stack = Stack {
+        name: "nuke".to_string(),
+        file: PathBuf::from("<command line>"),
+        dir: spec_dir,
+        default_target: target.to_string(),
+        targets: BTreeMap::new(),
+        variables: BTreeMap::new(),
+        resources: BTreeMap::new(),
+        outputs: BTreeMap::new(),
+    };
+    let target = Target {
+        name: target.to_string(),
+        provider: kind,
+        settings,
+        location: crate::spec::Location {
+            file: PathBuf::from("<command line>"),
+            line: 1,
+            column: 1,
+        },
+    };
+    build(&stack, &target)
+}
+
+/// Where a provider-only command (`nuke --provider`) acts, as flags.
+#[derive(Debug, Clone, Default)]
+pub struct LocationFlags {
+    /// `--region`: region (AWS, GCP), location (Azure), target name (local).
+    pub region: Option<String>,
+    /// `--project` (GCP).
+    pub project: Option<String>,
+    /// `--subscription` (Azure).
+    pub subscription: Option<String>,
+    /// `--resource-group` (Azure).
+    pub resource_group: Option<String>,
+    /// `--endpoint`: an emulator's API (AWS, Azure).
+    pub endpoint: Option<String>,
+}
+
+/// The target name and settings these flags mean for `kind`, or an error naming the flag
+/// that does not apply to it. The local cloud's `--region` is the target whose directory
+/// (`.overcast/local/<region>`) is emptied; every other flag is that provider's setting.
+pub fn standalone_settings(
+    kind: ProviderKind,
+    flags: &LocationFlags,
+) -> Result<(String, serde_json::Map<String, Value>), String> {
+    let mut settings = serde_json::Map::new();
+    let mut put = |key: &str, v: &Option<String>| {
+        if let Some(v) = v {
+            settings.insert(key.to_string(), Value::from(v.clone()));
+        }
+    };
+    let refuse = |flag: &str, v: &Option<String>, hint: &str| -> Result<(), String> {
+        match v {
+            Some(_) => Err(format!(
+                "--{flag} does not apply to provider `{kind}`{hint}"
+            )),
+            None => Ok(()),
+        }
+    };
+    let target = match kind {
+        ProviderKind::Local => {
+            refuse("project", &flags.project, "")?;
+            refuse("subscription", &flags.subscription, "")?;
+            refuse("resource-group", &flags.resource_group, "")?;
+            refuse("endpoint", &flags.endpoint, "")?;
+            flags.region.clone().unwrap_or_else(|| "local".to_string())
+        }
+        ProviderKind::Aws => {
+            refuse("project", &flags.project, "")?;
+            refuse("subscription", &flags.subscription, "")?;
+            refuse("resource-group", &flags.resource_group, "")?;
+            put("region", &flags.region);
+            put("endpoint_url", &flags.endpoint);
+            "aws".to_string()
+        }
+        ProviderKind::Azure => {
+            refuse("project", &flags.project, "")?;
+            put("subscription_id", &flags.subscription);
+            put("location", &flags.region);
+            put("resource_group", &flags.resource_group);
+            put("arm_endpoint", &flags.endpoint);
+            "azure".to_string()
+        }
+        ProviderKind::Gcp => {
+            refuse("subscription", &flags.subscription, "")?;
+            refuse("resource-group", &flags.resource_group, "")?;
+            refuse(
+                "endpoint",
+                &flags.endpoint,
+                ": each GCP service has its own endpoint; use --setting compute_endpoint=URL \
+                 (storage_endpoint, pubsub_endpoint, sql_endpoint, functions_endpoint, \
+                 scheduler_endpoint)",
+            )?;
+            put("project", &flags.project);
+            put("region", &flags.region);
+            "gcp".to_string()
+        }
+    };
+    Ok((target, settings))
+}
+
 /// Build the provider of one target.
-fn build(stack: &Stack, target: &Target) -> Result<Arc<dyn Provider>, EngineError> {
+pub fn build(stack: &Stack, target: &Target) -> Result<Arc<dyn Provider>, EngineError> {
     availability(target.provider).map_err(|why| EngineError::ProviderUnavailable {
         target: target.name.clone(),
         provider: target.provider.to_string(),

@@ -171,6 +171,7 @@ impl Session {
             calls: calls.clone(),
             reporter: reporter.clone(),
             parallelism: *parallelism,
+            phase: "apply",
         };
         let token = calls.cancel_token().clone();
         let on_ctrl_c = tokio::spawn(async move {

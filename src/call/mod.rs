@@ -380,6 +380,28 @@ impl CallLayer {
         Ok(())
     }
 
+    /// The state a discovered resource would have ([`Provider::discovered_state`]):
+    /// `Ok(None)` for a type the provider cannot act on.
+    pub async fn discovered_state(
+        &self,
+        target: &str,
+        provider: &dyn Provider,
+        found: &DiscoveredResource,
+    ) -> Result<Option<NativeState>, ProviderError> {
+        let subject = found.arn.clone();
+        let api = provider.api_of(&found.resource_type);
+        let key = op_key(target, &subject, "discovered-state");
+        self.run(
+            target,
+            api,
+            &subject,
+            CallKind::Read,
+            &key,
+            |ctx| async move { provider.discovered_state(&ctx, found).await },
+        )
+        .await
+    }
+
     /// The account, subscription or project the target acts in.
     pub async fn account(
         &self,

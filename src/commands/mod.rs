@@ -5,6 +5,7 @@ pub mod apply;
 pub mod discover;
 pub mod init;
 pub mod invoke;
+pub mod nuke;
 pub mod output;
 pub mod plan;
 pub mod state;

@@ -30,6 +30,18 @@ pub enum Event<'a> {
         /// Phase name.
         name: &'a str,
     },
+    /// A tally within a phase starts: one bar of a breakdown (a nuke's per-type bars).
+    TallyStarted {
+        /// The tally's name (a resource type).
+        name: &'a str,
+        /// Its steps.
+        total: usize,
+    },
+    /// One step of a tally is done.
+    TallyProgress {
+        /// The tally's name.
+        name: &'a str,
+    },
     /// The phase is over.
     PhaseFinished {
         /// Phase name.
@@ -173,7 +185,10 @@ impl Reporter for PlainReporter {
     fn event(&self, e: Event<'_>) {
         let line = match e {
             Event::PhaseStarted { name, total } => format!("{name}: {total} resource(s)"),
-            Event::PhaseProgress { .. } | Event::PhaseFinished { .. } => return,
+            Event::PhaseProgress { .. }
+            | Event::PhaseFinished { .. }
+            | Event::TallyStarted { .. }
+            | Event::TallyProgress { .. } => return,
             Event::OpStarted { addr, action } => format!("{addr}: {}...", action.progressive()),
             Event::OpFinished {
                 addr,
@@ -233,7 +248,10 @@ impl Reporter for JsonReporter {
             Event::PhaseStarted { name, total } => {
                 json!({"type": "phase_started", "phase": name, "total": total})
             }
-            Event::PhaseProgress { .. } => return,
+            Event::PhaseProgress { .. } | Event::TallyProgress { .. } => return,
+            Event::TallyStarted { name, total } => {
+                json!({"type": "tally_started", "tally": name, "total": total})
+            }
             Event::PhaseFinished { name } => json!({"type": "phase_finished", "phase": name}),
             Event::OpStarted { addr, action } => {
                 json!({"type": "op_started", "addr": addr.to_string(), "action": action})
@@ -284,6 +302,7 @@ impl Reporter for JsonReporter {
 pub struct ProgressReporter {
     multi: MultiProgress,
     phase: Mutex<Option<ProgressBar>>,
+    tallies: Mutex<HashMap<String, ProgressBar>>,
     ops: Mutex<HashMap<NativeAddr, (ProgressBar, Instant)>>,
 }
 
@@ -293,6 +312,7 @@ impl ProgressReporter {
         ProgressReporter {
             multi: MultiProgress::with_draw_target(ProgressDrawTarget::stderr()),
             phase: Mutex::new(None),
+            tallies: Mutex::new(HashMap::new()),
             ops: Mutex::new(HashMap::new()),
         }
     }
@@ -337,6 +357,27 @@ impl Reporter for ProgressReporter {
                 {
                     b.finish_and_clear();
                     self.multi.remove(&b);
+                }
+            }
+            Event::TallyStarted { name, total } => {
+                let bar = self.multi.add(ProgressBar::new(total as u64));
+                bar.set_style(
+                    ProgressStyle::with_template("{prefix:>28} [{bar:20}] {pos}/{len}")
+                        .unwrap_or_else(|_| ProgressStyle::default_bar())
+                        .progress_chars("=> "),
+                );
+                bar.set_prefix(name.to_string());
+                if let Ok(mut t) = self.tallies.lock()
+                    && let Some(old) = t.insert(name.to_string(), bar)
+                {
+                    self.multi.remove(&old);
+                }
+            }
+            Event::TallyProgress { name } => {
+                if let Ok(t) = self.tallies.lock()
+                    && let Some(b) = t.get(name)
+                {
+                    b.inc(1)
                 }
             }
             Event::OpStarted { addr, action } => {
@@ -426,6 +467,11 @@ impl Reporter for ProgressReporter {
     fn finish(&self) {
         if let Ok(mut ops) = self.ops.lock() {
             for (_, (b, _)) in ops.drain() {
+                b.finish_and_clear();
+            }
+        }
+        if let Ok(mut t) = self.tallies.lock() {
+            for (_, b) in t.drain() {
                 b.finish_and_clear();
             }
         }
