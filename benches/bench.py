@@ -19,6 +19,7 @@ import tempfile
 import time
 
 import emulators
+import nuke
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -329,7 +330,9 @@ def main():
     p.add_argument("--ministack", default=os.environ.get("OVERCAST_MINISTACK"), help="ministack executable")
     p.add_argument("--throttle-n", type=int, default=1000, help="natives of benchmark 5")
     p.add_argument("--throttle-rate", type=float, default=50.0, help="rate limit (calls/s) of benchmark 5")
-    p.add_argument("--only", default="engine,latency,emulators", help="comma list: engine, latency, throttle, emulators")
+    p.add_argument("--nuke-n", type=int, default=2000, help="natives of benchmark 6a")
+    p.add_argument("--bucket-sizes", default="10000,100000", help="objects in the bucket of benchmark 6b")
+    p.add_argument("--only", default="engine,latency,emulators", help="comma list: engine, latency, throttle, emulators, nuke")
     p.add_argument("--no-header", action="store_true", help="omit the title (a second part of one report)")
     args = p.parse_args()
     args.overcast = os.path.abspath(args.overcast)
@@ -346,6 +349,9 @@ def main():
         throttled_apply(args)
     if "emulators" in only:
         emulators.emulator_benchmark(args, run_child, progress)
+    if "nuke" in only:
+        nuke.nuke_local(args, run_child, progress)
+        nuke.nuke_bucket(args, run_child, progress)
 
 
 if __name__ == "__main__":

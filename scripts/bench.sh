@@ -8,7 +8,7 @@
 #                               # nearly all of it Terraform; the first aws build adds more)
 #   scripts/bench.sh --quick    # N = 100, 1000; 1 repeat; Terraform up to 100; emulators
 #                               # at N = 50 (~2 min once built)
-#   scripts/bench.sh --only emulators   # some of: engine, latency, state, emulators, throttle
+#   scripts/bench.sh --only emulators   # some of: engine, latency, state, emulators, throttle, nuke
 #   scripts/bench.sh --sizes 100,500 --repeat 5 --terraform-max-fanout 500   # any bench.py option
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,13 +17,13 @@ cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/overcast/target}"
 venv="$HOME/.cache/overcast/bench-venv"
 
-only=engine,latency,state,emulators,throttle
+only=engine,latency,state,emulators,throttle,nuke
 args=()
 state_n=100000
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick)
-      args+=(--sizes 100,1000 --repeat 1 --terraform-max-fanout 100 --emulator-sizes 50)
+      args+=(--sizes 100,1000 --repeat 1 --terraform-max-fanout 100 --emulator-sizes 50 --bucket-sizes 2000,10000)
       state_n=10000 ;;
     --only) only="$2"; shift ;;
     --only=*) only="${1#--only=}" ;;
@@ -41,7 +41,7 @@ if has engine || has latency || has state || has throttle; then
   cargo build --release --no-default-features --bins --benches -q
   cp "$CARGO_TARGET_DIR/release/overcast" "$bins/overcast"
 fi
-if has emulators; then
+if has emulators || has nuke; then
   echo "bench.sh: building overcast (release, with the aws feature)" >&2
   cargo build --release --bins -q
   cp "$CARGO_TARGET_DIR/release/overcast" "$bins/overcast-aws"
@@ -76,4 +76,9 @@ if has emulators; then
 fi
 if has throttle; then
   python3 benches/bench.py --overcast "$bins/overcast" --only throttle "${header[@]}" "${args[@]}"
+  header=(--no-header)
+fi
+if has nuke; then
+  python3 benches/bench.py --overcast "$bins/overcast" --overcast-aws "$bins/overcast-aws" \
+    --moto-server "$OVERCAST_MOTO_SERVER" --only nuke "${header[@]}" "${args[@]}"
 fi
