@@ -28,11 +28,12 @@
 //! and are stopped with their whole group on delete.
 //!
 //! Target settings (see [`Settings`]): `latency_ms`, `error_rate`, `seed`,
-//! `fail_resources`, `noop`, `postgres`, `helper_exe`.
+//! `fail_resources`, `fail_deletes`, `noop`, `postgres`, `helper_exe`, `rate_limit`.
 
 mod abstracts;
 mod cdn;
 mod cdn_server;
+mod clock;
 mod compute;
 mod database;
 mod discover;
@@ -40,6 +41,7 @@ mod expand;
 mod faults;
 mod fsutil;
 mod function;
+mod link;
 mod noop;
 mod outputs;
 mod paths;
