@@ -4,8 +4,8 @@
 //! build interrupted before its atomic rename) is not a native yet and is skipped.
 //!
 //! Each is listed with its address as name, the target as location and its creation time
-//! (kept in its record; for records older than that, the directory's or the ledger's
-//! modification time). Its id (and arn) is its directory, or its key in the ledger.
+//! (kept in its record; for records older than that, the modification time of its
+//! `owner.json` or of the ledger). Its id (and arn) is its directory, or its key in the ledger.
 
 use std::collections::BTreeMap;
 use std::path::Path;

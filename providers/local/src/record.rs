@@ -26,7 +26,7 @@ pub(crate) struct Record {
     /// Computed outputs (paths, ports, generated password, hashes).
     pub outputs: Attrs,
     /// When the native was created (RFC 3339 UTC), kept across updates. Records written
-    /// before it was kept have none: [`created`] falls back to the directory's mtime.
+    /// before it was kept have none: [`created`] falls back to the `owner.json` mtime.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created: Option<String>,
 }
@@ -61,11 +61,11 @@ pub(crate) fn read_record(dir: &Path) -> Result<Option<Record>, ProviderError> {
 }
 
 /// When the native at `dir` was created: what its record says, else (a record from before
-/// creation times were kept) the directory's modification time, which only its build's
-/// rename and the files directly in it touch.
+/// creation times were kept) the modification time of its `owner.json`, which is written
+/// once, when the native is built, and never again (updates rewrite only the record).
 pub(crate) fn created(dir: &Path, record: &Record) -> Option<String> {
     record.created.clone().or_else(|| {
-        fs::metadata(dir)
+        fs::metadata(dir.join(OWNER_FILE))
             .and_then(|m| m.modified())
             .ok()
             .map(crate::clock::rfc3339_of)
@@ -180,5 +180,40 @@ pub(crate) mod get {
 
     pub(crate) fn bool(a: &Attrs, key: &str) -> bool {
         a.get(key).and_then(|v| v.as_bool()).unwrap_or(false)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn creation_time_is_kept_else_the_directory_mtime() {
+        let d = tempfile::tempdir().expect("tempdir");
+        let dir = d.path().join("bucket");
+        let owner = OwnerTags {
+            stack: "s".into(),
+            target: "t".into(),
+            resource: "site.bucket".into(),
+        };
+        let rec = materialize(&dir, &owner, "local_bucket", &Attrs::new(), |_, _| {
+            Ok(Attrs::new())
+        })
+        .expect("materialize");
+        let kept = rec.created.clone().expect("a creation time");
+        assert_eq!(created(&dir, &rec), Some(kept.clone()));
+        assert_eq!(read_record(&dir).expect("read").expect("record"), rec);
+        // A record from before creation times were kept: when its owner tags were written.
+        let old = Record {
+            created: None,
+            ..rec
+        };
+        let at = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000);
+        fs::File::options()
+            .append(true)
+            .open(dir.join(OWNER_FILE))
+            .and_then(|f| f.set_modified(at))
+            .expect("set the owner file's mtime");
+        assert_eq!(created(&dir, &old).as_deref(), Some("2023-11-14T22:13:20Z"));
     }
 }
