@@ -99,12 +99,14 @@ pub(crate) fn link(found: &mut [DiscoveredResource], records: &[Option<Record>])
         rec.outputs.values().for_each(|v| strings(v, &mut texts));
         for text in texts {
             let s = text.as_bytes();
-            let starts: Vec<usize> = (0..s.len()).filter(|&a| starts_at(s, a)).collect();
-            for &a in &starts {
+            let starts = (0..s.len()).filter(|&a| starts_at(s, a));
+            // Where a name may end, computed once per string: few, even in a long one.
+            let ends: Vec<usize> = (1..=s.len()).filter(|&b| ends_at(s, b)).collect();
+            for a in starts {
                 // A name is no longer than the longest one: bounds the work on long strings
                 // (a startup script).
-                let last = s.len().min(a + longest);
-                for b in (a + MIN_NAME..=last).filter(|&b| ends_at(s, b)) {
+                let from = ends.partition_point(|&b| b < a + MIN_NAME);
+                for &b in ends[from..].iter().take_while(|&&b| b <= a + longest) {
                     let Some(candidate) = text.get(a..b) else {
                         continue;
                     };
@@ -230,5 +232,32 @@ mod tests {
         assert_eq!(uses[1], Vec::<String>::new());
         assert_eq!(uses[2], [format!("{n}/storage.site.bucket.json")]);
         assert_eq!(uses[3], Vec::<String>::new(), "a shared name names nobody");
+    }
+
+    #[test]
+    fn two_thousand_noop_natives_link_their_chains_only() {
+        let n = "/w/local/bench/noop";
+        let mut natives = Vec::new();
+        for i in 0..2000 {
+            let key = format!("{n}/queue.q{i}.queue.json");
+            // Every tenth uses the one before it, the rest stand alone.
+            let inputs = if i % 10 == 1 {
+                json!({"trigger": {"type": "queue", "source_url": format!("{n}/queue.q{}.queue.json", i - 1)}})
+            } else {
+                json!({"visibility_timeout": 30, "ordered": false})
+            };
+            natives.push(native(
+                &key,
+                inputs,
+                json!({"url": key, "path": key, "name": format!("q{i}")}),
+            ));
+        }
+        let uses = run(natives);
+        let linked: Vec<usize> = (0..2000).filter(|i| !uses[*i].is_empty()).collect();
+        assert_eq!(
+            linked,
+            (0..2000).filter(|i| i % 10 == 1).collect::<Vec<_>>()
+        );
+        assert_eq!(uses[11], [format!("{n}/queue.q10.queue.json")]);
     }
 }
