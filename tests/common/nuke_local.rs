@@ -108,6 +108,17 @@ struct Seeder {
     kinds: BTreeMap<String, Kind>,
     outputs: BTreeMap<String, Attrs>,
     lab: LocalLab,
+    /// Set once seeding finished: a seeder dropped before (a failed create panicked)
+    /// kills what it started, so a failed seeding leaks no process.
+    done: bool,
+}
+
+impl Drop for Seeder {
+    fn drop(&mut self) {
+        if !self.done {
+            self.lab.kill_all();
+        }
+    }
 }
 
 impl Seeder {
@@ -201,6 +212,12 @@ impl Seeder {
         states.into_iter().map(|s| s.id).collect()
     }
 
+    /// What was seeded, handed over to the test (which stops it from now on).
+    fn finish(mut self) -> LocalLab {
+        self.done = true;
+        std::mem::take(&mut self.lab)
+    }
+
     fn edge(&mut self, user: &str, used: &str) {
         self.lab.edges.insert((user.to_string(), used.to_string()));
     }
@@ -271,6 +288,7 @@ impl Seeder {
                 root,
                 ..LocalLab::default()
             },
+            done: false,
         }
     }
 }
@@ -475,7 +493,7 @@ pub async fn seed_local_lab(
         backdate(&arn, 30);
         s.lab.old.insert(arn);
     }
-    s.lab
+    s.finish()
 }
 
 /// A `noop` target (the benchmarks' mode: one ledger line per native, nothing runs) with
@@ -516,7 +534,7 @@ pub async fn seed_noop_lab(stack_dir: &Path, target: &str) -> LocalLab {
         s.add("lab-a", &format!("free-{i}"), Kind::Queue, json!({}))
             .await;
     }
-    s.lab
+    s.finish()
 }
 
 /// [`seed_local_lab`] from synchronous code (not from inside a tokio runtime).
