@@ -15,6 +15,7 @@ pub fn overcast_bin() -> PathBuf {
 }
 
 pub mod arm;
+pub mod nuke_local;
 pub mod servers;
 
 /// A stack in a temp dir.

@@ -145,6 +145,7 @@ pub(crate) fn update(
     };
     let mut rec = Record {
         type_name: rec.type_name,
+        created: rec.created,
         inputs: inputs.clone(),
         outputs: outputs(dir, port),
     };

@@ -151,6 +151,7 @@ pub(crate) fn update(dir: &Path, rec: Record, inputs: &Attrs) -> Result<Record, 
         .to_string();
     let rec = Record {
         type_name: rec.type_name,
+        created: rec.created,
         inputs: inputs.clone(),
         outputs: outputs(dir, &name, &declared, ports),
     };

@@ -151,6 +151,7 @@ pub(crate) fn update(dir: &Path, rec: Record, inputs: &Attrs) -> Result<Record, 
     let password = get::str(&rec.outputs, "password")?.to_string();
     Ok(Record {
         type_name: rec.type_name,
+        created: rec.created,
         inputs: inputs.clone(),
         outputs: outputs(dir, inputs, &password, replicas)?,
     })

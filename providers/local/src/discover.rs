@@ -2,6 +2,10 @@
 //! (`<kind>/<resource>/<native>/` with its `owner.json` and `resource.json`), or every
 //! entry of the `noop` ledger, whatever the state says. A directory without a record (a
 //! build interrupted before its atomic rename) is not a native yet and is skipped.
+//!
+//! Each is listed with its address as name, the target as location and its creation time
+//! (kept in its record; for records older than that, the modification time of its
+//! `owner.json` or of the ledger). Its id (and arn) is its directory, or its key in the ledger.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -37,9 +41,26 @@ fn subdirs(dir: &Path) -> Result<Vec<std::path::PathBuf>, ProviderError> {
     Ok(out)
 }
 
+/// Name (the native's address), location (the target) and creation time.
+fn describe(
+    found: DiscoveredResource,
+    owner: &OwnerTags,
+    target: &str,
+    created: Option<String>,
+) -> DiscoveredResource {
+    let found = found
+        .with_name(owner.resource.clone())
+        .with_location(target);
+    match created {
+        Some(c) => found.with_created(c),
+        None => found,
+    }
+}
+
 /// The natives materialized under `root` that pass `filter`.
 pub(crate) fn materialized(
     root: &Path,
+    target: &str,
     filter: &DiscoveryFilter,
 ) -> Result<Vec<DiscoveredResource>, ProviderError> {
     let mut out = Vec::new();
@@ -54,7 +75,13 @@ pub(crate) fn materialized(
                 let tags = tags(&owner);
                 if filter.wants(&rec.type_name) && filter.matches(&tags) {
                     let id = native.display().to_string();
-                    out.push(DiscoveredResource::new(id.clone(), rec.type_name, id, tags));
+                    let created = record::created(&native, &rec);
+                    out.push(describe(
+                        DiscoveredResource::new(id.clone(), rec.type_name, id, tags),
+                        &owner,
+                        target,
+                        created,
+                    ));
                 }
             }
         }
@@ -65,14 +92,21 @@ pub(crate) fn materialized(
 /// The `noop` ledger's natives that pass `filter`.
 pub(crate) fn ledger(
     store: &noop::NoopStore,
+    target: &str,
     filter: &DiscoveryFilter,
 ) -> Result<Vec<DiscoveredResource>, ProviderError> {
     let mut out: Vec<DiscoveredResource> = noop::list(store)?
         .into_iter()
-        .filter_map(|(key, owner, type_name)| {
-            let tags = tags(&owner);
-            (filter.wants(&type_name) && filter.matches(&tags))
-                .then(|| DiscoveredResource::new(key.clone(), type_name, key, tags))
+        .filter_map(|n| {
+            let tags = tags(&n.owner);
+            (filter.wants(&n.record.type_name) && filter.matches(&tags)).then(|| {
+                describe(
+                    DiscoveredResource::new(n.key.clone(), n.record.type_name, n.key, tags),
+                    &n.owner,
+                    target,
+                    n.record.created,
+                )
+            })
         })
         .collect();
     out.sort_by(|a, b| a.arn.cmp(&b.arn));

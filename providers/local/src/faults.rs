@@ -1,5 +1,5 @@
 //! Injected latency and faults, for the engine's tests and benchmarks (settings
-//! `latency_ms`, `error_rate`, `rate_limit`, `seed`, `fail_resources`).
+//! `latency_ms`, `error_rate`, `rate_limit`, `seed`, `fail_resources`, `fail_deletes`).
 
 use std::collections::BTreeSet;
 use std::sync::Mutex;
@@ -19,6 +19,7 @@ pub(crate) struct Faults {
     error_rate: f64,
     rng: Mutex<StdRng>,
     fail_resources: BTreeSet<String>,
+    fail_deletes: BTreeSet<String>,
     rate: Option<Mutex<TokenBucket>>,
 }
 
@@ -62,6 +63,7 @@ impl Faults {
             error_rate: settings.error_rate,
             rng: Mutex::new(StdRng::seed_from_u64(settings.seed)),
             fail_resources: settings.fail_resources.clone(),
+            fail_deletes: settings.fail_deletes.clone(),
             rate: settings.rate_limit.map(|r| Mutex::new(TokenBucket::new(r))),
         }
     }
@@ -107,11 +109,44 @@ impl Faults {
         }
         Ok(())
     }
+
+    /// Run before delete: natives named in `fail_deletes`, by address or by their
+    /// abstract resource, fail fatally.
+    pub(crate) fn check_fail_delete(&self, addr: &NativeAddr) -> Result<(), ProviderError> {
+        let by_addr = addr.to_string();
+        let listed = if self.fail_deletes.contains(&by_addr) {
+            by_addr
+        } else if self.fail_deletes.contains(&addr.resource) {
+            addr.resource.clone()
+        } else {
+            return Ok(());
+        };
+        Err(ProviderError::fatal(format!(
+            "injected failure: delete of `{addr}` refused (`{listed}` is listed in the local target setting fail_deletes)"
+        )))
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn listed_deletes_fail_fatally_by_address_or_resource() {
+        let settings = Settings {
+            fail_deletes: ["web.instance[1]".to_string(), "db".to_string()].into(),
+            ..Settings::default()
+        };
+        let faults = Faults::new(&settings);
+        let fails = |r: &str, l: &str| faults.check_fail_delete(&NativeAddr::new(r, l)).is_err();
+        assert!(fails("web", "instance[1]") && fails("db", "db"));
+        assert!(!fails("web", "instance[0]") && !fails("site", "bucket"));
+        let e = faults
+            .check_fail_delete(&NativeAddr::new("db", "db"))
+            .expect_err("listed");
+        assert_eq!(e.class, overcast_core::ErrorClass::Fatal);
+        assert!(e.message.contains("fail_deletes"), "{e}");
+    }
 
     #[tokio::test]
     async fn calls_beyond_the_rate_limit_are_throttled() {

@@ -175,6 +175,7 @@ pub(crate) fn update(
         .to_string();
     Ok(Record {
         type_name: rec.type_name,
+        created: rec.created,
         inputs: inputs.clone(),
         outputs: outputs(dir, &name, &hash),
     })

@@ -27,12 +27,21 @@
 //! repairs it. Processes bind 127.0.0.1 only, run in their own session and process group,
 //! and are stopped with their whole group on delete.
 //!
+//! Discovery (what `overcast discover` and `nuke` list) finds every native under the
+//! target's directory whatever the state says, with its address as name, the target as
+//! location and the creation time its record keeps; `link_discovered` tells which native
+//! uses which from what their recorded inputs name (a cdn its origin, a function its
+//! trigger's queue or bucket, a connection string its database); `account` is the
+//! target's directory. A state made by `discovered_state` deletes its native whatever
+//! stack owns it, while a stack's own delete never touches another stack's native.
+//!
 //! Target settings (see [`Settings`]): `latency_ms`, `error_rate`, `seed`,
-//! `fail_resources`, `noop`, `postgres`, `helper_exe`.
+//! `fail_resources`, `fail_deletes`, `noop`, `postgres`, `helper_exe`, `rate_limit`.
 
 mod abstracts;
 mod cdn;
 mod cdn_server;
+mod clock;
 mod compute;
 mod database;
 mod discover;
@@ -40,6 +49,7 @@ mod expand;
 mod faults;
 mod fsutil;
 mod function;
+mod link;
 mod noop;
 mod outputs;
 mod paths;

@@ -137,6 +137,9 @@ impl Ledger {
     }
 }
 
+/// Outputs shaped like the real ones. Every url that another native may take as an input
+/// (an origin, a trigger source, a connection string) holds the native's key, as the real
+/// ones hold its directory: `link_discovered` finds who uses whom by that key.
 fn outputs(kind: Kind, file: &Path, req: &CreateRequest) -> Attrs {
     let path = file.display().to_string();
     let name = req.addr.resource.clone();
@@ -150,20 +153,42 @@ fn outputs(kind: Kind, file: &Path, req: &CreateRequest) -> Attrs {
             "password": "noop", "connection_string": format!("noop://{path}"),
         }),
         Kind::Function => json!({"name": name, "url": "", "code_hash": ""}),
-        Kind::Compute => json!({"name": name, "address": "127.0.0.1", "port": "", "url": ""}),
-        Kind::Cdn => json!({"domain": "127.0.0.1:0", "url": "http://127.0.0.1:0/"}),
+        Kind::Compute => json!({"name": name, "address": "127.0.0.1", "port": "",
+            "url": format!("http://127.0.0.1:0{path}")}),
+        Kind::Cdn => json!({"domain": "127.0.0.1:0", "url": format!("http://127.0.0.1:0{path}/")}),
         Kind::Target => json!({"path": path}),
     };
     v.as_object().cloned().unwrap_or_default()
 }
 
-/// Every native in the ledger: its key (also its id), owner tags and native type.
-pub(crate) fn list(store: &NoopStore) -> Result<Vec<(String, OwnerTags, String)>, ProviderError> {
-    store.with(|ledger, _| {
+/// One native of the ledger, as discovery lists it.
+pub(crate) struct Listed {
+    /// Its key, also its id.
+    pub key: String,
+    pub owner: OwnerTags,
+    pub record: Record,
+}
+
+/// Every native in the ledger. Those written before creation times were kept get the
+/// ledger file's modification time.
+pub(crate) fn list(store: &NoopStore) -> Result<Vec<Listed>, ProviderError> {
+    store.with(|ledger, path| {
+        let fallback = std::fs::metadata(path)
+            .and_then(|m| m.modified())
+            .ok()
+            .map(crate::clock::rfc3339_of);
         Ok(ledger
             .entries
             .iter()
-            .map(|(k, f)| (k.clone(), f.owner.clone(), f.record.type_name.clone()))
+            .map(|(k, f)| {
+                let mut record = f.record.clone();
+                record.created = record.created.or_else(|| fallback.clone());
+                Listed {
+                    key: k.clone(),
+                    owner: f.owner.clone(),
+                    record,
+                }
+            })
             .collect())
     })
 }
@@ -183,6 +208,7 @@ pub(crate) fn create(
             type_name: req.type_name.clone(),
             inputs: req.inputs.clone(),
             outputs: outputs(kind, file, req),
+            created: Some(crate::clock::now_rfc3339()),
         };
         let entry = NoopFile {
             owner: req.owner.clone(),
@@ -248,20 +274,55 @@ pub(crate) fn update(
 
 pub(crate) fn delete(store: &NoopStore, file: &Path) -> Result<(), ProviderError> {
     let key = file.display().to_string();
-    store.with(|ledger, path| {
-        if ledger.entries.remove(&key).is_none() {
-            return Ok(());
-        }
-        if ledger.entries.is_empty() {
-            // The last native is gone: leave nothing on disk.
-            ledger.file = None;
-            match std::fs::remove_file(path) {
-                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
-                _ => {}
-            }
-            fsutil::prune_empty_parents(path, &store.root);
-            return Ok(());
-        }
-        ledger.append(path, &Line { key, entry: None })
+    store.with(|ledger, path| remove(store, ledger, path, key))
+}
+
+/// Delete the native at `file` if `owner` still owns it (what discovery found there):
+/// gone is a success, another owner an error ([`crate::record::replaced`]).
+pub(crate) fn delete_owned(
+    store: &NoopStore,
+    file: &Path,
+    owner: &OwnerTags,
+) -> Result<(), ProviderError> {
+    let key = file.display().to_string();
+    store.with(|ledger, path| match ledger.entries.get(&key) {
+        None => Ok(()),
+        Some(entry) if &entry.owner == owner => remove(store, ledger, path, key),
+        Some(entry) => Err(crate::record::replaced(file, owner, Some(&entry.owner))),
     })
+}
+
+/// The records at `keys` (`None` where the ledger holds nothing).
+pub(crate) fn records(
+    store: &NoopStore,
+    keys: &[String],
+) -> Result<Vec<Option<Record>>, ProviderError> {
+    store.with(|ledger, _| {
+        Ok(keys
+            .iter()
+            .map(|k| ledger.entries.get(k).map(|f| f.record.clone()))
+            .collect())
+    })
+}
+
+fn remove(
+    store: &NoopStore,
+    ledger: &mut Ledger,
+    path: &Path,
+    key: String,
+) -> Result<(), ProviderError> {
+    if ledger.entries.remove(&key).is_none() {
+        return Ok(());
+    }
+    if ledger.entries.is_empty() {
+        // The last native is gone: leave nothing on disk.
+        ledger.file = None;
+        match std::fs::remove_file(path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
+            _ => {}
+        }
+        fsutil::prune_empty_parents(path, &store.root);
+        return Ok(());
+    }
+    ledger.append(path, &Line { key, entry: None })
 }

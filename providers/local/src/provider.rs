@@ -6,11 +6,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use overcast_core::discovery::{DiscoveredResource, DiscoveryFilter};
+use overcast_core::discovery::{AccountIdentity, DiscoveredResource, DiscoveryFilter};
 use overcast_core::native::{CreateRequest, Observed};
 use overcast_core::op::OpContext;
 use overcast_core::{
-    AbstractResource, Attrs, Kind, NativeSpec, NativeState, Provider, ProviderContext,
+    AbstractResource, Attrs, Kind, NativeSpec, NativeState, OwnerTags, Provider, ProviderContext,
     ProviderError,
 };
 use serde_json::{Value, json};
@@ -34,6 +34,7 @@ pub struct LocalProvider {
 #[derive(Debug)]
 struct Inner {
     stack: String,
+    target: String,
     layout: Layout,
     spec_dir: PathBuf,
     settings: Settings,
@@ -67,6 +68,22 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| ProviderError::fatal(format!("local provider task failed: {e}")))?
 }
 
+/// The input of a state made by [`Provider::discovered_state`] that holds the owner tags
+/// discovery found on the native. Such a state acts on the native at its `id` (its
+/// directory, or its key in the `noop` ledger) whatever stack owns it, as long as that
+/// owner is still the one there: `nuke` deletes what other stacks (or none) made, while a
+/// state of this stack's own (apply, destroy) still never touches another stack's native.
+/// The engine never writes it: expansions produce no such input.
+const DISCOVERED_OWNER: &str = "discovered_owner";
+
+/// The owner a discovered state was found with (see [`DISCOVERED_OWNER`]).
+fn discovered_owner(state: &NativeState) -> Option<OwnerTags> {
+    state
+        .inputs
+        .get(DISCOVERED_OWNER)
+        .and_then(|v| serde_json::from_value(v.clone()).ok())
+}
+
 impl LocalProvider {
     /// Build the provider of one target. Fails (naming the setting) on bad settings.
     pub fn new(ctx: ProviderContext) -> Result<LocalProvider, ProviderError> {
@@ -87,6 +104,7 @@ impl LocalProvider {
         Ok(LocalProvider {
             inner: Arc::new(Inner {
                 stack: ctx.stack,
+                target: ctx.target,
                 noop: noop::NoopStore::new(&root),
                 layout: Layout::new(root),
                 spec_dir: absolute(&ctx.spec_dir)?,
@@ -194,6 +212,69 @@ impl Inner {
         if self.foreign(&dir)? {
             return Ok(None);
         }
+        self.read_at(&dir, type_name)
+    }
+
+    /// Read a state [`Provider::discovered_state`] made: the native at its id, if the
+    /// owner discovery found is still the one there.
+    fn read_discovered(
+        &self,
+        state: &NativeState,
+        owner: &OwnerTags,
+    ) -> Result<Option<Observed>, ProviderError> {
+        if self.settings.noop {
+            return noop::adopt(&self.noop, &self.noop_key(state)?, owner);
+        }
+        let dir = self.discovered_dir(state)?;
+        if record::read_owner(&dir)?.as_ref() != Some(owner) {
+            return Ok(None);
+        }
+        self.read_at(&dir, &state.type_name)
+    }
+
+    /// The directory of a discovered state's native: its id, which must be a native's
+    /// place under this target's root (`<kind>/<resource>/<native>`). Anything else is
+    /// refused, so a doctored state can never make a delete leave the target.
+    fn discovered_dir(&self, state: &NativeState) -> Result<PathBuf, ProviderError> {
+        let dir = PathBuf::from(&state.id);
+        let inside = dir.strip_prefix(self.layout.root()).is_ok_and(|rel| {
+            rel.components().count() == 3
+                && rel
+                    .components()
+                    .all(|c| matches!(c, std::path::Component::Normal(_)))
+        });
+        if inside {
+            Ok(dir)
+        } else {
+            Err(self.not_ours(state))
+        }
+    }
+
+    /// The ledger key of a discovered state's native in `noop` mode: its id, which must
+    /// be a key of this target's ledger.
+    fn noop_key(&self, state: &NativeState) -> Result<PathBuf, ProviderError> {
+        let key = PathBuf::from(&state.id);
+        let noop_dir = self.layout.root().join("noop");
+        if key.parent() == Some(noop_dir.as_path()) && !state.id.contains("/../") {
+            Ok(key)
+        } else {
+            Err(self.not_ours(state))
+        }
+    }
+
+    fn not_ours(&self, state: &NativeState) -> ProviderError {
+        ProviderError::invalid(format!(
+            "`{}` ({}) is not a native of local target `{}` (its natives live under {})",
+            state.addr,
+            state.id,
+            self.target,
+            self.layout.root().display()
+        ))
+    }
+
+    /// Read the native at `dir` once it is known to be this caller's to read.
+    fn read_at(&self, dir: &Path, type_name: &str) -> Result<Option<Observed>, ProviderError> {
+        let dir = dir.to_path_buf();
         let Some(rec) = record::read_record(&dir)? else {
             return Ok(None);
         };
@@ -268,6 +349,9 @@ impl Inner {
     }
 
     fn delete(&self, prior: &NativeState) -> Result<(), ProviderError> {
+        if let Some(owner) = discovered_owner(prior) {
+            return self.delete_discovered(prior, &owner);
+        }
         if self.settings.noop {
             return noop::delete(&self.noop, &self.layout.noop_file(prior.kind, &prior.addr));
         }
@@ -281,17 +365,84 @@ impl Inner {
                 record::read_owner(&dir)?.as_ref(),
             ));
         }
-        // Stop what runs before removing its files.
-        match prior.type_name.as_str() {
-            types::PROCESS => compute::stop(&dir),
-            types::CDN => cdn::stop(&dir),
-            types::POSTGRES => postgres::stop(self.pg()?, &dir),
+        let pg = match prior.type_name.as_str() {
+            types::POSTGRES => Some(self.pg()?.clone()),
+            _ => None,
+        };
+        self.remove(&dir, &prior.type_name, pg.as_ref())
+    }
+
+    /// Delete a state [`Provider::discovered_state`] made, whatever stack owns the native,
+    /// if the owner discovery found is still the one there (gone is a success).
+    fn delete_discovered(
+        &self,
+        prior: &NativeState,
+        owner: &OwnerTags,
+    ) -> Result<(), ProviderError> {
+        if self.settings.noop {
+            return noop::delete_owned(&self.noop, &self.noop_key(prior)?, owner);
+        }
+        let dir = self.discovered_dir(prior)?;
+        if !dir.exists() {
+            return Ok(());
+        }
+        let now = record::read_owner(&dir)?;
+        if now.as_ref() != Some(owner) {
+            return Err(record::replaced(&dir, owner, now.as_ref()));
+        }
+        // The type on disk decides what runs there; a cluster made by a target with
+        // `postgres: true` is stopped even when this one did not opt in.
+        let type_name = record::read_record(&dir)?.map_or(prior.type_name.clone(), |r| r.type_name);
+        let pg = match (type_name.as_str(), &self.postgres) {
+            (types::POSTGRES, Some(bins)) => Some(bins.clone()),
+            (types::POSTGRES, None) => Some(postgres::detect().map_err(|why| {
+                ProviderError::fatal(format!(
+                    "{} is a PostgreSQL cluster, which cannot be stopped here: {why}",
+                    dir.display()
+                ))
+            })?),
+            _ => None,
+        };
+        self.remove(&dir, &type_name, pg.as_ref())
+    }
+
+    /// Stop what runs for the native at `dir`, then remove its files.
+    fn remove(
+        &self,
+        dir: &Path,
+        type_name: &str,
+        pg: Option<&PgBins>,
+    ) -> Result<(), ProviderError> {
+        let dir = dir.to_path_buf();
+        match (type_name, pg) {
+            (types::PROCESS, _) => compute::stop(&dir),
+            (types::CDN, _) => cdn::stop(&dir),
+            (types::POSTGRES, Some(bins)) => postgres::stop(bins, &dir),
             _ => {}
         }
         fsutil::remove_dir_safely(&dir)?;
         fsutil::remove_stale_siblings(&dir);
         fsutil::prune_empty_parents(&dir, self.layout.root());
         Ok(())
+    }
+
+    /// The records of the natives with these ids (`None`: not a native of this target,
+    /// or gone since discovery).
+    fn records(&self, ids: &[String]) -> Result<Vec<Option<Record>>, ProviderError> {
+        if self.settings.noop {
+            return noop::records(&self.noop, ids);
+        }
+        let root = self.layout.root();
+        ids.iter()
+            .map(|id| {
+                let dir = PathBuf::from(id);
+                if dir.starts_with(root) {
+                    record::read_record(&dir)
+                } else {
+                    Ok(None)
+                }
+            })
+            .collect()
     }
 
     fn adopt(&self, req: &CreateRequest) -> Result<Option<Observed>, ProviderError> {
@@ -339,13 +490,12 @@ impl Provider for LocalProvider {
         state: &NativeState,
     ) -> Result<Option<Observed>, ProviderError> {
         self.inner.faults.before("read", &state.addr).await?;
-        let (inner, kind, addr, t) = (
-            Arc::clone(&self.inner),
-            state.kind,
-            state.addr.clone(),
-            state.type_name.clone(),
-        );
-        blocking(move || inner.read(kind, &addr, &t)).await
+        let (inner, state) = (Arc::clone(&self.inner), state.clone());
+        blocking(move || match discovered_owner(&state) {
+            Some(owner) => inner.read_discovered(&state, &owner),
+            None => inner.read(state.kind, &state.addr, &state.type_name),
+        })
+        .await
     }
 
     async fn create(
@@ -373,6 +523,7 @@ impl Provider for LocalProvider {
 
     async fn delete(&self, _ctx: &OpContext, prior: &NativeState) -> Result<(), ProviderError> {
         self.inner.faults.before("delete", &prior.addr).await?;
+        self.inner.faults.check_fail_delete(&prior.addr)?;
         let (inner, prior) = (Arc::clone(&self.inner), prior.clone());
         blocking(move || inner.delete(&prior)).await
     }
@@ -388,7 +539,10 @@ impl Provider for LocalProvider {
     }
 
     /// A discovered native of this target as a state: its owner record gives its address,
-    /// its type its kind. A native without an owner is not one the local cloud made.
+    /// its type its kind, its id (directory or ledger key) where it is. The state carries
+    /// the owner it was found with ([`DISCOVERED_OWNER`]), so `read` and `delete` act on
+    /// it whichever stack owns it (every local type can be deleted). A native without an
+    /// owner is not one the local cloud made.
     async fn discovered_state(
         &self,
         _ctx: &OpContext,
@@ -400,12 +554,34 @@ impl Provider for LocalProvider {
         let Ok(addr) = owner.resource.parse() else {
             return Ok(None);
         };
-        Ok(Some(NativeState::new(
-            addr,
-            kind,
-            found.resource_type.clone(),
-            found.id.clone(),
-        )))
+        let mut state = NativeState::new(addr, kind, found.resource_type.clone(), found.id.clone());
+        let tags = serde_json::to_value(owner)
+            .map_err(|e| ProviderError::fatal(format!("encoding owner tags: {e}")))?;
+        state.inputs.insert(DISCOVERED_OWNER.into(), tags);
+        Ok(Some(state))
+    }
+
+    /// Which native uses which, from their records (see the `link` module): a cdn its
+    /// origin, a function its trigger's queue or bucket, anything the bucket, queue,
+    /// database or instance whose directory, key or url its inputs name.
+    async fn link_discovered(
+        &self,
+        _ctx: &OpContext,
+        found: &mut [DiscoveredResource],
+    ) -> Result<(), ProviderError> {
+        let inner = Arc::clone(&self.inner);
+        let ids: Vec<String> = found.iter().map(|f| f.id.clone()).collect();
+        let records = blocking(move || inner.records(&ids)).await?;
+        crate::link::link(found, &records);
+        Ok(())
+    }
+
+    /// The target's directory: kind `directory`, id its absolute path, name the target.
+    async fn account(&self, _ctx: &OpContext) -> Result<AccountIdentity, ProviderError> {
+        Ok(
+            AccountIdentity::new("directory", self.inner.layout.root().display().to_string())
+                .with_name(self.inner.target.clone()),
+        )
     }
 
     fn to_abstract(&self, state: &NativeState) -> Option<overcast_core::provider::AbstractView> {
@@ -426,9 +602,9 @@ impl Provider for LocalProvider {
         let (inner, filter) = (Arc::clone(&self.inner), filter.clone());
         blocking(move || {
             if inner.settings.noop {
-                crate::discover::ledger(&inner.noop, &filter)
+                crate::discover::ledger(&inner.noop, &inner.target, &filter)
             } else {
-                crate::discover::materialized(inner.layout.root(), &filter)
+                crate::discover::materialized(inner.layout.root(), &inner.target, &filter)
             }
         })
         .await

@@ -25,6 +25,10 @@ pub(crate) struct Record {
     pub inputs: Attrs,
     /// Computed outputs (paths, ports, generated password, hashes).
     pub outputs: Attrs,
+    /// When the native was created (RFC 3339 UTC), kept across updates. Records written
+    /// before it was kept have none: [`created`] falls back to the `owner.json` mtime.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
 }
 
 impl Record {
@@ -56,6 +60,18 @@ pub(crate) fn read_record(dir: &Path) -> Result<Option<Record>, ProviderError> {
     Ok(Some(fsutil::read_json(&p)?))
 }
 
+/// When the native at `dir` was created: what its record says, else (a record from before
+/// creation times were kept) the modification time of its `owner.json`, which is written
+/// once, when the native is built, and never again (updates rewrite only the record).
+pub(crate) fn created(dir: &Path, record: &Record) -> Option<String> {
+    record.created.clone().or_else(|| {
+        fs::metadata(dir.join(OWNER_FILE))
+            .and_then(|m| m.modified())
+            .ok()
+            .map(crate::clock::rfc3339_of)
+    })
+}
+
 /// Rewrite a native's record atomically (after an update).
 pub(crate) fn write_record(dir: &Path, record: &Record) -> Result<(), ProviderError> {
     Ok(fsutil::write_json(&dir.join(RECORD_FILE), record)?)
@@ -75,6 +91,25 @@ pub(crate) fn already_exists(dir: &Path, owner: Option<&OwnerTags>) -> ProviderE
         format!("{} already exists, {whose}", dir.display()),
     )
     .with_hint("if overcast created it in an interrupted apply, it is adopted on the next apply; otherwise remove the directory")
+}
+
+/// Error for acting on a discovered native whose place now holds another (or none):
+/// discovery found `found` at `dir`, `now` is there.
+pub(crate) fn replaced(dir: &Path, found: &OwnerTags, now: Option<&OwnerTags>) -> ProviderError {
+    let now = match now {
+        Some(o) => format!(
+            "now holds resource `{}` of stack `{}`, target `{}`",
+            o.resource, o.stack, o.target
+        ),
+        None => "now holds a native with no owner tags".to_string(),
+    };
+    ProviderError::invalid(format!(
+        "{} is no longer what discovery found there (resource `{}` of stack `{}`): it {now}",
+        dir.display(),
+        found.resource,
+        found.stack
+    ))
+    .with_hint("discover again and delete what is there now")
 }
 
 /// Build a native's directory crash-safely: `build(tmp, final)` fills a temp sibling
@@ -104,6 +139,7 @@ pub(crate) fn materialize(
             type_name: type_name.to_string(),
             inputs: inputs.clone(),
             outputs,
+            created: Some(crate::clock::now_rfc3339()),
         };
         fsutil::write_json(&tmp.join(OWNER_FILE), owner)?;
         fsutil::write_json(&tmp.join(RECORD_FILE), &record)?;
@@ -144,5 +180,40 @@ pub(crate) mod get {
 
     pub(crate) fn bool(a: &Attrs, key: &str) -> bool {
         a.get(key).and_then(|v| v.as_bool()).unwrap_or(false)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn creation_time_is_kept_else_the_directory_mtime() {
+        let d = tempfile::tempdir().expect("tempdir");
+        let dir = d.path().join("bucket");
+        let owner = OwnerTags {
+            stack: "s".into(),
+            target: "t".into(),
+            resource: "site.bucket".into(),
+        };
+        let rec = materialize(&dir, &owner, "local_bucket", &Attrs::new(), |_, _| {
+            Ok(Attrs::new())
+        })
+        .expect("materialize");
+        let kept = rec.created.clone().expect("a creation time");
+        assert_eq!(created(&dir, &rec), Some(kept.clone()));
+        assert_eq!(read_record(&dir).expect("read").expect("record"), rec);
+        // A record from before creation times were kept: when its owner tags were written.
+        let old = Record {
+            created: None,
+            ..rec
+        };
+        let at = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000);
+        fs::File::options()
+            .append(true)
+            .open(dir.join(OWNER_FILE))
+            .and_then(|f| f.set_modified(at))
+            .expect("set the owner file's mtime");
+        assert_eq!(created(&dir, &old).as_deref(), Some("2023-11-14T22:13:20Z"));
     }
 }

@@ -31,6 +31,10 @@ pub struct Settings {
     pub seed: u64,
     /// Abstract resources whose natives fail to create or update with a fatal error.
     pub fail_resources: BTreeSet<String>,
+    /// Natives (by address, `web.instance[0]`) or abstract resources (by name, `web`)
+    /// whose deletes fail with a fatal error, after the injected latency: how a teardown
+    /// (destroy, nuke) reports a resource it could not delete is tested with it.
+    pub fail_deletes: BTreeSet<String>,
     /// Every native is a small JSON file: no process, server or database is started
     /// (benchmarks of the engine itself).
     pub noop: bool,
@@ -108,12 +112,14 @@ mod tests {
     fn parses_every_known_setting() {
         let s = parse(
             json!({"latency_ms": 5, "error_rate": 0.5, "seed": 7, "fail_resources": ["db"],
+            "fail_deletes": ["web.instance[0]", "db"],
             "noop": true, "postgres": false, "helper_exe": "/bin/x", "rate_limit": 50}),
         )
         .expect("valid");
         assert_eq!(s.latency_ms, 5);
         assert_eq!(s.error_rate, 0.5);
         assert!(s.fail_resources.contains("db"));
+        assert!(s.fail_deletes.contains("web.instance[0]"));
         assert!(s.noop);
         assert_eq!(s.helper_exe, Some(PathBuf::from("/bin/x")));
         assert_eq!(s.rate_limit, Some(50.0));
@@ -126,6 +132,7 @@ mod tests {
             (json!({"error_rate": 2}), "error_rate"),
             (json!({"latency_ms": -1}), "latency_ms"),
             (json!({"fail_resources": "db"}), "fail_resources"),
+            (json!({"fail_deletes": "db"}), "fail_deletes"),
             (json!({"noop": "yes"}), "noop"),
             (json!({"rate_limit": 0}), "rate_limit"),
             (json!({"rate_limit": -5.5}), "rate_limit"),
