@@ -123,28 +123,33 @@ impl Reporter for TypeTallies {
     }
 }
 
-/// A unique, readable address per resource: `<type>.<last id segment>`, numbered on
-/// collision.
+/// A unique, readable address per resource: `<type>.<name>` (its name, or the last segment
+/// of its id), numbered on collision.
 fn addresses(found: &[DiscoveredResource]) -> Vec<NativeAddr> {
+    let clean = |s: &str| -> String {
+        s.chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                    c
+                } else {
+                    '-'
+                }
+            })
+            .collect()
+    };
     let mut seen: BTreeSet<NativeAddr> = BTreeSet::new();
     found
         .iter()
         .map(|r| {
-            let ty: String = r
-                .resource_type
-                .chars()
-                .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-                .collect();
-            let short =
-                r.id.trim_end_matches('/')
-                    .rsplit('/')
-                    .next()
-                    .unwrap_or(&r.id);
-            let short = short.replace('.', "-");
+            let ty = clean(&r.resource_type).replace('-', "_");
+            let short = match &r.name {
+                Some(n) if !n.is_empty() => clean(n),
+                _ => clean(r.id.trim_end_matches('/').rsplit('/').next().unwrap_or(&r.id)),
+            };
             let mut addr = NativeAddr::new(ty.clone(), short.clone());
             let mut n = 2;
             while seen.contains(&addr) {
-                addr = NativeAddr::new(ty.clone(), format!("{short}#{n}"));
+                addr = NativeAddr::new(ty.clone(), format!("{short}-{n}"));
                 n += 1;
             }
             seen.insert(addr.clone());
@@ -292,6 +297,12 @@ impl Deleter {
             let round = executor.run(&plan, BTreeMap::new(), &mut NoState).await?;
             let deleted: BTreeSet<NativeAddr> =
                 round.succeeded.iter().map(|(a, _)| a.clone()).collect();
+            // In the order they finished: users before what they use.
+            for (a, _) in &round.succeeded {
+                if let Some((i, _)) = changes.remove(a) {
+                    report.deleted.push(Outcome::of(&found[i], ""));
+                }
+            }
             for (a, _, e) in &round.failed {
                 last_error.insert(a.clone(), e.clone());
                 waiting.remove(a);
@@ -299,11 +310,6 @@ impl Deleter {
             for (a, _, why) in &round.skipped {
                 waiting.insert(a.clone(), why.clone());
                 last_error.remove(a);
-            }
-            for a in &deleted {
-                if let Some((i, _)) = changes.remove(a) {
-                    report.deleted.push(Outcome::of(&found[i], ""));
-                }
             }
             // The survivors no longer wait for what is gone.
             for (_, c) in changes.values_mut() {
@@ -416,6 +422,9 @@ mod tests {
         ];
         let a = addresses(&found);
         assert_eq!(a[0].to_string(), "s3_bucket.logs-example");
+        let named = DiscoveredResource::new("c", "ec2:instance", "i-1", BTreeMap::new())
+            .with_name("web server");
+        assert_eq!(addresses(&[named])[0].to_string(), "ec2_instance.web-server");
         assert_ne!(a[0], a[1]);
     }
 

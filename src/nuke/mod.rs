@@ -197,11 +197,17 @@ fn matched(v: &Verdict) -> String {
 
 fn row(e: &Entry, last: String) -> Vec<String> {
     let r = &e.resource;
+    // Owner labels are shown decoded, as the stack that owns it.
     let tags: Vec<String> = r
-        .tags
+        .owner
         .iter()
-        .filter(|(k, _)| !k.starts_with("overcast"))
-        .map(|(k, v)| format!("{k}={v}"))
+        .map(|o| format!("(stack {})", o.stack))
+        .chain(
+            r.tags
+                .iter()
+                .filter(|(k, _)| !k.starts_with("overcast"))
+                .map(|(k, v)| format!("{k}={v}")),
+        )
         .collect();
     let name = name_of(r);
     vec![
