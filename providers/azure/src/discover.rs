@@ -80,7 +80,11 @@ pub async fn discover(
         if let Some(given) = &c.settings.resource_group {
             // A given group is the only one (it exists or discovery says so): the group
             // list, not a GET, because only the list gives its creation time.
-            groups.retain(|g| g.name.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(given)));
+            groups.retain(|g| {
+                g.name
+                    .as_deref()
+                    .is_some_and(|n| n.eq_ignore_ascii_case(given))
+            });
             if groups.is_empty() {
                 return Err(ProviderError::new(
                     overcast_core::ErrorClass::NotFound,

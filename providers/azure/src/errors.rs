@@ -171,7 +171,10 @@ mod tests {
         assert_eq!(e.class, ErrorClass::Conflict);
         assert!(e.message.contains("/x/nic1"), "{}", e.message);
         let plan = br#"{"error":{"code":"Conflict","message":"Server farm 'p' cannot be deleted because it has web app(s) a assigned to it."}}"#;
-        assert_eq!(arm("DELETE plan", 409, plan, None).class, ErrorClass::Conflict);
+        assert_eq!(
+            arm("DELETE plan", 409, plan, None).class,
+            ErrorClass::Conflict
+        );
         assert_eq!(
             arm("GET x", 400, b"not json", None).class,
             ErrorClass::InvalidInput

@@ -34,7 +34,11 @@ pub async fn link(c: &Clients, found: &mut [DiscoveredResource]) -> Result<(), P
         .iter()
         .map(|r| (r.arn.to_ascii_lowercase(), r.arn.clone()))
         .collect();
-    let has = |ty: &str| found.iter().any(|r| r.resource_type.eq_ignore_ascii_case(ty));
+    let has = |ty: &str| {
+        found
+            .iter()
+            .any(|r| r.resource_type.eq_ignore_ascii_case(ty))
+    };
     let mut edges = Edges::new();
     for r in found.iter() {
         let user = r.arn.to_ascii_lowercase();
@@ -72,8 +76,11 @@ pub async fn link(c: &Clients, found: &mut [DiscoveredResource]) -> Result<(), P
     }
     if has(compute::VNET_TYPE) {
         for vnet in list(c, compute::VNET_TYPE, compute::NETWORK_API).await? {
-            for nsg in ids_at(&vnet, "/properties/subnets", "/properties/networkSecurityGroup/id")
-            {
+            for nsg in ids_at(
+                &vnet,
+                "/properties/subnets",
+                "/properties/networkSecurityGroup/id",
+            ) {
                 add(&mut edges, &vnet, &nsg);
             }
         }
@@ -94,7 +101,12 @@ pub async fn link(c: &Clients, found: &mut [DiscoveredResource]) -> Result<(), P
     let accounts: BTreeMap<String, String> = found
         .iter()
         .filter(|r| r.resource_type.eq_ignore_ascii_case(storage::ACCOUNT_TYPE))
-        .filter_map(|r| Some((crate::ids::parse(&r.arn)?.name.to_ascii_lowercase(), r.arn.clone())))
+        .filter_map(|r| {
+            Some((
+                crate::ids::parse(&r.arn)?.name.to_ascii_lowercase(),
+                r.arn.clone(),
+            ))
+        })
         .collect();
     let mut hosts: BTreeMap<String, String> = BTreeMap::new();
     if has(function::SITE_TYPE) {
@@ -108,17 +120,17 @@ pub async fn link(c: &Clients, found: &mut [DiscoveredResource]) -> Result<(), P
             if let Some(host) = str_at(&site, "/properties/defaultHostName") {
                 hosts.insert(host.to_ascii_lowercase(), id.to_string());
             }
-            if let Some(account) = site_account(c, id).await? {
-                if let Some(account_id) = accounts.get(&account.to_ascii_lowercase()) {
-                    add(&mut edges, &site, account_id);
-                }
+            let account = site_account(c, id).await?;
+            if let Some(account_id) = account.and_then(|a| accounts.get(&a.to_ascii_lowercase())) {
+                add(&mut edges, &site, account_id);
             }
         }
     }
     if has(cdn::PROFILE_TYPE) {
         if has(compute::PUBLIC_IP_TYPE) {
             for ip in list(c, compute::PUBLIC_IP_TYPE, compute::NETWORK_API).await? {
-                if let (Some(id), Some(addr)) = (str_at(&ip, "/id"), str_at(&ip, "/properties/ipAddress"))
+                if let (Some(id), Some(addr)) =
+                    (str_at(&ip, "/id"), str_at(&ip, "/properties/ipAddress"))
                 {
                     hosts.insert(addr.to_string(), id.to_string());
                 }
@@ -167,7 +179,9 @@ fn add(edges: &mut Edges, user: &Value, used: &str) {
 }
 
 fn str_at<'a>(v: &'a Value, pointer: &str) -> Option<&'a str> {
-    v.pointer(pointer).and_then(Value::as_str).filter(|s| !s.is_empty())
+    v.pointer(pointer)
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
 }
 
 /// The strings at `field` of each element of the array at `array`.
@@ -218,7 +232,11 @@ async fn list(c: &Clients, arm_type: &str, api: &str) -> Result<Vec<Value>, Prov
 async fn site_account(c: &Clients, site: &str) -> Result<Option<String>, ProviderError> {
     let listed: Result<Value, ProviderError> = c
         .arm
-        .post(&format!("{site}/config/appsettings/list"), function::API, None)
+        .post(
+            &format!("{site}/config/appsettings/list"),
+            function::API,
+            None,
+        )
         .await;
     let settings = overcast_core::error::gone_as(listed.map(Some), None)?;
     Ok(settings
@@ -261,8 +279,12 @@ mod tests {
 
     #[test]
     fn ids_name_their_group_parent_and_network() {
-        let ep = "/subscriptions/s/resourceGroups/RG/providers/Microsoft.Cdn/profiles/p/afdEndpoints/e";
-        assert_eq!(group_of(ep).as_deref(), Some("/subscriptions/s/resourcegroups/rg"));
+        let ep =
+            "/subscriptions/s/resourceGroups/RG/providers/Microsoft.Cdn/profiles/p/afdEndpoints/e";
+        assert_eq!(
+            group_of(ep).as_deref(),
+            Some("/subscriptions/s/resourcegroups/rg")
+        );
         assert_eq!(
             parent_of(ep).as_deref(),
             Some("/subscriptions/s/resourcegroups/rg/providers/microsoft.cdn/profiles/p")

@@ -334,7 +334,10 @@ impl Provider for AzureProvider {
         let c = self.clients().await?;
         let sub: Subscription = c
             .arm
-            .get(&format!("/subscriptions/{}", c.subscription), SUBSCRIPTIONS_API)
+            .get(
+                &format!("/subscriptions/{}", c.subscription),
+                SUBSCRIPTIONS_API,
+            )
             .await?;
         let id = if sub.subscription_id.is_empty() {
             c.subscription.clone()
