@@ -1,5 +1,12 @@
-"""Microsoft.Resources: resource groups (PUT/GET/PATCH/DELETE/HEAD, list) and the generic
-resource lists of a subscription and of a group, with ARM's `$filter`.
+"""Microsoft.Resources: resource groups (PUT/GET/PATCH/DELETE/HEAD, list), the generic
+resource lists of a subscription and of a group, with ARM's `$filter` and `$expand`, and the
+subscription itself (Subscriptions_Get, its own document and api-version).
+
+The generic lists hold the tracked resources: top-level ones and nested types that carry a
+location and tags (a Front Door endpoint, `Microsoft.Cdn/profiles/afdendpoints`, is listed
+in its group as ARM lists it; an untracked child such as a queue or a subnet is not).
+`$expand=createdTime` (and `changedTime`, `provisioningState`) adds those fields to each
+item, only when asked, as ARM does; the resource group list honours `createdTime` too.
 
 A group is created at once; deleting it answers 202 with a Location URL and takes, when
 that operation completes, every resource in it (nested ones too). While it is being
@@ -15,6 +22,10 @@ from .store import Operation, now_iso
 
 NAMESPACE = "Microsoft.Resources"
 DOC = "Microsoft.Resources/stable/2022-09-01/resources.json"
+SUBSCRIPTIONS_DOC = "Microsoft.Resources/stable/2022-12-01/subscriptions.json"
+# Subscriptions_Get is in its own document (subscriptions.json) with its own api-versions;
+# only the fixture's is served (a false refusal of an older one, never a false accept).
+SUBSCRIPTIONS_API = "2022-12-01"
 
 _FILTER_TERM = re.compile(r"\s*(\w+)\s+eq\s+'((?:[^']|'')*)'\s*", re.IGNORECASE)
 
@@ -146,11 +157,15 @@ class Groups:
     def list(self, ctx):
         groups = [g for (sub, _), g in sorted(self.store.groups.items()) if sub == ctx.sub]
         tag_filter = self.filter(ctx, allowed={"tagname", "tagvalue"})
+        expand = _expand(ctx)
         items = []
         for g in groups:
             if tag_filter and not _tags_match(g["body"].get("tags") or {}, tag_filter):
                 continue
-            items.append(self.body(ctx, g))
+            item = self.body(ctx, g)
+            if "createdtime" in expand:
+                item["createdTime"] = g["created"]
+            items.append(item)
         return 200, self.app.engine.page(ctx, items), {}
 
     def filter(self, ctx, allowed):
@@ -171,15 +186,16 @@ class Groups:
         return terms
 
     def list_resources(self, ctx, rg=None):
-        """Resources_List / Resources_ListByResourceGroup: the top-level resources."""
+        """Resources_List / Resources_ListByResourceGroup: the tracked resources (top-level
+        ones and tracked nested ones)."""
         if rg is not None:
             self.app.engine.group(ctx, rg)
         terms = self.filter(ctx, allowed={"tagname", "tagvalue", "resourcetype", "name", "location", "resourcegroup"})
-        expand = {e.strip().lower() for e in (ctx.query.get("$expand") or "").split(",") if e.strip()}
+        expand = _expand(ctx)
         items = []
         for key, rec in sorted(self.store.resources.items()):
             rtype = rec["rtype"]
-            if rec["sub"] != ctx.sub or len(rtype.path) != 1:
+            if rec["sub"] != ctx.sub or not (len(rtype.path) == 1 or rtype.tracked):
                 continue
             if rg is not None and rec["rg"] != rg.lower():
                 continue
@@ -209,6 +225,44 @@ class Groups:
                 item["provisioningState"] = body.get("properties", {}).get("provisioningState", "Succeeded")
             items.append(item)
         return 200, self.app.engine.page(ctx, items), {}
+
+
+def _expand(ctx):
+    """The lowercase fields of `$expand` (createdTime, changedTime, provisioningState)."""
+    return {e.strip().lower() for e in (ctx.query.get("$expand") or "").split(",") if e.strip()}
+
+
+class Subscriptions:
+    """GET /subscriptions/{id} (Subscriptions_Get): every well-formed id is a subscription
+    of the caller's tenant, Enabled, with the configured display name."""
+
+    def __init__(self, app):
+        self.app = app
+        self.store = app.store
+
+    def get(self, ctx, sub):
+        version = ctx.query.get("api-version")
+        if version is None:
+            raise bad_request("MissingApiVersionParameter",
+                              "The api-version query parameter (?api-version=) is required for all requests.")
+        if version != SUBSCRIPTIONS_API:
+            raise bad_request(
+                "InvalidApiVersionParameter",
+                f"The api-version '{version}' is invalid. The supported versions are '{SUBSCRIPTIONS_API}'.",
+            )
+        # The answer holds only properties the fixture's `Subscription` definition names.
+        known = self.app.schemas.definition(SUBSCRIPTIONS_DOC, "Subscription")["properties"]
+        body = {
+            "id": f"/subscriptions/{sub}",
+            "subscriptionId": sub,
+            "displayName": self.store.subscription_name,
+            "tenantId": "00000000-0000-4000-8000-00000000feed",
+            "state": "Enabled",
+            "subscriptionPolicies": {"locationPlacementId": "Public_2014-09-01", "quotaId": "PayAsYouGo_2014-09-01",
+                                     "spendingLimit": "Off"},
+            "authorizationSource": "RoleBased",
+        }
+        return 200, {k: v for k, v in body.items() if k in known}, {}
 
 
 def _tags_match(tags, terms):

@@ -86,6 +86,10 @@ class Schemas:
     def parameter(self, doc_suffix, name):
         return self.documents[self.document(doc_suffix)]["parameters"][name]
 
+    def definition(self, doc_suffix, name):
+        """A definition of a document, as the fixture holds it (for answers built to it)."""
+        return self.documents[self.document(doc_suffix)]["definitions"][name]
+
     def _resolve(self, doc, ref):
         """(document path, schema) that `ref`, written in document `doc`, names."""
         file_part, _, pointer = ref.partition("#")

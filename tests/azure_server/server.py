@@ -10,8 +10,9 @@ rejected as unknown (a known limit).
 Control paths (never part of ARM; no Authorization needed):
   GET  /__contract/requests  every request so far: [{method, path, query, headers, body, status}]
   POST /__contract/reset     forget all groups, resources, operations and the request log
-  POST /__contract/config    {"polls": N, "pageSize": M}: reads an operation answers before it
-                             completes; list page size (either key may be left out)
+  POST /__contract/config    {"polls": N, "pageSize": M, "subscriptionName": S}: reads an
+                             operation answers before it completes; list page size; the
+                             displayName of every subscription (any key may be left out)
   POST /__contract/settle    finish every operation still running (time passes)
   POST /__contract/fail-next {"code": C, "message": M[, "status": S]}: the next long-running
                              operation started fails with that error (its resource is left
@@ -29,7 +30,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from . import api_versions
 from .arm import Ctx, Engine, normalize_location
 from .errors import ArmError, bad_request, not_found
-from .resources import Groups
+from .resources import Groups, Subscriptions
 from .schema import SCHEMAS_DIR, Schemas
 from .servicebus import ServiceBus
 from .storage import AZURITE_KEY, Storage
@@ -50,6 +51,7 @@ class App:
         self.store = Store(polls, page_size)
         self.engine = Engine(self)
         self.groups = Groups(self)
+        self.subscriptions = Subscriptions(self)
         self.storage = Storage(self, storage_key, blob_endpoint, queue_endpoint)
         self.servicebus = ServiceBus(self)
         self.provider_actions = {
@@ -86,6 +88,12 @@ class App:
         if not _GUID.fullmatch(sub):
             raise bad_request("InvalidSubscriptionId", f"The provided subscription identifier '{sub}' is malformed or invalid.")
         sub = sub.lower()
+        if not rest:
+            # Subscriptions_Get: its own document and api-version (resources.py).
+            _only(method, "GET")
+            ctx = Ctx(self, method, sub, query, None, base_url, query.get("api-version"))
+            with self.store.lock:
+                return self.subscriptions.get(ctx, sub)
         lower = [p.lower() for p in rest]
         if len(rest) >= 2 and lower[0] == "providers":
             namespace = rest[1]
@@ -304,13 +312,15 @@ def make_handler(app):
                         cfg = json.loads(raw or b"{}")
                         polls = int(cfg.get("polls", app.store.polls))
                         size = int(cfg.get("pageSize", app.store.page_size))
-                        if polls < 0 or size < 1:
-                            raise ValueError((polls, size))
+                        name = str(cfg.get("subscriptionName", app.store.subscription_name))
+                        if polls < 0 or size < 1 or not name:
+                            raise ValueError((polls, size, name))
                     except (ValueError, TypeError, AttributeError) as e:
                         self._send(400, bad_request("InvalidConfig", f"config wants {{\"polls\": N >= 0, \"pageSize\": M >= 1}}: {e}").body())
                         return
                     app.store.polls, app.store.page_size = polls, size
-                    self._send(200, {"polls": polls, "pageSize": size})
+                    app.store.subscription_name = name
+                    self._send(200, {"polls": polls, "pageSize": size, "subscriptionName": name})
                 elif method == "POST" and path == "/__contract/settle":
                     settled = 0
                     for op in list(app.store.operations.values()):

@@ -78,6 +78,8 @@ class Store:
         self.lock = threading.RLock()
         self.polls = polls
         self.page_size = page_size
+        # The displayName of every subscription (configuration: survives a reset).
+        self.subscription_name = "overcast contract lab"
         self.reset()
 
     def reset(self):

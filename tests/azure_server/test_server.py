@@ -4,6 +4,7 @@ Run from tests/: `python -m unittest azure_server.test_server` (tests/azure_cont
 runs them, so `cargo test` does).
 """
 
+import datetime
 import json
 import unittest
 import urllib.error
@@ -51,7 +52,7 @@ class Base(unittest.TestCase):
 
     def setUp(self):
         self.raw("POST", "/__contract/reset")
-        self.raw("POST", "/__contract/config", {"polls": 2, "pageSize": 5})
+        self.raw("POST", "/__contract/config", {"polls": 2, "pageSize": 5, "subscriptionName": "overcast contract lab"})
 
     def raw(self, method, url, body=None, headers=None, auth=True):
         """(status, JSON body or None, headers) of one request; `url` is a path or a full URL."""
@@ -231,6 +232,47 @@ class Lists(Base):
         self.assert_error(self.call("GET", f"/subscriptions/{SUB}/resources?$filter={q}", RES), 400, "InvalidFilterInQueryString")
         _, page, _ = self.call("GET", f"/subscriptions/{SUB}/resourcegroups?$top=3", RES)
         self.assertEqual((len(page["value"]), "nextLink" in page), (3, True))
+
+
+class Inventory(Base):
+    """What nuke reads: creation times only when expanded, tracked nested resources in the
+    generic lists, and the subscription's display name."""
+
+    def test_created_time_is_given_only_when_expanded(self):
+        self.group("rg1")
+        self.account()
+        for path in (f"/subscriptions/{SUB}/resources", f"{rg_path('rg1')}/resources", f"/subscriptions/{SUB}/resourcegroups"):
+            _, plain, _ = self.call("GET", path, RES)
+            self.assertTrue(plain["value"] and all("createdTime" not in i for i in plain["value"]), plain)
+            _, expanded, _ = self.call("GET", path + "?$expand=createdTime", RES)
+            for item in expanded["value"]:
+                datetime.datetime.fromisoformat(item["createdTime"].replace("Z", "+00:00")[:26] + "+00:00")
+                self.assertNotIn("changedTime", item)
+
+    def test_tracked_nested_resources_are_listed_and_untracked_ones_are_not(self):
+        self.group("rg1")
+        p = f"{rg_path('rg1')}/providers/Microsoft.Cdn/profiles/prof1"
+        self.call("PUT", p, CDN, {"location": "global", "sku": {"name": "Standard_AzureFrontDoor"}})
+        self.raw("POST", "/__contract/settle")
+        self.call("PUT", p + "/afdEndpoints/edge", CDN, {"location": "global", "tags": {"k": "v"}})
+        self.call("PUT", p + "/ruleSets/cache", CDN, {})
+        self.raw("POST", "/__contract/settle")
+        _, page, _ = self.call("GET", f"{rg_path('rg1')}/resources", RES)
+        self.assertEqual(sorted(i["type"] for i in page["value"]),
+                         ["Microsoft.Cdn/profiles", "Microsoft.Cdn/profiles/afdEndpoints"])
+        self.assertEqual([i["tags"] for i in page["value"] if i["name"] == "edge"], [{"k": "v"}])
+
+    def test_the_subscription_has_a_display_name_and_its_own_api_version(self):
+        status, body, _ = self.call("GET", f"/subscriptions/{SUB}", "2022-12-01")
+        self.assertEqual(status, 200, body)
+        self.assertEqual((body["subscriptionId"], body["id"], body["state"]), (SUB, f"/subscriptions/{SUB}", "Enabled"))
+        self.assertEqual(body["displayName"], "overcast contract lab")
+        self.raw("POST", "/__contract/config", {"subscriptionName": "team prod"})
+        self.assertEqual(self.call("GET", f"/subscriptions/{SUB}", "2022-12-01")[1]["displayName"], "team prod")
+        self.assert_error(self.call("GET", f"/subscriptions/{SUB}", RES), 400, "InvalidApiVersionParameter")
+        self.assert_error(self.raw("GET", f"/subscriptions/{SUB}"), 400, "MissingApiVersionParameter")
+        self.assert_error(self.call("DELETE", f"/subscriptions/{SUB}", "2022-12-01"), 405, "MethodNotAllowed")
+        self.assert_error(self.call("GET", "/subscriptions/nope", "2022-12-01"), 400, "InvalidSubscriptionId")
 
 
 class StorageAccounts(Base):

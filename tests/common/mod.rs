@@ -15,6 +15,8 @@ pub fn overcast_bin() -> PathBuf {
 }
 
 pub mod arm;
+#[cfg(feature = "azure")]
+pub mod nuke_azure;
 pub mod nuke_local;
 pub mod servers;
 

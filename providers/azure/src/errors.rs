@@ -46,8 +46,31 @@ const TAKEN_CODES: &[&str] = &[
     "ServerNameAlreadyExists",
 ];
 
+/// Codes of a delete refused because another resource still uses this one (Microsoft.Network
+/// answers them with 400, not 409; their messages name the user). A conflict: `nuke`
+/// tries again once what uses it is gone, never right away.
+const IN_USE_CODES: &[&str] = &[
+    "InUseNetworkSecurityGroupCannotBeDeleted",
+    "InUseSubnetCannotBeDeleted",
+    "InUseRouteTableCannotBeDeleted",
+    "PublicIPAddressCannotBeDeleted",
+    "PublicIPAddressInUse",
+    "NicInUse",
+];
+
+/// Whether ARM refused a delete because something still uses the resource: an in-use code,
+/// or App Service's generic 409 `Conflict` saying what it cannot delete because of what
+/// ("Server farm 'p' cannot be deleted because it has web app(s) a assigned to it").
+pub fn in_use(status: u16, code: &str, message: &str) -> bool {
+    IN_USE_CODES.contains(&code)
+        || (status == 409 && code == "Conflict" && message.contains("cannot be deleted because"))
+}
+
 /// The class of an ARM error.
 pub fn class_of(status: u16, code: &str) -> ErrorClass {
+    if IN_USE_CODES.contains(&code) {
+        return ErrorClass::Conflict;
+    }
     match status {
         401 | 403 => ErrorClass::Auth,
         404 => ErrorClass::NotFound,
@@ -77,10 +100,16 @@ pub fn arm(op: &str, status: u16, body: &[u8], retry_after: Option<&str>) -> Pro
     } else {
         format!("HTTP {status} {}", detail.code)
     };
-    let mut e = ProviderError::new(
-        class_of(status, &detail.code),
-        format!("{op}: {code}: {message}"),
-    );
+    let used = in_use(status, &detail.code, &message);
+    let class = if used {
+        ErrorClass::Conflict
+    } else {
+        class_of(status, &detail.code)
+    };
+    let mut e = ProviderError::new(class, format!("{op}: {code}: {message}"));
+    if used {
+        e = e.with_hint("it is still in use (the message names by what): delete that first");
+    }
     if TAKEN_CODES.contains(&detail.code.as_str()) {
         e = e.with_hint(
             "the name is taken outside this stack: rename the resource (names derive from \
@@ -132,6 +161,20 @@ mod tests {
             e.message
         );
         assert_eq!(arm("GET x", 404, b"", None).class, ErrorClass::NotFound);
+        // In use: a conflict that names the user, whatever the status ARM gives it.
+        let e = arm(
+            "DELETE nsg",
+            400,
+            br#"{"error":{"code":"InUseNetworkSecurityGroupCannotBeDeleted","message":"in use by the following resources: /x/nic1."}}"#,
+            None,
+        );
+        assert_eq!(e.class, ErrorClass::Conflict);
+        assert!(e.message.contains("/x/nic1"), "{}", e.message);
+        let plan = br#"{"error":{"code":"Conflict","message":"Server farm 'p' cannot be deleted because it has web app(s) a assigned to it."}}"#;
+        assert_eq!(
+            arm("DELETE plan", 409, plan, None).class,
+            ErrorClass::Conflict
+        );
         assert_eq!(
             arm("GET x", 400, b"not json", None).class,
             ErrorClass::InvalidInput

@@ -93,8 +93,10 @@ impl Handler for Group {
         Ok(self.read(c, prior).await?.0)
     }
     /// Refuses to delete a group that still holds resources: the engine has deleted every
-    /// resource of the stack by now, so what is left is someone else's (or was created by
-    /// hand in the stack's group) and deleting the group would delete it too.
+    /// resource of the stack by now (a destroy), or every resource of the group that nuke
+    /// was to delete (every resource uses its group), so what is left is someone else's or
+    /// excluded (`keep=true`), and deleting the group would delete it too. The conflict
+    /// names what is left; nuke re-queues it and reports it left when nothing moves.
     async fn delete(
         &self,
         c: &Clients,
@@ -113,13 +115,13 @@ impl Handler for Group {
             return Err(ProviderError::new(
                 overcast_core::ErrorClass::Conflict,
                 format!(
-                    "resource group `{}` still holds {} resource(s) overcast did not delete: {}",
+                    "resource group `{}` still holds {} resource(s), which deleting it would delete too: {}",
                     prior.id,
                     left.len(),
                     names.join(", ")
                 ),
             )
-            .with_hint("delete or move them, then run the destroy again (or use `overcast nuke` for a lab group)"));
+            .with_hint("delete or move them first (a destroy leaves what it does not own; `overcast nuke` what its filters exclude)"));
         }
         c.arm.delete(ctx, &prior.id, API).await
     }

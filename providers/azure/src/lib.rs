@@ -36,6 +36,7 @@ pub mod function;
 pub mod group;
 mod handlers;
 pub mod ids;
+mod link;
 pub mod names;
 mod outputs;
 pub mod provider;

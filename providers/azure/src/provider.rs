@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_trait::async_trait;
-use overcast_core::discovery::{DiscoveredResource, DiscoveryFilter};
+use overcast_core::discovery::{AccountIdentity, DiscoveredResource, DiscoveryFilter};
 use overcast_core::native::{CreateRequest, Observed};
 use overcast_core::op::OpContext;
 use overcast_core::{
@@ -94,6 +94,19 @@ impl AzureProvider {
             location: self.inner.settings.effective_location(),
         }
     }
+}
+
+/// The api-version of Subscriptions_Get (Microsoft.Resources' subscriptions document).
+const SUBSCRIPTIONS_API: &str = "2022-12-01";
+
+/// What `account` reads of a subscription.
+#[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Subscription {
+    #[serde(default)]
+    subscription_id: String,
+    #[serde(default)]
+    display_name: Option<String>,
 }
 
 /// The handler of a native type, or an error naming the type.
@@ -307,7 +320,39 @@ impl Provider for AzureProvider {
         discover::discover(self.clients().await?, filter).await
     }
 
-    /// A discovered resource as a state its handler can read and delete: its ARM id.
+    /// Which discovered resource uses which ([`crate::link`]).
+    async fn link_discovered(
+        &self,
+        _ctx: &OpContext,
+        found: &mut [DiscoveredResource],
+    ) -> Result<(), ProviderError> {
+        crate::link::link(self.clients().await?, found).await
+    }
+
+    /// The subscription and its display name (Subscriptions_Get).
+    async fn account(&self, _ctx: &OpContext) -> Result<AccountIdentity, ProviderError> {
+        let c = self.clients().await?;
+        let sub: Subscription = c
+            .arm
+            .get(
+                &format!("/subscriptions/{}", c.subscription),
+                SUBSCRIPTIONS_API,
+            )
+            .await?;
+        let id = if sub.subscription_id.is_empty() {
+            c.subscription.clone()
+        } else {
+            sub.subscription_id
+        };
+        let who = AccountIdentity::new("subscription", id);
+        Ok(match sub.display_name.filter(|n| !n.is_empty()) {
+            Some(name) => who.with_name(name),
+            None => who,
+        })
+    }
+
+    /// A discovered resource as a state its handler can read and delete: its ARM id. Every
+    /// discoverable type has a handler; a type without one (none today) is skipped.
     async fn discovered_state(
         &self,
         _ctx: &OpContext,

@@ -751,6 +751,7 @@ mod tests {
             br#"{"error":{"code":"NicInUse","message":"in use"}}"#,
             None,
         );
-        assert_eq!(reserved_as_retryable(e).class, ErrorClass::InvalidInput);
+        // In use by a machine: a conflict (deleted once the machine is gone), not a wait.
+        assert_eq!(reserved_as_retryable(e).class, ErrorClass::Conflict);
     }
 }

@@ -174,7 +174,7 @@ fn storage_connection(account: &str, key: &str) -> String {
 }
 
 /// The `key=value` field of a `;`-separated connection string.
-fn connection_field<'a>(connection: &'a str, key: &str) -> Option<&'a str> {
+pub(crate) fn connection_field<'a>(connection: &'a str, key: &str) -> Option<&'a str> {
     connection.split(';').find_map(|part| {
         let (k, v) = part.split_once('=')?;
         k.trim().eq_ignore_ascii_case(key).then_some(v.trim())
@@ -570,7 +570,10 @@ impl Handler for App {
         prior: &NativeState,
     ) -> Result<(), ProviderError> {
         // Where its packages are: the live settings say (a discovered app has no recorded
-        // inputs), else the recorded inputs.
+        // inputs), else the recorded inputs. An app that does not run from a package of
+        // overcast's (`packages/<app>/...`, deployed some other way) has none to remove, and
+        // its account's data is not touched.
+        let app = prior.id.rsplit('/').next().unwrap_or_default();
         let live_account = match c
             .arm
             .post::<AppSettings>(&format!("{}/config/appsettings/list", prior.id), API, None)
@@ -578,7 +581,9 @@ impl Handler for App {
         {
             Ok(s) => s
                 .properties
-                .get("AzureWebJobsStorage")
+                .get(RUN_FROM_PACKAGE)
+                .filter(|url| url.contains(&format!("/{PACKAGES}/{app}/")))
+                .and(s.properties.get("AzureWebJobsStorage"))
                 .and_then(|conn| connection_field(conn, "AccountName"))
                 .map(str::to_string),
             Err(e) if e.class == ErrorClass::NotFound => None,
@@ -592,7 +597,6 @@ impl Handler for App {
                 .and_then(Value::as_str)
                 .map(str::to_string)
         });
-        let app = prior.id.rsplit('/').next().unwrap_or_default();
         match account {
             Some(account) if !app.is_empty() => delete_packages(c, &account, app, None).await,
             _ => Ok(()),
