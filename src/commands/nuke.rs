@@ -34,7 +34,9 @@ struct Scope {
 /// `overcast nuke`
 pub async fn run(ctx: &Ctx, args: &NukeArgs) -> anyhow::Result<i32> {
     if args.no_dry_run && args.out.is_some() {
-        bail!("--out saves a dry run's list; run without --no-dry-run to save one, then delete it with --no-dry-run --from FILE");
+        bail!(
+            "--out saves a dry run's list; run without --no-dry-run to save one, then delete it with --no-dry-run --from FILE"
+        );
     }
     let config = match &args.config {
         Some(f) => NukeConfig::load(f)?,

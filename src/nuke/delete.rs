@@ -144,7 +144,12 @@ fn addresses(found: &[DiscoveredResource]) -> Vec<NativeAddr> {
             let ty = clean(&r.resource_type).replace('-', "_");
             let short = match &r.name {
                 Some(n) if !n.is_empty() => clean(n),
-                _ => clean(r.id.trim_end_matches('/').rsplit('/').next().unwrap_or(&r.id)),
+                _ => clean(
+                    r.id.trim_end_matches('/')
+                        .rsplit('/')
+                        .next()
+                        .unwrap_or(&r.id),
+                ),
             };
             let mut addr = NativeAddr::new(ty.clone(), short.clone());
             let mut n = 2;
@@ -424,7 +429,10 @@ mod tests {
         assert_eq!(a[0].to_string(), "s3_bucket.logs-example");
         let named = DiscoveredResource::new("c", "ec2:instance", "i-1", BTreeMap::new())
             .with_name("web server");
-        assert_eq!(addresses(&[named])[0].to_string(), "ec2_instance.web-server");
+        assert_eq!(
+            addresses(&[named])[0].to_string(),
+            "ec2_instance.web-server"
+        );
         assert_ne!(a[0], a[1]);
     }
 
