@@ -424,7 +424,10 @@ fn a_tier_change_is_one_patch_a_retried_create_is_adopted_and_a_primary_with_rep
         assert_eq!(e.class, ErrorClass::Conflict, "{}", e.to_report());
         assert!(e.message.contains("in use by"), "{}", e.message);
         assert!(
-            e.hint.as_deref().unwrap_or_default().contains("read replicas"),
+            e.hint
+                .as_deref()
+                .unwrap_or_default()
+                .contains("read replicas"),
             "{}",
             e.to_report()
         );

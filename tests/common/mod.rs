@@ -15,6 +15,8 @@ pub fn overcast_bin() -> PathBuf {
 }
 
 pub mod arm;
+#[cfg(feature = "gcp")]
+pub mod nuke_gcp;
 pub mod servers;
 
 /// A stack in a temp dir.
