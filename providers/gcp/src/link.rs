@@ -24,6 +24,9 @@ use crate::{pubsub, scheduler};
 /// A `(user, used)` pair of arns.
 type Edge = (String, String);
 
+/// The links of a live Compute resource that name what it uses.
+type UsedLinks = fn(&Value) -> Vec<&str>;
+
 /// Fill `uses` among `found`.
 pub async fn link(c: &Clients, found: &mut [DiscoveredResource]) -> Result<(), ProviderError> {
     let present: HashSet<&str> = found.iter().map(|r| r.resource_type.as_str()).collect();
@@ -195,7 +198,7 @@ async fn compute_edges(
         }
     }
     // (type, collection, the fields that name what it uses)
-    let globals: [(&str, Global, fn(&Value) -> Vec<&str>); 4] = [
+    let globals: [(&str, Global, UsedLinks); 4] = [
         ("compute:firewall", Global::Firewall, |v| {
             vec![str_of(v, "network")]
         }),
