@@ -422,7 +422,7 @@ fn a_network_in_use_is_refused_then_deleted_once_its_instances_are_gone() {
             .delete(&OpContext::detached("delete network"), &net)
             .await
             .expect_err("a network in use is not deleted");
-        assert_eq!(e.class, ErrorClass::Retryable, "{}", e.to_report());
+        assert_eq!(e.class, ErrorClass::Conflict, "{}", e.to_report());
         assert!(e.message.contains("in use"), "{}", e.message);
         for st in states.iter().rev() {
             p.delete(&ctx, st).await.expect("delete");

@@ -20,7 +20,7 @@ use overcast_core::kinds::Properties;
 use overcast_core::native::{CreateRequest, NativeAddr, NativeSpec, OwnerTags};
 use overcast_core::op::OpContext;
 use overcast_core::provider::{AbstractResource, Provider};
-use overcast_core::{Attrs, Kind};
+use overcast_core::{Attrs, ErrorClass, Kind};
 use serde_json::{Value, json};
 
 const POLLS: u32 = 2;
@@ -415,13 +415,22 @@ fn a_tier_change_is_one_patch_a_retried_create_is_adopted_and_a_primary_with_rep
             .expect_err("a disk shrink is refused");
         assert!(e.message.contains("cannot shrink"), "{}", e.message);
 
-        // The primary cannot go while its replica exists: Cloud SQL refuses, the error
-        // says to delete the replicas first.
+        // The primary cannot go while its replica exists: Cloud SQL refuses, the error is
+        // a conflict (the replicas go first) that names them and says so.
         let e = p
             .delete(&OpContext::detached("delete-primary"), &prior)
             .await
             .expect_err("a primary with replicas is not deleted");
-        assert!(e.message.contains("read replicas"), "{}", e.message);
+        assert_eq!(e.class, ErrorClass::Conflict, "{}", e.to_report());
+        assert!(e.message.contains("in use by"), "{}", e.message);
+        assert!(
+            e.hint
+                .as_deref()
+                .unwrap_or_default()
+                .contains("read replicas"),
+            "{}",
+            e.to_report()
+        );
 
         // The password never went anywhere but the user insert.
         let password = user.outputs["password"]

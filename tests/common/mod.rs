@@ -17,6 +17,8 @@ pub fn overcast_bin() -> PathBuf {
 pub mod arm;
 #[cfg(feature = "azure")]
 pub mod nuke_azure;
+#[cfg(feature = "gcp")]
+pub mod nuke_gcp;
 pub mod nuke_local;
 pub mod servers;
 

@@ -476,7 +476,8 @@ class Compute:
             def gone():
                 items.pop(name, None)
                 if collection == "networks" and name == "default":
-                    self.store.collections[(API, project, "__default_deleted", "")] = {}
+                    # A marker that is true: an empty dict would read as never deleted.
+                    self.store.collections[(API, project, "__default_deleted", "")] = {"default": True}
 
             return self.operation(ctx, "delete", res["selfLink"], res["id"], gone)
         if method == "patch":

@@ -142,9 +142,13 @@ class SqlAdmin:
                 )
             live_replicas = [r for r in inst.get("replicaNames", []) if r in instances]
             if live_replicas:
-                raise invalid(
-                    f"The instance {inst['name']} has read replicas ({', '.join(live_replicas)}); "
-                    "delete or promote them first."
+                # Google's answer names neither the replicas nor what to do: the caller
+                # reads `replicaNames` (cloud.google.com/sql/docs/postgres/delete-instance:
+                # "You cannot delete an instance that has any replicas").
+                raise ApiError(
+                    400,
+                    "errorReplicationMasterInvalidOperation",
+                    "The requested operation is not valid for a replication master instance.",
                 )
             inst["state"] = "PENDING_DELETE"
 

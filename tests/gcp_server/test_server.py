@@ -272,7 +272,7 @@ class ServerTest(unittest.TestCase):
         self.done(op)
         self.assertEqual(self.call("GET", SQL + "/instances/db1")[1]["replicaNames"], ["db1-replica"])
         self.assertEqual(self.call("GET", SQL + "/instances/db1-replica")[1]["instanceType"], "READ_REPLICA_INSTANCE")
-        self.assert_error(self.call("DELETE", SQL + "/instances/db1"), 400, "invalid")
+        self.assert_error(self.call("DELETE", SQL + "/instances/db1"), 400, "errorReplicationMasterInvalidOperation")
         _, op = self.call("PATCH", SQL + "/instances/db1", {"settings": {"tier": "db-custom-4-16384"}})
         self.done(op)
         db1 = self.call("GET", SQL + "/instances/db1")[1]

@@ -264,13 +264,33 @@ pub async fn delete(c: &Clients, name: &str) -> Result<(), ProviderError> {
     })
 }
 
-/// Every bucket of the project, with its labels.
-pub async fn list(c: &Clients) -> Result<Vec<(String, BTreeMap<String, String>)>, ProviderError> {
+/// A bucket as discovery lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed {
+    /// Its name.
+    pub name: String,
+    /// Its labels.
+    pub labels: BTreeMap<String, String>,
+    /// Its location, lower case (`us-central1`, `eu`).
+    pub location: Option<String>,
+    /// `timeCreated` (RFC 3339).
+    pub created: Option<String>,
+}
+
+/// Every bucket of the project, with its labels, location and creation time.
+pub async fn list(c: &Clients) -> Result<Vec<Listed>, ProviderError> {
     Ok(c.gcs
         .list(&c.project)
         .await?
         .iter()
-        .filter_map(|b| Some((b["name"].as_str()?.to_string(), labels_of(b))))
+        .filter_map(|b| {
+            Some(Listed {
+                name: b["name"].as_str()?.to_string(),
+                labels: labels_of(b),
+                location: b["location"].as_str().map(str::to_ascii_lowercase),
+                created: b["timeCreated"].as_str().map(str::to_string),
+            })
+        })
         .collect())
 }
 

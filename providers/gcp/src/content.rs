@@ -82,9 +82,17 @@ pub async fn in_sync(c: &Clients, bucket: &str, dir: &Path) -> Result<bool, Prov
     Ok(content::diff(&local, &remote(c, bucket, &local).await?).is_empty())
 }
 
+/// Object deletes in flight at once while a bucket is emptied.
+const DELETES_IN_FLIGHT: usize = 16;
+
 /// Delete every object of the bucket, every generation of it (a versioned bucket keeps
 /// noncurrent ones, and Cloud Storage refuses to delete a bucket that holds any): the
 /// stack owns the bucket, so destroying it destroys what is in it, whoever wrote it.
+///
+/// Streamed: one listing page (at most 1,000 versions) at a time, its deletes
+/// [`DELETES_IN_FLIGHT`] at a time (the JSON API has no multi-object delete), so memory
+/// does not grow with the bucket. The first failed delete stops it (the call layer
+/// retries the bucket's delete, which starts again from what is left).
 pub async fn empty(c: &Clients, bucket: &str) -> Result<(), ProviderError> {
     let op = format!("list the object versions of gs://{bucket}");
     let mut token: Option<String> = None;
@@ -98,23 +106,53 @@ pub async fn empty(c: &Clients, bucket: &str) -> Result<(), ProviderError> {
             req = req.query(&[("pageToken", t.as_str())]);
         }
         let page = c.gcs.send(&op, req).await?.unwrap_or_default();
-        for item in page["items"].as_array().into_iter().flatten() {
-            let (Some(name), Some(generation)) =
-                (item["name"].as_str(), item["generation"].as_str())
-            else {
-                continue;
-            };
-            let del = format!("delete gs://{bucket}/{name}#{generation}");
-            let req = c
-                .gcs
-                .http
-                .delete(c.gcs.url(&object_path(bucket, name)))
-                .query(&[("generation", generation)]);
-            overcast_core::error::gone_as(c.gcs.send(&del, req).await.map(|_| ()), ())?;
-        }
+        let versions = page["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|item| {
+                Some((
+                    item["name"].as_str()?.to_string(),
+                    item["generation"].as_str()?.to_string(),
+                ))
+            });
+        delete_versions(&c.gcs, bucket, versions).await?;
         match page["nextPageToken"].as_str() {
             Some(t) if !t.is_empty() => token = Some(t.to_string()),
             _ => return Ok(()),
         }
     }
+}
+
+/// Delete `(name, generation)` versions of `bucket`, [`DELETES_IN_FLIGHT`] at a time; one
+/// gone already counts as deleted.
+async fn delete_versions(
+    gcs: &crate::gcs::Gcs,
+    bucket: &str,
+    versions: impl Iterator<Item = (String, String)>,
+) -> Result<(), ProviderError> {
+    let mut running = tokio::task::JoinSet::new();
+    let joined = |r: Result<Result<(), ProviderError>, tokio::task::JoinError>| {
+        r.map_err(|e| ProviderError::fatal(format!("emptying gs://{bucket}: {e}")))?
+    };
+    for (name, generation) in versions {
+        if running.len() >= DELETES_IN_FLIGHT
+            && let Some(done) = running.join_next().await
+        {
+            joined(done)?;
+        }
+        let (gcs, bucket) = (gcs.clone(), bucket.to_string());
+        running.spawn(async move {
+            let del = format!("delete gs://{bucket}/{name}#{generation}");
+            let req = gcs
+                .http
+                .delete(gcs.url(&object_path(&bucket, &name)))
+                .query(&[("generation", generation.as_str())]);
+            overcast_core::error::gone_as(gcs.send(&del, req).await.map(|_| ()), ())
+        });
+    }
+    while let Some(done) = running.join_next().await {
+        joined(done)?;
+    }
+    Ok(())
 }

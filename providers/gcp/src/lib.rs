@@ -29,6 +29,7 @@ pub mod functions;
 pub mod gcs;
 mod handlers;
 pub mod labels;
+pub mod link;
 pub mod names;
 pub mod objects;
 mod outputs;

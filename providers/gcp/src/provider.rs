@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_trait::async_trait;
-use overcast_core::discovery::{DiscoveredResource, DiscoveryFilter};
+use overcast_core::discovery::{AccountIdentity, DiscoveredResource, DiscoveryFilter};
 use overcast_core::labels::{self, LabelRules};
 use overcast_core::native::{CreateRequest, Observed, OwnerTags};
 use overcast_core::op::OpContext;
@@ -274,6 +274,22 @@ impl Provider for GcpProvider {
         filter: &DiscoveryFilter,
     ) -> Result<Vec<DiscoveredResource>, ProviderError> {
         discover::discover(self.clients().await?, filter).await
+    }
+
+    /// What each found resource uses, from the listings read again (see [`crate::link`]).
+    async fn link_discovered(
+        &self,
+        _ctx: &OpContext,
+        found: &mut [DiscoveredResource],
+    ) -> Result<(), ProviderError> {
+        crate::link::link(self.clients().await?, found).await
+    }
+
+    /// The project the target acts in. Its display name would take the Resource Manager
+    /// API (and a permission a lab's service account may lack): not read.
+    async fn account(&self, _ctx: &OpContext) -> Result<AccountIdentity, ProviderError> {
+        let project = self.inner.settings.effective_project()?;
+        Ok(AccountIdentity::new("project", project))
     }
 
     fn owner_labels(&self, owner: &OwnerTags) -> Vec<(String, String)> {

@@ -36,7 +36,7 @@ const UPDATE_MASK: [&str; 4] = [
     "http_target.http_method",
 ];
 /// Jobs per listing page.
-const PAGE_SIZE: i32 = 500;
+pub(crate) const PAGE_SIZE: i32 = 500;
 
 /// The Cloud Scheduler client of a target, built on first use: a target with no
 /// scheduled function never needs credentials for it.
@@ -294,6 +294,20 @@ pub async fn list_pages(
     c: &Clients,
     page_size: i32,
 ) -> Result<Vec<(String, BTreeMap<String, String>)>, ProviderError> {
+    Ok(jobs(c, page_size)
+        .await?
+        .iter()
+        .map(|j| (j.name.clone(), labels(j)))
+        .collect())
+}
+
+/// The owner labels a job carries (in its description: jobs have no labels).
+pub fn labels(job: &Job) -> BTreeMap<String, String> {
+    labels_of_description(&job.description)
+}
+
+/// Every job of the target's region, as the API lists them, page by page.
+pub async fn jobs(c: &Clients, page_size: i32) -> Result<Vec<Job>, ProviderError> {
     let parent = format!("projects/{}/locations/{}", c.project, c.region);
     let client = c.scheduler.get().await?;
     let mut out = Vec::new();
@@ -307,14 +321,25 @@ pub async fn list_pages(
             .send()
             .await
             .map_err(|e| errors::gax(&format!("list Cloud Scheduler jobs of {parent}"), e))?;
-        for j in &page.jobs {
-            out.push((j.name.clone(), labels_of_description(&j.description)));
-        }
+        out.extend(page.jobs);
         if page.next_page_token.is_empty() {
             return Ok(out);
         }
         token = page.next_page_token;
     }
+}
+
+/// The resources a job calls: its Pub/Sub topic (full name) or its HTTP target's URI.
+pub fn target_of(job: &Job) -> (Option<&str>, Option<&str>) {
+    let topic = job
+        .pubsub_target()
+        .map(|t| t.topic_name.as_str())
+        .filter(|t| !t.is_empty());
+    let uri = job
+        .http_target()
+        .map(|t| t.uri.as_str())
+        .filter(|u| !u.is_empty());
+    (topic, uri)
 }
 
 #[cfg(test)]

@@ -110,23 +110,30 @@ fn body_of(e: &GaxError) -> Option<(u16, String, String)> {
 /// client keeps the message of an error body it parsed, not its `errors[].reason`).
 const IN_USE_MESSAGE: &str = "is already being used by";
 
-/// A failed Compute call. A resource still in use is retryable (what uses it is being
-/// deleted, or must be first); the rest as every Google JSON API.
+/// The hint of a resource still in use.
+pub const IN_USE_HINT: &str =
+    "delete what uses it first; overcast deletes it once the user is gone";
+
+/// A resource still in use (Google's message names the user): a conflict, so a teardown
+/// deletes the user first and this one after it, rather than retrying it in place.
+pub fn in_use(op: &str, message: &str) -> ProviderError {
+    ProviderError::new(
+        ErrorClass::Conflict,
+        format!("{op}: still in use ({IN_USE}): {message}"),
+    )
+    .with_hint(IN_USE_HINT)
+}
+
+/// A failed Compute call. A resource still in use is a conflict ([`in_use`]); the rest as
+/// every Google JSON API.
 pub fn err(op: &str, e: GaxError) -> ProviderError {
     if let Some(status) = e.status()
         && status.message.contains(IN_USE_MESSAGE)
     {
-        return ProviderError::retryable(format!(
-            "{op}: still in use ({IN_USE}): {}",
-            status.message
-        ))
-        .with_hint("delete what uses it first; overcast retries once the user is gone");
+        return in_use(op, &status.message);
     }
     match body_of(&e) {
-        Some((_, message, reason)) if reason == IN_USE => {
-            ProviderError::retryable(format!("{op}: still in use ({reason}): {message}"))
-                .with_hint("delete what uses it first; overcast retries once the user is gone")
-        }
+        Some((_, message, reason)) if reason == IN_USE => in_use(op, &message),
         Some((status, message, reason)) => {
             let mut out = ProviderError::new(
                 class_of_http(status),
@@ -144,8 +151,9 @@ pub fn err(op: &str, e: GaxError) -> ProviderError {
 /// The class of a failed operation's error code (`errors[].code` of a DONE operation).
 pub fn class_of_op_code(code: &str, http_status: Option<i64>) -> ErrorClass {
     match code {
-        "RESOURCE_IN_USE_BY_ANOTHER_RESOURCE"
-        | "RESOURCE_NOT_READY"
+        // Still used by another resource: that one goes first (see `in_use`).
+        "RESOURCE_IN_USE_BY_ANOTHER_RESOURCE" => ErrorClass::Conflict,
+        "RESOURCE_NOT_READY"
         | "INTERNAL_ERROR"
         | "ZONE_RESOURCE_POOL_EXHAUSTED"
         | "ZONE_RESOURCE_POOL_EXHAUSTED_WITH_DETAILS" => ErrorClass::Retryable,
@@ -169,7 +177,7 @@ mod tests {
     fn operation_codes_map_to_classes() {
         assert_eq!(
             class_of_op_code("RESOURCE_IN_USE_BY_ANOTHER_RESOURCE", Some(400)),
-            ErrorClass::Retryable
+            ErrorClass::Conflict
         );
         assert_eq!(
             class_of_op_code("QUOTA_EXCEEDED", Some(403)),

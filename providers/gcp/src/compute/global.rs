@@ -273,7 +273,7 @@ impl Global {
         ops::wait(c, ctx, &what, op).await.map(|_| ())
     }
 
-    /// Delete `name` and wait for it. Still in use: a retryable error naming the user.
+    /// Delete `name` and wait for it. Still in use: a conflict naming the user.
     pub async fn delete(
         self,
         c: &Compute,

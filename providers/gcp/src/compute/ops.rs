@@ -4,9 +4,9 @@
 //! with an `error` becomes a [`ProviderError`] with Google's code and message.
 
 use google_cloud_gax::error::Error as GaxError;
+use overcast_core::ProviderError;
 use overcast_core::op::OpContext;
 use overcast_core::poll::{Poll, PollPolicy, poll_until};
-use overcast_core::{ErrorClass, ProviderError};
 use serde_json::Value;
 
 use super::client::{Compute, class_of_op_code, err};
@@ -37,8 +37,8 @@ pub fn failure(what: &str, op: &Value) -> Option<ProviderError> {
             str_of(op, "name")
         ),
     );
-    if class == ErrorClass::Retryable && code.starts_with("RESOURCE_IN_USE") {
-        e = e.with_hint("delete what uses it first; overcast retries once the user is gone");
+    if code.starts_with("RESOURCE_IN_USE") {
+        e = e.with_hint(super::client::IN_USE_HINT);
     }
     Some(e)
 }
@@ -99,6 +99,7 @@ pub async fn wait(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use overcast_core::ErrorClass;
     use serde_json::json;
 
     #[test]
@@ -106,7 +107,7 @@ mod tests {
         let op = json!({"name": "operation-1", "status": "DONE", "httpErrorStatusCode": 400,
             "error": {"errors": [{"code": "RESOURCE_IN_USE_BY_ANOTHER_RESOURCE", "message": "used by x"}]}});
         let e = failure("delete network `n`", &op).expect("a failure");
-        assert_eq!(e.class, ErrorClass::Retryable);
+        assert_eq!(e.class, ErrorClass::Conflict);
         assert!(
             e.message
                 .contains("RESOURCE_IN_USE_BY_ANOTHER_RESOURCE: used by x"),

@@ -89,7 +89,8 @@ pub const TYPES: &[(&str, Option<Global>)] = &[
 ];
 
 /// Every Compute resource `filter` wants: instances of the target's zone and the global
-/// collections, each through every page, with the owner its labels (or description) carry.
+/// collections, each through every page, with the owner its labels (or description) carry,
+/// its name, zone (`global` for the rest) and creation time.
 pub async fn discover(
     c: &Clients,
     filter: &DiscoveryFilter,
@@ -116,12 +117,18 @@ pub async fn discover(
             };
             let tags = labels_of(&live);
             if filter.matches(&tags) {
-                out.push(DiscoveredResource::new(
-                    format!("//compute.googleapis.com/{id}"),
-                    *ty,
-                    id,
-                    tags,
-                ));
+                let location = match global {
+                    None => super::last_segment(str_of(&live, "zone")),
+                    Some(_) => "global",
+                };
+                let mut r =
+                    DiscoveredResource::new(crate::discover::compute_arn(&id), *ty, id, tags)
+                        .with_name(name)
+                        .with_location(location);
+                if let Some(t) = crate::discover::utc(str_of(&live, "creationTimestamp")) {
+                    r = r.with_created(t);
+                }
+                out.push(r);
             }
         }
     }

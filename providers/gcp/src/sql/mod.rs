@@ -352,8 +352,29 @@ pub async fn update_instance(
     Ok(read_instance(c, name).await?.0)
 }
 
-/// Delete the instance and wait; gone already counts as deleted. A primary with read
-/// replicas is refused by Cloud SQL: the message says to delete the replicas first.
+/// Cloud SQL's message when a primary with read replicas is deleted (HTTP 400,
+/// `errorReplicationMasterInvalidOperation`).
+const REPLICATION_MASTER: &str = "not valid for a replication master instance";
+
+/// A delete refused because read replicas still use the primary: a conflict (the replicas
+/// go first, then the primary can) that names them, read from the primary.
+async fn primary_in_use(c: &Clients, name: &str, e: ProviderError) -> ProviderError {
+    let replicas = match c.sql.get_instance(&c.project, name).await {
+        Ok(i) if !i.replica_names.is_empty() => i.replica_names.join(", "),
+        _ => "its read replicas".to_string(),
+    };
+    ProviderError::new(
+        ErrorClass::Conflict,
+        format!(
+            "Cloud SQL instance `{name}` is in use by {replicas}: {}",
+            e.message
+        ),
+    )
+    .with_hint("delete the read replicas first (lower `read_replicas`, apply, then destroy)")
+}
+
+/// Delete the instance and wait; gone already counts as deleted. A primary that still
+/// has read replicas is refused by Cloud SQL: a [`ErrorClass::Conflict`] naming them.
 pub async fn delete_instance(
     c: &Clients,
     ctx: &OpContext,
@@ -362,10 +383,8 @@ pub async fn delete_instance(
     let op = match c.sql.delete_instance(&c.project, name).await {
         Ok(op) => op,
         Err(e) if e.class == ErrorClass::NotFound => return Ok(()),
-        Err(e) if e.message.contains("read replicas") => {
-            return Err(e.with_hint(
-                "delete the read replicas first (lower `read_replicas`, apply, then destroy)",
-            ));
+        Err(e) if e.message.contains(REPLICATION_MASTER) => {
+            return Err(primary_in_use(c, name, e).await);
         }
         Err(e) => return Err(e),
     };
@@ -378,18 +397,14 @@ pub async fn delete_instance(
     .await
 }
 
-/// Every instance of the project, with its labels.
-pub async fn list_instances(
-    c: &Clients,
-) -> Result<Vec<(String, BTreeMap<String, String>)>, ProviderError> {
+/// Every instance of the project, as Cloud SQL lists it (labels in `settings.userLabels`,
+/// a replica's primary in `masterInstanceName`).
+pub async fn list_instances(c: &Clients) -> Result<Vec<DatabaseInstance>, ProviderError> {
     Ok(c.sql
         .list_instances(&c.project)
         .await?
         .into_iter()
-        .filter_map(|i| {
-            let labels = i.labels();
-            Some((i.name?, labels))
-        })
+        .filter(|i| i.name.is_some())
         .collect())
 }
 

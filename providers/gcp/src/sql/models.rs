@@ -85,6 +85,12 @@ pub struct DatabaseInstance {
     /// Output only: `sql#instance`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
+    /// Output only: when it was created (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<String>,
+    /// Output only: the names of a primary's read replicas.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub replica_names: Vec<String>,
 }
 
 impl DatabaseInstance {
