@@ -98,8 +98,19 @@ pub async fn upload(
         })
 }
 
-/// Delete the archives of `function` in `bucket`, except `keep`. A bucket that is gone
-/// holds nothing to delete.
+/// Whether `object` is named as overcast names its archives (`<function>/<sha256>.zip`):
+/// only those are ever deleted, so a function overcast did not deploy (a nuke's) never
+/// costs its source bucket anything else.
+pub fn is_archive(object: &str) -> bool {
+    sha_of_object(object).is_some_and(|h| {
+        h.len() == 64
+            && h.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    })
+}
+
+/// Delete the archives of `function` in `bucket` (objects named as overcast names them,
+/// nothing else), except `keep`. A bucket that is gone holds nothing to delete.
 pub async fn delete_archives(
     gcs: &Gcs,
     bucket: &str,
@@ -112,7 +123,7 @@ pub async fn delete_archives(
         Err(e) => return Err(e),
     };
     for o in objects {
-        if Some(o.name.as_str()) == keep {
+        if Some(o.name.as_str()) == keep || !is_archive(&o.name) {
             continue;
         }
         overcast_core::error::gone_as(gcs.delete_object(bucket, &o.name).await, ())?;
@@ -123,6 +134,15 @@ pub async fn delete_archives(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_archives_named_as_overcast_names_them_are_deleted() {
+        let sha = "a".repeat(64);
+        assert!(is_archive(&format!("f/{sha}.zip")));
+        assert!(!is_archive("f/source.zip"));
+        assert!(!is_archive("f/data.csv"));
+        assert!(!is_archive(&format!("f/{}.zip", "A".repeat(64))));
+    }
 
     #[test]
     fn object_names_carry_the_hash() {
