@@ -15,6 +15,8 @@ pub fn overcast_bin() -> PathBuf {
 }
 
 pub mod arm;
+#[cfg(feature = "aws")]
+pub mod nuke_aws;
 pub mod servers;
 
 /// A stack in a temp dir.
