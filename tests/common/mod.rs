@@ -15,6 +15,8 @@ pub fn overcast_bin() -> PathBuf {
 }
 
 pub mod arm;
+#[cfg(feature = "aws")]
+pub mod nuke_aws;
 #[cfg(feature = "azure")]
 pub mod nuke_azure;
 #[cfg(feature = "gcp")]

@@ -223,12 +223,134 @@ pub async fn adopt_sg(
     Ok(out.security_groups().first().map(sg_observed))
 }
 
-/// Delete a security group (retryable while instances using it terminate).
+/// Delete a security group. A group something still uses is a conflict naming the users:
+/// network interfaces (instances) that use it are found first, since an emulator may not
+/// refuse; another group's rule that references it makes AWS answer DependencyViolation.
+/// Its own rules that reference other groups are revoked first, so two groups that
+/// reference each other can both go.
 pub async fn delete_sg(c: &Clients, id: &str) -> Result<(), ProviderError> {
+    let users = match interfaces_using(c, id).await {
+        Ok(u) => u,
+        Err(e) => return errors::gone_is_ok(e),
+    };
+    if !users.is_empty() {
+        return Err(ProviderError::new(
+            overcast_core::ErrorClass::Conflict,
+            format!("security group `{id}` is in use by {}", users.join(", ")),
+        ));
+    }
+    if !revoke_group_references(c, id).await? {
+        return Ok(());
+    }
     match c.ec2.delete_security_group().group_id(id).send().await {
         Ok(_) => Ok(()),
         Err(e) => errors::gone_is_ok(errors::sdk("DeleteSecurityGroup", id, e)),
     }
+}
+
+/// The network interfaces that use a group, as `eni-… (instance i-…)`, but those of
+/// terminated instances (AWS deletes them with the instance; moto keeps them listed).
+async fn interfaces_using(c: &Clients, id: &str) -> Result<Vec<String>, ProviderError> {
+    let out = c
+        .ec2
+        .describe_network_interfaces()
+        .filters(Filter::builder().name("group-id").values(id).build())
+        .send()
+        .await
+        .map_err(|e| errors::sdk("DescribeNetworkInterfaces", id, e))?;
+    let enis = out.network_interfaces();
+    let instances: Vec<String> = enis
+        .iter()
+        .filter_map(|n| n.attachment().and_then(|a| a.instance_id()))
+        .map(str::to_string)
+        .collect();
+    let mut live = std::collections::BTreeSet::new();
+    if !instances.is_empty() {
+        match c
+            .ec2
+            .describe_instances()
+            .set_instance_ids(Some(instances))
+            .send()
+            .await
+        {
+            Ok(out) => live.extend(
+                out.reservations()
+                    .iter()
+                    .flat_map(|r| r.instances())
+                    .filter(|i| {
+                        i.state().and_then(|s| s.name()) != Some(&InstanceStateName::Terminated)
+                    })
+                    .filter_map(|i| i.instance_id().map(str::to_string)),
+            ),
+            Err(e) => {
+                // Some of them are gone already: then none of them blocks.
+                errors::gone_is_ok(errors::sdk("DescribeInstances", id, e))?;
+            }
+        }
+    }
+    Ok(enis
+        .iter()
+        .filter_map(|n| {
+            let eni = n.network_interface_id().unwrap_or("an interface");
+            match n.attachment().and_then(|a| a.instance_id()) {
+                Some(i) if live.contains(i) => Some(format!("{eni} (instance {i})")),
+                Some(_) => None,
+                None => Some(eni.to_string()),
+            }
+        })
+        .collect())
+}
+
+/// Revoke a group's ingress and egress rules that reference other groups. `Ok(false)`:
+/// the group is gone. A rule whose referenced group is gone already is left to go with
+/// the group.
+async fn revoke_group_references(c: &Clients, id: &str) -> Result<bool, ProviderError> {
+    let out = match c.ec2.describe_security_groups().group_ids(id).send().await {
+        Ok(out) => out,
+        Err(e) => return errors::gone_as(errors::sdk("DescribeSecurityGroups", id, e), false),
+    };
+    let Some(g) = out.security_groups().first() else {
+        return Ok(false);
+    };
+    let referencing = |perms: &[IpPermission]| -> Vec<IpPermission> {
+        perms
+            .iter()
+            .filter(|p| !p.user_id_group_pairs().is_empty())
+            .map(|p| {
+                IpPermission::builder()
+                    .set_ip_protocol(p.ip_protocol().map(str::to_string))
+                    .set_from_port(p.from_port())
+                    .set_to_port(p.to_port())
+                    .set_user_id_group_pairs(Some(p.user_id_group_pairs().to_vec()))
+                    .build()
+            })
+            .collect()
+    };
+    let ingress = referencing(g.ip_permissions());
+    if !ingress.is_empty() {
+        c.ec2
+            .revoke_security_group_ingress()
+            .group_id(id)
+            .set_ip_permissions(Some(ingress))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| errors::sdk("RevokeSecurityGroupIngress", id, e))
+            .or_else(errors::gone_is_ok)?;
+    }
+    let egress = referencing(g.ip_permissions_egress());
+    if !egress.is_empty() {
+        c.ec2
+            .revoke_security_group_egress()
+            .group_id(id)
+            .set_ip_permissions(Some(egress))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| errors::sdk("RevokeSecurityGroupEgress", id, e))
+            .or_else(errors::gone_is_ok)?;
+    }
+    Ok(true)
 }
 
 /// The AMI for an image: an explicit id, or the newest image matching the catalog query.

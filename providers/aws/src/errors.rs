@@ -36,12 +36,8 @@ const RETRYABLE: &[&str] = &[
     "OperationAborted",
     "IncorrectInstanceState",
     "InvalidDBInstanceState",
-    // A security group still referenced by a terminating instance, a role still attached...
-    "DependencyViolation",
-    "DeleteConflict",
     // CloudFront: the distribution is still being disabled.
     "DistributionNotDisabled",
-    "OriginAccessControlInUse",
     // Lambda: an update of the function is still in progress.
     "ResourceInUseException",
     // SQS: a queue of the same name was deleted less than 60 s ago.
@@ -62,6 +58,18 @@ const AUTH: &[&str] = &[
     "UnauthorizedOperation",
     "MissingAuthenticationToken",
     "InvalidToken",
+];
+
+/// Error codes of a delete refused because something still uses the resource (a security
+/// group an instance or another group's rule uses, a role still attached, an origin access
+/// control a distribution uses): a conflict, which `nuke` re-queues after the others
+/// rather than retrying at once. Part of [`CONFLICT`].
+pub const IN_USE: &[&str] = &[
+    "DependencyViolation",
+    "DeleteConflict",
+    "InvalidGroup.InUse",
+    "ResourceInUse",
+    "OriginAccessControlInUse",
 ];
 
 const CONFLICT: &[&str] = &[
@@ -97,7 +105,7 @@ pub fn classify(code: Option<&str>, status: Option<u16>) -> ErrorClass {
         if AUTH.contains(&code) {
             return ErrorClass::Auth;
         }
-        if CONFLICT.contains(&code) || code.ends_with("AlreadyExists") {
+        if CONFLICT.contains(&code) || IN_USE.contains(&code) || code.ends_with("AlreadyExists") {
             return ErrorClass::Conflict;
         }
         if code.contains("NotFound")
@@ -338,6 +346,13 @@ mod tests {
             ErrorClass::Auth
         );
         assert_eq!(classify(Some("Weird"), Some(403)), ErrorClass::Auth);
+        for in_use in [
+            "DependencyViolation",
+            "DeleteConflict",
+            "OriginAccessControlInUse",
+        ] {
+            assert_eq!(classify(Some(in_use), Some(400)), ErrorClass::Conflict);
+        }
         assert_eq!(classify(Some("Weird"), None), ErrorClass::Fatal);
     }
 }

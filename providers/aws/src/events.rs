@@ -157,7 +157,7 @@ pub async fn adopt(
     Ok(owned.then_some(found))
 }
 
-/// Remove the target, the rule and the permission.
+/// Remove the rule's targets, the rule and the permission.
 /// A rule found by discovery has no recorded function: then only the target and the rule
 /// are removed.
 pub async fn delete(c: &Clients, inputs: &Attrs) -> Result<(), ProviderError> {
@@ -166,11 +166,37 @@ pub async fn delete(c: &Clients, inputs: &Attrs) -> Result<(), ProviderError> {
         Err(e) if e.class == ErrorClass::NotFound => Ok(()),
         other => other,
     };
+    // Every target, not only overcast's: EventBridge refuses to delete a rule with any.
+    let mut ids = vec![TARGET_ID.to_string()];
+    let mut token = None;
+    loop {
+        let page = match c
+            .events
+            .list_targets_by_rule()
+            .rule(name)
+            .set_next_token(token.take())
+            .send()
+            .await
+        {
+            Ok(p) => p,
+            Err(e) => {
+                gone(Err(errors::sdk("ListTargetsByRule", name, e)))?;
+                break;
+            }
+        };
+        ids.extend(page.targets().iter().map(|t| t.id().to_string()));
+        match page.next_token() {
+            Some(t) if !t.is_empty() => token = Some(t.to_string()),
+            _ => break,
+        }
+    }
+    ids.sort();
+    ids.dedup();
     gone(
         c.events
             .remove_targets()
             .rule(name)
-            .ids(TARGET_ID)
+            .set_ids(Some(ids))
             .send()
             .await
             .map(|_| ())

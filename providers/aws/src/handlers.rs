@@ -721,10 +721,10 @@ impl Handler for DbInstance {
     async fn delete(
         &self,
         c: &Clients,
-        _: &OpContext,
+        ctx: &OpContext,
         prior: &NativeState,
     ) -> Result<(), ProviderError> {
-        rds::delete(c, &prior.id).await
+        rds::delete(ctx, c, &prior.id).await
     }
     async fn adopt(
         &self,
@@ -773,10 +773,10 @@ impl Handler for DbReplica {
     async fn delete(
         &self,
         c: &Clients,
-        _: &OpContext,
+        ctx: &OpContext,
         prior: &NativeState,
     ) -> Result<(), ProviderError> {
-        rds::delete(c, &prior.id).await
+        rds::delete(ctx, c, &prior.id).await
     }
     async fn adopt(
         &self,

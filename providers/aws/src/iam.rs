@@ -202,7 +202,9 @@ pub async fn adopt(
     }
 }
 
-/// Detach the role's policies and delete it.
+/// Detach the role's managed policies, delete its inline policies, take it out of its
+/// instance profiles (IAM refuses to delete a role with any of these), then delete it. The
+/// instance profiles themselves stay: they are not a type overcast discovers.
 pub async fn delete(c: &Clients, name: &str) -> Result<(), ProviderError> {
     let before = match attached(c, name).await {
         Ok(p) => p,
@@ -210,11 +212,75 @@ pub async fn delete(c: &Clients, name: &str) -> Result<(), ProviderError> {
         Err(e) => return Err(e),
     };
     sync_policies(c, name, &before, &[]).await?;
+    delete_inline_policies(c, name).await?;
+    leave_instance_profiles(c, name).await?;
     match c.iam.delete_role().role_name(name).send().await {
         Ok(_) => Ok(()),
         Err(e) if errors::code(&e) == Some("NoSuchEntity") => Ok(()),
         Err(e) => Err(errors::sdk("DeleteRole", name, e)),
     }
+}
+
+async fn delete_inline_policies(c: &Clients, name: &str) -> Result<(), ProviderError> {
+    let mut pages = c
+        .iam
+        .list_role_policies()
+        .role_name(name)
+        .into_paginator()
+        .send();
+    let mut inline = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| errors::sdk("ListRolePolicies", name, e))?;
+        inline.extend(page.policy_names().iter().cloned());
+    }
+    for p in inline {
+        match c
+            .iam
+            .delete_role_policy()
+            .role_name(name)
+            .policy_name(&p)
+            .send()
+            .await
+        {
+            Ok(_) => {}
+            Err(e) if errors::code(&e) == Some("NoSuchEntity") => {}
+            Err(e) => return Err(errors::sdk("DeleteRolePolicy", name, e)),
+        }
+    }
+    Ok(())
+}
+
+async fn leave_instance_profiles(c: &Clients, name: &str) -> Result<(), ProviderError> {
+    let mut pages = c
+        .iam
+        .list_instance_profiles_for_role()
+        .role_name(name)
+        .into_paginator()
+        .send();
+    let mut profiles = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| errors::sdk("ListInstanceProfilesForRole", name, e))?;
+        profiles.extend(
+            page.instance_profiles()
+                .iter()
+                .map(|p| p.instance_profile_name().to_string()),
+        );
+    }
+    for p in profiles {
+        match c
+            .iam
+            .remove_role_from_instance_profile()
+            .role_name(name)
+            .instance_profile_name(&p)
+            .send()
+            .await
+        {
+            Ok(_) => {}
+            Err(e) if errors::code(&e) == Some("NoSuchEntity") => {}
+            Err(e) => return Err(errors::sdk("RemoveRoleFromInstanceProfile", name, e)),
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -14,7 +14,8 @@
 //! the tags `overcast:stack`, `overcast:target` and `overcast:resource`.
 //!
 //! [`overcast_core::Provider::discover`] lists every resource of the supported types in a
-//! region (see [`discover`]); the CLI's `overcast discover` prints it.
+//! region (see [`discover`]); the CLI's `overcast discover` prints it, and `overcast nuke`
+//! deletes it along the edges [`link`] finds.
 
 mod abstracts;
 pub mod catalog;
@@ -29,11 +30,13 @@ pub mod expand;
 mod handlers;
 pub mod iam;
 pub mod lambda;
+pub mod link;
 pub mod names;
 mod outputs;
 pub mod provider;
 pub mod rds;
 pub mod s3;
+pub mod s3_empty;
 pub mod s3_notify;
 pub mod sqs;
 mod util;

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use aws_config::SdkConfig;
 use aws_credential_types::provider::ProvideCredentials;
+use overcast_core::discovery::AccountIdentity;
 use overcast_core::error::gone_as;
 use overcast_core::native::{CreateRequest, Observed};
 use overcast_core::op::OpContext;
@@ -134,6 +135,23 @@ impl Provider for AwsProvider {
         filter: &DiscoveryFilter,
     ) -> Result<Vec<DiscoveredResource>, ProviderError> {
         discover::discover(self.clients().await?, filter).await
+    }
+
+    /// What each discovered resource uses (see [`crate::link`]): instance -> its security
+    /// groups, group -> groups its rules reference, replica -> primary, distribution ->
+    /// its origin buckets and origin access control, function -> role, event source
+    /// mapping -> function and queue.
+    async fn link_discovered(
+        &self,
+        _ctx: &OpContext,
+        found: &mut [DiscoveredResource],
+    ) -> Result<(), ProviderError> {
+        crate::link::link(self.clients().await?, found).await
+    }
+
+    /// The account (STS GetCallerIdentity) and its alias (IAM ListAccountAliases).
+    async fn account(&self, _ctx: &OpContext) -> Result<AccountIdentity, ProviderError> {
+        crate::link::account(self.clients().await?).await
     }
 
     /// A discovered resource as a state its handler can read and delete: the native type

@@ -7,14 +7,15 @@
 
 use overcast_core::native::LiveStatus;
 use overcast_core::native::Observed;
-use overcast_core::{Attrs, OwnerTags, ProviderError};
+use overcast_core::op::OpContext;
+use overcast_core::{Attrs, ErrorClass, OwnerTags, ProviderError};
 use rand::RngExt;
 use rand::distr::Alphanumeric;
 use serde_json::{Value, json};
 
 use crate::config::Clients;
 use crate::errors;
-use crate::util::{i32_of, opt_s, s};
+use crate::util::{i32_of, opt_s, s, wait_for};
 
 fn generate_password() -> String {
     rand::rng()
@@ -342,19 +343,63 @@ pub async fn read_replica(
 }
 
 /// Delete an instance or replica without a final snapshot (the stack owns it; keeping
-/// data is what `backup_retention_days` and snapshots taken by hand are for).
-pub async fn delete(c: &Clients, id: &str) -> Result<(), ProviderError> {
+/// data is what `backup_retention_days` and snapshots taken by hand are for). A primary
+/// that still has read replicas is a conflict naming them (AWS refuses it; an emulator
+/// may not). A replica is waited for until it is gone, so its primary can go next.
+pub async fn delete(ctx: &OpContext, c: &Clients, id: &str) -> Result<(), ProviderError> {
+    let Some(d) = describe_one(c, id).await? else {
+        return Ok(());
+    };
+    let replicas = d.read_replica_db_instance_identifiers();
+    if !replicas.is_empty() {
+        return Err(ProviderError::new(
+            ErrorClass::Conflict,
+            format!(
+                "DB instance `{id}` still has read replicas: {}",
+                replicas.join(", ")
+            ),
+        ));
+    }
+    let is_replica = d.read_replica_source_db_instance_identifier().is_some();
+    let deleting = d.db_instance_status() == Some("deleting");
+    if !deleting
+        && let Err(e) = c
+            .rds
+            .delete_db_instance()
+            .db_instance_identifier(id)
+            .skip_final_snapshot(true)
+            .delete_automated_backups(true)
+            .send()
+            .await
+    {
+        return errors::gone_is_ok(errors::sdk("DeleteDBInstance", id, e));
+    }
+    if !is_replica {
+        return Ok(());
+    }
+    wait_for(
+        ctx,
+        &format!("read replica `{id}` to be deleted"),
+        "deleting",
+        || async { Ok(describe_one(c, id).await?.is_none().then_some(())) },
+    )
+    .await
+}
+
+/// One DB instance; `None` when it does not exist.
+async fn describe_one(
+    c: &Clients,
+    id: &str,
+) -> Result<Option<aws_sdk_rds::types::DbInstance>, ProviderError> {
     match c
         .rds
-        .delete_db_instance()
+        .describe_db_instances()
         .db_instance_identifier(id)
-        .skip_final_snapshot(true)
-        .delete_automated_backups(true)
         .send()
         .await
     {
-        Ok(_) => Ok(()),
-        Err(e) => errors::gone_is_ok(errors::sdk("DeleteDBInstance", id, e)),
+        Ok(out) => Ok(out.db_instances().first().cloned()),
+        Err(e) => errors::gone_as(errors::sdk("DescribeDBInstances", id, e), None),
     }
 }
 

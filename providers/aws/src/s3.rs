@@ -7,9 +7,9 @@
 
 use aws_sdk_s3::types::{
     BucketLifecycleConfiguration, BucketLocationConstraint, BucketVersioningStatus,
-    CreateBucketConfiguration, Delete, ExpirationStatus, LifecycleExpiration, LifecycleRule,
-    LifecycleRuleFilter, ObjectIdentifier, PublicAccessBlockConfiguration, Tag, Tagging,
-    Transition, TransitionStorageClass, VersioningConfiguration,
+    CreateBucketConfiguration, ExpirationStatus, LifecycleExpiration, LifecycleRule,
+    LifecycleRuleFilter, PublicAccessBlockConfiguration, Tag, Tagging, Transition,
+    TransitionStorageClass, VersioningConfiguration,
 };
 use overcast_core::kinds::StorageClass;
 use overcast_core::native::Observed;
@@ -410,59 +410,11 @@ pub async fn owned(c: &Clients, name: &str, owner: &OwnerTags) -> Result<bool, P
     }
 }
 
-/// Empty the bucket (every version and delete marker) and delete it.
+/// Empty the bucket (every version and delete marker, streamed and in parallel: see
+/// [`crate::s3_empty`]) and delete it.
 pub async fn delete(c: &Clients, name: &str) -> Result<(), ProviderError> {
-    loop {
-        let page = match c
-            .s3
-            .list_object_versions()
-            .bucket(name)
-            .max_keys(1000)
-            .send()
-            .await
-        {
-            Ok(p) => p,
-            Err(e) if errors::code(&e) == Some("NoSuchBucket") => return Ok(()),
-            Err(e) => return Err(errors::sdk("ListObjectVersions", name, e)),
-        };
-        let mut ids = Vec::new();
-        for v in page.versions() {
-            ids.push((
-                v.key().unwrap_or_default().to_string(),
-                v.version_id().map(str::to_string),
-            ));
-        }
-        for m in page.delete_markers() {
-            ids.push((
-                m.key().unwrap_or_default().to_string(),
-                m.version_id().map(str::to_string),
-            ));
-        }
-        if ids.is_empty() {
-            break;
-        }
-        let objects = ids
-            .into_iter()
-            .map(|(k, v)| {
-                ObjectIdentifier::builder()
-                    .key(k)
-                    .set_version_id(v)
-                    .build()
-                    .map_err(|e| errors::build("object id", e))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        c.s3.delete_objects()
-            .bucket(name)
-            .delete(
-                Delete::builder()
-                    .set_objects(Some(objects))
-                    .quiet(true)
-                    .build()
-                    .map_err(|e| errors::build("delete", e))?,
-            )
-            .send()
-            .await
-            .map_err(|e| errors::sdk("DeleteObjects", name, e))?;
+    if !crate::s3_empty::empty(c, name).await? {
+        return Ok(());
     }
     match c.s3.delete_bucket().bucket(name).send().await {
         Ok(_) => Ok(()),
