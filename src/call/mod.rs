@@ -311,15 +311,23 @@ impl CallLayer {
         let subject = prior.addr.to_string();
         let api = provider.api_of(&prior.type_name);
         let key = op_key(target, &subject, "delete");
+        // A delete refused because something still uses the resource (a conflict) is tried
+        // a few more times: clouds are eventually consistent, and a group whose instance
+        // just terminated can read as in use for seconds. Past that it is the caller's:
+        // destroy reports it, nuke tries it again after the others.
+        let attempt = std::sync::atomic::AtomicUsize::new(0);
         let r = self
-            .run(
-                target,
-                api,
-                &subject,
-                CallKind::Write,
-                &key,
-                |ctx| async move { provider.delete(&ctx, prior).await },
-            )
+            .run(target, api, &subject, CallKind::Write, &key, |ctx| {
+                let n = attempt.fetch_add(1, Ordering::Relaxed) + 1;
+                async move {
+                    provider.delete(&ctx, prior).await.map_err(|mut e| {
+                        if e.class == ErrorClass::Conflict && n < DELETE_CONFLICT_ATTEMPTS {
+                            e.class = ErrorClass::Retryable;
+                        }
+                        e
+                    })
+                }
+            })
             .await;
         gone_as(r, ())
     }
@@ -495,6 +503,9 @@ pub fn op_key(target: &str, subject: &str, op: &str) -> String {
 
 /// The budget key of discovery and preflight calls, which span the target's APIs.
 const DISCOVERY_API: &str = "discovery";
+
+/// Attempts of a delete refused with a conflict (in use) before the refusal is final.
+const DELETE_CONFLICT_ATTEMPTS: usize = 3;
 
 fn cancelled(subject: &str) -> ProviderError {
     ProviderError::fatal(format!(

@@ -202,6 +202,49 @@ async fn deleting_what_is_gone_succeeds() {
         .expect("gone is deleted");
 }
 
+/// A provider whose deletes answer `in use` until `free_after` attempts were made.
+fn in_use_until(free_after: usize) -> (Fake, Arc<AtomicUsize>) {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let c = calls.clone();
+    let fake = Fake {
+        delete: Box::new(move |_| {
+            let n = c.fetch_add(1, Ordering::SeqCst) + 1;
+            answer(if n > free_after {
+                Ok(())
+            } else {
+                Err(ProviderError::new(
+                    ErrorClass::Conflict,
+                    "sg-1 is in use by i-1",
+                ))
+            })
+        }),
+        ..Fake::default()
+    };
+    (fake, calls)
+}
+
+#[tokio::test]
+async fn a_delete_in_use_is_tried_a_few_times_then_the_conflict_is_the_callers() {
+    let st = NativeState::new(
+        NativeAddr::new("web", "group"),
+        Kind::Compute,
+        "scripted_group",
+        "sg-1",
+    );
+    // Freed meanwhile (an eventually consistent cloud): deleted.
+    let (p, calls) = in_use_until(2);
+    layer(fast()).delete("t", &p, &st).await.expect("freed");
+    assert_eq!(calls.load(Ordering::SeqCst), 3);
+    // Still in use: a conflict after three attempts, not the whole retry budget.
+    let (p, calls) = in_use_until(usize::MAX);
+    let e = layer(fast())
+        .delete("t", &p, &st)
+        .await
+        .expect_err("in use");
+    assert_eq!(e.class, ErrorClass::Conflict);
+    assert_eq!(calls.load(Ordering::SeqCst), DELETE_CONFLICT_ATTEMPTS);
+}
+
 #[tokio::test]
 async fn cancellation_stops_further_attempts() {
     let (p, n) = scripted(
