@@ -279,8 +279,8 @@ pub struct NukeArgs {
     /// A preset of the config file's `presets:` (repeatable): its filters are added.
     #[arg(long, value_name = "NAME")]
     pub preset: Vec<String>,
-    /// A directory of overcast state (a `.overcast/` or its `state/`), whose resources are
-    /// protected (repeatable).
+    /// A stack's `.overcast/` directory, whose state's resources are protected
+    /// (repeatable).
     #[arg(long = "state-dir", value_name = "DIR")]
     pub state_dirs: Vec<PathBuf>,
     /// Delete resources that a known state file manages too.

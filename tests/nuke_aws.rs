@@ -12,31 +12,9 @@ use std::collections::BTreeSet;
 
 use common::TestStack;
 use common::arm::rt;
+use common::nuke::{arns, in_order, result, set};
 use common::nuke_aws::{AwsLab, REGION, lab_clients, seed_lab};
 use common::servers::{Server, start_moto};
-use serde_json::Value;
-
-fn result(r: &common::Run) -> Value {
-    r.stdout()
-        .lines()
-        .rev()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .find(|v| v.get("dry_run").is_some())
-        .unwrap_or_else(|| panic!("no result document:\n{}", r.all()))
-}
-
-fn arns(v: &Value, list: &str) -> BTreeSet<String> {
-    v[list]
-        .as_array()
-        .unwrap_or_else(|| panic!("no `{list}` in {v}"))
-        .iter()
-        .map(|e| e["arn"].as_str().expect("arn").to_string())
-        .collect()
-}
-
-fn set(v: &[String]) -> BTreeSet<String> {
-    v.iter().cloned().collect()
-}
 
 /// `overcast --json nuke --provider aws` on moto, with the machine's own AWS setup left out.
 fn nuke(dir: &TestStack, moto: &Server, more: &[&str]) -> common::Run {
@@ -61,15 +39,6 @@ fn nuke(dir: &TestStack, moto: &Server, more: &[&str]) -> common::Run {
         .env_remove("AWS_PROFILE")
         .env_remove("AWS_ENDPOINT_URL");
     common::Run(c.output().expect("run overcast"))
-}
-
-fn deleted_in_order(v: &Value) -> Vec<String> {
-    v["deleted"]
-        .as_array()
-        .expect("deleted")
-        .iter()
-        .map(|e| e["arn"].as_str().expect("arn").to_string())
-        .collect()
 }
 
 fn seeded() -> (Server, AwsLab, TestStack) {
@@ -160,7 +129,7 @@ fn a_seeded_region_is_listed_exactly_then_emptied_in_dependency_order_but_what_i
     assert_eq!(arns(&v, "failed"), BTreeSet::from([solo.clone()]), "{v}");
     assert!(arns(&v, "skipped").is_empty(), "{}", v["skipped"]);
     assert_eq!(arns(&v, "kept"), keep);
-    let deleted = deleted_in_order(&v);
+    let deleted = in_order(&v, "deleted");
     let not_kept: BTreeSet<String> = set(&lab.not_kept());
     assert_eq!(
         deleted.iter().cloned().collect::<BTreeSet<_>>(),
@@ -195,7 +164,7 @@ fn a_seeded_region_is_listed_exactly_then_emptied_in_dependency_order_but_what_i
         &["--no-dry-run", "--yes", "--config", "nuke.yaml"],
     );
     assert_eq!(r.code(), Some(0), "{}", r.all());
-    assert_eq!(deleted_in_order(&result(&r)), vec![solo]);
+    assert_eq!(in_order(&result(&r), "deleted"), vec![solo]);
     let v = result(&nuke(&dir, &moto, &[]));
     assert_eq!(arns(&v, "delete"), keep, "only what was kept is left");
 }

@@ -12,31 +12,10 @@ use std::collections::BTreeSet;
 
 use common::TestStack;
 use common::arm::{SUBSCRIPTION, call};
+use common::nuke::{arns, in_order, result, set};
 use common::nuke_azure::{AzureLab, LOCATION, seed_lab};
 use common::servers::{Server, start_azure_contract};
-use serde_json::{Value, json};
-
-fn result(r: &common::Run) -> Value {
-    r.stdout()
-        .lines()
-        .rev()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .find(|v| v.get("dry_run").is_some())
-        .unwrap_or_else(|| panic!("no result document:\n{}", r.all()))
-}
-
-fn arns(v: &Value, list: &str) -> BTreeSet<String> {
-    v[list]
-        .as_array()
-        .unwrap_or_else(|| panic!("no `{list}` in {v}"))
-        .iter()
-        .map(|e| e["arn"].as_str().expect("arn").to_string())
-        .collect()
-}
-
-fn set(v: &[String]) -> BTreeSet<String> {
-    v.iter().cloned().collect()
-}
+use serde_json::json;
 
 /// `overcast nuke --provider azure` on the server, with more arguments.
 fn nuke(dir: &TestStack, server: &Server, more: &[&str]) -> common::Run {
@@ -178,12 +157,7 @@ fn a_real_run_empties_the_subscription_but_what_is_kept_and_the_groups_holding_i
         .filter(|a| !keep.contains(*a) && !held.contains(*a))
         .cloned()
         .collect();
-    let deleted: Vec<String> = v["deleted"]
-        .as_array()
-        .expect("deleted")
-        .iter()
-        .map(|e| e["arn"].as_str().expect("arn").to_string())
-        .collect();
+    let deleted = in_order(&v, "deleted");
     assert_eq!(deleted.iter().cloned().collect::<BTreeSet<_>>(), want);
     let at = |id: &str| deleted.iter().position(|d| d.eq_ignore_ascii_case(id));
     for (user, used) in &lab.edges {

@@ -12,30 +12,8 @@ mod common;
 use std::collections::BTreeSet;
 
 use common::TestStack;
+use common::nuke::{arns, in_order, result, set};
 use common::nuke_gcp::{GcpLab, PROJECT, SeededGcp, seed, settle};
-use serde_json::Value;
-
-fn result(r: &common::Run) -> Value {
-    r.stdout()
-        .lines()
-        .rev()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .find(|v| v.get("dry_run").is_some())
-        .unwrap_or_else(|| panic!("no result document:\n{}", r.all()))
-}
-
-fn arns(v: &Value, list: &str) -> BTreeSet<String> {
-    v[list]
-        .as_array()
-        .unwrap_or_else(|| panic!("no `{list}` in {v}"))
-        .iter()
-        .map(|e| e["arn"].as_str().expect("arn").to_string())
-        .collect()
-}
-
-fn set(v: &[String]) -> BTreeSet<String> {
-    v.iter().cloned().collect()
-}
 
 fn nuke(stack: &TestStack, more: &[&str]) -> common::Run {
     let mut args = vec!["--json", "nuke", "--target", "lab"];
@@ -83,12 +61,7 @@ fn a_dry_run_lists_the_project_exactly_and_a_real_run_empties_it_but_what_is_kep
     assert_eq!(r.code(), Some(0), "{}", r.all());
     let v = result(&r);
     assert_eq!(v["complete"], true, "{v}");
-    let deleted: Vec<String> = v["deleted"]
-        .as_array()
-        .expect("deleted")
-        .iter()
-        .map(|e| e["arn"].as_str().expect("arn").to_string())
-        .collect();
+    let deleted = in_order(&v, "deleted");
     assert_eq!(
         deleted.iter().cloned().collect::<BTreeSet<_>>(),
         all.difference(&keep).cloned().collect()

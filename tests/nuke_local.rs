@@ -13,6 +13,7 @@ mod common;
 use std::collections::BTreeSet;
 use std::path::Path;
 
+use common::nuke::{arns, in_order, result};
 use common::nuke_local::{LocalLab, OTHER, OWNED, seed_local_lab_blocking};
 use common::{TestStack, overcast_bin};
 use serde_json::Value;
@@ -33,25 +34,6 @@ fn lab(extra_target_settings: &str) -> (TestStack, LocalLab, String) {
         .expect("the applied bucket");
     let lab = seed_local_lab_blocking(stack.path(), "lab", &bin, false);
     (stack, lab, managed.display().to_string())
-}
-
-/// The result document of a `--json` nuke (the NDJSON events come before it).
-fn result(r: &common::Run) -> Value {
-    r.stdout()
-        .lines()
-        .rev()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .find(|v| v.get("dry_run").is_some())
-        .unwrap_or_else(|| panic!("no result document:\n{}", r.all()))
-}
-
-fn arns(v: &Value, list: &str) -> BTreeSet<String> {
-    v[list]
-        .as_array()
-        .unwrap_or_else(|| panic!("no `{list}` in {v}"))
-        .iter()
-        .map(|e| e["arn"].as_str().expect("arn").to_string())
-        .collect()
 }
 
 fn dry(stack: &TestStack, args: &[&str]) -> Value {
@@ -214,12 +196,7 @@ fn a_real_run_deletes_users_first_names_an_injected_failure_and_a_second_run_fin
         waits.contains("owned-edge"),
         "the bucket waits for its cdn: {waits}"
     );
-    let deleted: Vec<String> = v["deleted"]
-        .as_array()
-        .expect("deleted")
-        .iter()
-        .map(|e| e["arn"].as_str().expect("arn").to_string())
-        .collect();
+    let deleted = in_order(&v, "deleted");
     let expected: BTreeSet<String> = lab
         .all
         .iter()
@@ -245,12 +222,7 @@ fn a_real_run_deletes_users_first_names_an_injected_failure_and_a_second_run_fin
     stack.edit("    fail_deletes: [owned-edge.distribution]\n", "");
     let r = stack.ok(&["--json", "nuke", "--target", "lab", "--no-dry-run", "--yes"]);
     let v = result(&r);
-    let deleted: Vec<String> = v["deleted"]
-        .as_array()
-        .expect("deleted")
-        .iter()
-        .map(|e| e["arn"].as_str().expect("arn").to_string())
-        .collect();
+    let deleted = in_order(&v, "deleted");
     assert_eq!(deleted, vec![edge, site], "the cdn, then its bucket");
     assert_eq!(v["complete"], true);
     assert!(lab.remaining().is_empty());

@@ -4,7 +4,6 @@
 //! run and its report.
 
 use std::io::{BufRead, IsTerminal, Write};
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
@@ -386,7 +385,7 @@ fn confirm_account(ctx: &Ctx, account: &AccountIdentity, count: usize) -> anyhow
 /// resources that are still there and still unprotected, nothing else.
 fn from_saved(
     ctx: &Ctx,
-    file: &PathBuf,
+    file: &std::path::Path,
     scope: &Scope,
     account: &AccountIdentity,
     found: Vec<DiscoveredResource>,

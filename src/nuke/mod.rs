@@ -14,14 +14,14 @@ pub mod config;
 pub mod delete;
 pub mod select;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use overcast_core::discovery::{AccountIdentity, DiscoveredResource};
 use serde::{Deserialize, Serialize};
 
 use self::select::{Filters, ManagedIndex, Protections, Verdict, age, human_age, judge, name_of};
-use crate::state::StateStore;
+use crate::state::{LocalDir, StateStore};
 
 /// The format of a saved dry run (`--out`).
 pub const INVENTORY_FORMAT: u32 = 1;
@@ -259,44 +259,28 @@ pub fn table(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> String
 }
 
 /// What the overcast state files under `dirs` manage. Each directory is a stack's
-/// `.overcast/` (holding `state/`) or a `state/` directory itself.
+/// `.overcast/`.
 pub fn managed_index(dirs: &[PathBuf]) -> anyhow::Result<ManagedIndex> {
     let mut index = ManagedIndex::default();
     for dir in dirs {
-        let (work_dir, state_dir) = if dir.join("state").is_dir() {
-            (dir.clone(), dir.join("state"))
-        } else if dir.is_dir() && dir.file_name().is_some_and(|n| n == "state") {
-            (
-                dir.parent().map(Path::to_path_buf).unwrap_or_default(),
-                dir.clone(),
-            )
-        } else {
+        let location = LocalDir::new(dir);
+        if !location.holds_state() {
             anyhow::bail!(
-                "--state-dir {}: no overcast state there\n  hint: give a stack's `.overcast` directory (it holds `state/`)",
+                "--state-dir {}: no overcast state there\n  hint: give a stack's `.overcast` directory",
                 dir.display()
             );
-        };
-        let mut names: BTreeSet<(String, String)> = BTreeSet::new();
-        for entry in std::fs::read_dir(&state_dir)
-            .map_err(|e| anyhow::anyhow!("--state-dir {}: {e}", state_dir.display()))?
-        {
-            let entry = entry?;
-            let file = entry.file_name().to_string_lossy().to_string();
-            let Some(base) = file.strip_suffix(".json") else {
-                continue;
-            };
-            if let Some((stack, target)) = base.split_once('.') {
-                names.insert((stack.to_string(), target.to_string()));
-            }
         }
-        for (stack, target) in names {
-            let store = StateStore::open_read_only(&work_dir, &stack, &target).map_err(|e| {
+        let states = location
+            .list_states()
+            .map_err(|e| anyhow::anyhow!("--state-dir {}: {e}", dir.display()))?;
+        for (stack, target) in states {
+            let store = StateStore::open_read_only(dir, &stack, &target).map_err(|e| {
                 anyhow::anyhow!(
                     "--state-dir {}: reading the state of {stack}.{target}: {e}",
                     dir.display()
                 )
             })?;
-            let label = format!("{stack}.{target} ({})", state_dir.display());
+            let label = format!("{stack}.{target} ({})", dir.display());
             add_store(&mut index, &store, &stack, &label);
         }
     }

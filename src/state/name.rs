@@ -25,6 +25,24 @@ pub(crate) fn check(what: &'static str, name: &str) -> Result<(), StateError> {
     }
 }
 
+/// Every (stack, target) among object names: `<stack>.<target>.json` and
+/// `<stack>.<target>.journal`, sorted and without repeats. Any other name is ignored.
+pub(crate) fn states_among<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<(String, String)> {
+    let mut states: Vec<(String, String)> = names
+        .into_iter()
+        .filter_map(|name| {
+            let base = name
+                .strip_suffix(".json")
+                .or_else(|| name.strip_suffix(".journal"))?;
+            let (stack, target) = base.split_once('.')?;
+            (is_valid(stack) && is_valid(target)).then(|| (stack.to_string(), target.to_string()))
+        })
+        .collect();
+    states.sort();
+    states.dedup();
+    states
+}
+
 /// The targets of `stack` among object names: `<stack>.<target>.json` (a snapshot) and
 /// `<stack>.<target>.journal`, sorted and without repeats. Any other name is ignored.
 pub(crate) fn targets_among<'a>(
@@ -45,4 +63,28 @@ pub(crate) fn targets_among<'a>(
     targets.sort();
     targets.dedup();
     targets
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_state_among_object_names() {
+        let names = [
+            "shop.dev.json",
+            "shop.dev.journal",
+            "shop.prod.json.backup",
+            "web.prod.journal",
+            "x.lock",
+            "bad..json",
+        ];
+        assert_eq!(
+            states_among(names),
+            vec![
+                ("shop".to_string(), "dev".to_string()),
+                ("web".to_string(), "prod".to_string())
+            ]
+        );
+    }
 }

@@ -16,6 +16,7 @@
 pub mod abstracts;
 pub mod archive;
 pub mod catalog;
+pub mod clock;
 pub mod conformance;
 pub mod content;
 pub mod discovery;

@@ -41,7 +41,6 @@
 mod abstracts;
 mod cdn;
 mod cdn_server;
-mod clock;
 mod compute;
 mod database;
 mod discover;

@@ -176,7 +176,7 @@ pub(crate) fn list(store: &NoopStore) -> Result<Vec<Listed>, ProviderError> {
         let fallback = std::fs::metadata(path)
             .and_then(|m| m.modified())
             .ok()
-            .map(crate::clock::rfc3339_of);
+            .map(overcast_core::clock::rfc3339_of);
         Ok(ledger
             .entries
             .iter()
@@ -208,7 +208,7 @@ pub(crate) fn create(
             type_name: req.type_name.clone(),
             inputs: req.inputs.clone(),
             outputs: outputs(kind, file, req),
-            created: Some(crate::clock::now_rfc3339()),
+            created: Some(overcast_core::clock::now_rfc3339()),
         };
         let entry = NoopFile {
             owner: req.owner.clone(),

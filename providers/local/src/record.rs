@@ -68,7 +68,7 @@ pub(crate) fn created(dir: &Path, record: &Record) -> Option<String> {
         fs::metadata(dir.join(OWNER_FILE))
             .and_then(|m| m.modified())
             .ok()
-            .map(crate::clock::rfc3339_of)
+            .map(overcast_core::clock::rfc3339_of)
     })
 }
 
@@ -139,7 +139,7 @@ pub(crate) fn materialize(
             type_name: type_name.to_string(),
             inputs: inputs.clone(),
             outputs,
-            created: Some(crate::clock::now_rfc3339()),
+            created: Some(overcast_core::clock::now_rfc3339()),
         };
         fsutil::write_json(&tmp.join(OWNER_FILE), owner)?;
         fsutil::write_json(&tmp.join(RECORD_FILE), &record)?;

@@ -40,6 +40,26 @@ impl LocalDir {
             work_dir: work_dir.into(),
         }
     }
+
+    /// Whether anything of overcast's state lives here.
+    pub fn holds_state(&self) -> bool {
+        paths::state_dir(&self.work_dir).is_dir()
+    }
+
+    /// Every (stack, target) with a state here (a snapshot or a journal), sorted.
+    pub fn list_states(&self) -> Result<Vec<(String, String)>, StateError> {
+        let dir = paths::state_dir(&self.work_dir);
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(StateError::io("list", dir, e)),
+        };
+        let names: Vec<String> = entries
+            .flatten()
+            .filter_map(|entry| entry.file_name().into_string().ok())
+            .collect();
+        Ok(name::states_among(names.iter().map(String::as_str)))
+    }
 }
 
 impl StateLocation for LocalDir {

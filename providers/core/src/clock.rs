@@ -1,20 +1,20 @@
-//! RFC 3339 UTC timestamps without a date-time dependency: when a native was created, as
-//! discovery reports it.
+//! RFC 3339 UTC timestamps without a date-time dependency: when a native was created (as
+//! discovery reports it), when a lock was taken or an intent recorded.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// The current UTC time as RFC 3339 with second precision, e.g. `2026-05-01T12:34:56Z`.
-pub(crate) fn now_rfc3339() -> String {
+pub fn now_rfc3339() -> String {
     rfc3339_of(SystemTime::now())
 }
 
 /// `t` as RFC 3339 UTC. A time before 1970 is a misconfigured clock; it reads as the epoch.
-pub(crate) fn rfc3339_of(t: SystemTime) -> String {
+pub fn rfc3339_of(t: SystemTime) -> String {
     rfc3339(t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()))
 }
 
 /// Seconds since the Unix epoch as RFC 3339 UTC.
-pub(crate) fn rfc3339(unix_secs: u64) -> String {
+pub fn rfc3339(unix_secs: u64) -> String {
     let days = unix_secs / 86_400;
     let rem = unix_secs % 86_400;
     let (y, m, d) = civil_from_days(days);
