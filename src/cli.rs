@@ -247,7 +247,8 @@ pub struct NukeArgs {
     #[arg(long, value_name = "URL")]
     pub endpoint: Option<String>,
     /// Any other target setting, as in a spec's target: `KEY=VALUE` (repeatable), e.g.
-    /// `--setting compute_endpoint=http://127.0.0.1:9090`.
+    /// `--setting compute_endpoint=http://127.0.0.1:9090`; numbers, booleans and JSON lists
+    /// as in a spec (`--setting latency_ms=50`, `--setting 'fail_deletes=["db"]'`).
     #[arg(long = "setting", value_name = "KEY=VALUE")]
     pub settings: Vec<String>,
     /// Only resources of this type, e.g. `s3:bucket` (repeatable).

@@ -272,10 +272,11 @@ fn scope(ctx: &Ctx, args: &NukeArgs) -> anyhow::Result<Scope> {
                 "--setting `{s}`: expected KEY=VALUE, e.g. --setting compute_endpoint=http://127.0.0.1:9090"
             );
         };
-        // Numbers and booleans as a spec would hold them; anything else a string.
+        // Numbers, booleans, lists and maps written as JSON (`50`, `true`, `["a"]`) as a
+        // spec would hold them; anything else a string.
         let value = serde_json::from_str::<serde_json::Value>(v)
             .ok()
-            .filter(|v| v.is_number() || v.is_boolean())
+            .filter(|v| !v.is_string() && !v.is_null())
             .unwrap_or_else(|| json!(v));
         settings.insert(k.trim().to_string(), value);
     }

@@ -129,7 +129,7 @@ fn addresses(found: &[DiscoveredResource]) -> Vec<NativeAddr> {
     let clean = |s: &str| -> String {
         s.chars()
             .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '[' | ']') {
                     c
                 } else {
                     '-'
@@ -313,7 +313,16 @@ impl Deleter {
                 waiting.remove(a);
             }
             for (a, _, why) in &round.skipped {
-                waiting.insert(a.clone(), why.clone());
+                // The executor words it for a destroy ("depends on X, which failed"); here X
+                // is a resource that uses this one.
+                let why = match why
+                    .strip_prefix("depends on ")
+                    .and_then(|r| r.strip_suffix(", which failed"))
+                {
+                    Some(user) => format!("still used by {user}, which could not be deleted"),
+                    None => why.clone(),
+                };
+                waiting.insert(a.clone(), why);
                 last_error.remove(a);
             }
             // The survivors no longer wait for what is gone.
