@@ -10,7 +10,7 @@
 //! Cancellation (Ctrl-C, which the command handles) comes through the call layer's token:
 //! no new operation starts, the ones in flight finish and are recorded.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -105,6 +105,56 @@ impl ApplyReport {
             && self.not_started.is_empty()
             && !self.interrupted
     }
+}
+
+/// An operation ready to start, ordered by the length of the longest chain of operations
+/// that waits for it (longest first), then by address (smallest first).
+#[derive(PartialEq, Eq)]
+struct Ready {
+    chain: usize,
+    addr: NativeAddr,
+}
+
+impl Ready {
+    fn new(addr: &NativeAddr, priority: &HashMap<NativeAddr, usize>) -> Ready {
+        Ready {
+            chain: priority.get(addr).copied().unwrap_or(1),
+            addr: addr.clone(),
+        }
+    }
+}
+
+impl Ord for Ready {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.chain
+            .cmp(&other.chain)
+            .then_with(|| other.addr.cmp(&self.addr))
+    }
+}
+
+impl PartialOrd for Ready {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// For each node, the number of operations on the longest path from it to the end of the
+/// graph (itself included), from a topological `order`.
+fn critical_path_lengths(
+    graph: &Dag<NativeAddr>,
+    order: &[NativeAddr],
+) -> HashMap<NativeAddr, usize> {
+    let mut len: HashMap<NativeAddr, usize> = HashMap::with_capacity(order.len());
+    for n in order.iter().rev() {
+        let longest = graph
+            .dependents_of(n)
+            .filter_map(|d| len.get(d))
+            .max()
+            .copied()
+            .unwrap_or(0);
+        len.insert(n.clone(), longest + 1);
+    }
+    len
 }
 
 /// Build the execution graph of a plan: creates/updates after what they need, deletes
@@ -228,12 +278,14 @@ impl Executor<'_> {
             .map(|c| (c.addr.clone(), c))
             .collect();
         let graph = execution_graph(&changes);
-        if let Err(cycle) = graph.topo_order() {
-            anyhow::bail!(
+        let order = match graph.topo_order() {
+            Ok(order) => order,
+            Err(cycle) => anyhow::bail!(
                 "the plan's operations form a cycle: {}",
                 Dag::cycle_to_string(&cycle)
-            );
-        }
+            ),
+        };
+        let priority = critical_path_lengths(&graph, &order);
         let mut report = ApplyReport::default();
         if changes.is_empty() {
             return Ok(report);
@@ -251,13 +303,14 @@ impl Executor<'_> {
             .nodes()
             .map(|n| (n.clone(), graph.deps_of(n).count()))
             .collect();
-        let mut ready_sorted: Vec<NativeAddr> = indeg
+        // Ready operations start longest remaining chain first (critical-path list
+        // scheduling), then by address: a long chain is never queued behind a crowd of
+        // independent operations that could run beside it.
+        let mut ready: BinaryHeap<Ready> = indeg
             .iter()
             .filter(|(_, d)| **d == 0)
-            .map(|(n, _)| n.clone())
+            .map(|(n, _)| Ready::new(n, &priority))
             .collect();
-        ready_sorted.sort();
-        let mut ready: VecDeque<NativeAddr> = ready_sorted.into();
         let mut blocked: BTreeSet<NativeAddr> = BTreeSet::new();
         let mut running: JoinSet<Done> = JoinSet::new();
         // What each running task is, so a task that panics is still a failure of its node.
@@ -273,7 +326,9 @@ impl Executor<'_> {
         loop {
             let mut burst: Vec<(NativeAddr, Action, Task)> = Vec::new();
             while stop_reason.is_none() && running.len() + burst.len() < parallelism {
-                let Some(addr) = ready.pop_front() else { break };
+                let Some(Ready { addr, .. }) = ready.pop() else {
+                    break;
+                };
                 if blocked.contains(&addr) {
                     continue;
                 }
@@ -365,7 +420,7 @@ impl Executor<'_> {
                             if let Some(n) = indeg.get_mut(dep) {
                                 *n = n.saturating_sub(1);
                                 if *n == 0 && !blocked.contains(dep) {
-                                    ready.push_back(dep.clone());
+                                    ready.push(Ready::new(dep, &priority));
                                 }
                             }
                         }
@@ -772,6 +827,29 @@ fn crash_point_for_tests(_: &[Done]) {}
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ready_operations_start_longest_chain_first_then_by_address() {
+        let a = |s: &str| NativeAddr::new(s, "x");
+        // c1 -> c2 -> c3 (a chain), and b, d independent.
+        let mut g: Dag<NativeAddr> = Dag::new();
+        for n in ["b", "c1", "c2", "c3", "d"] {
+            g.add_node(a(n));
+        }
+        g.add_edge(a("c1"), a("c2"));
+        g.add_edge(a("c2"), a("c3"));
+        let order = g.topo_order().expect("a DAG");
+        let len = critical_path_lengths(&g, &order);
+        assert_eq!((len[&a("c1")], len[&a("c3")], len[&a("b")]), (3, 1, 1));
+        let mut ready: BinaryHeap<Ready> = ["d", "b", "c1"]
+            .into_iter()
+            .map(|n| Ready::new(&a(n), &len))
+            .collect();
+        let popped: Vec<String> = std::iter::from_fn(|| ready.pop())
+            .map(|r| r.addr.resource)
+            .collect();
+        assert_eq!(popped, ["c1", "b", "d"]);
+    }
     use crate::call::RetryPolicy;
     use crate::testing::{Fake, observed};
     use crate::ui::QuietReporter;
