@@ -131,6 +131,10 @@ def nuke_bucket(args, run_child, progress):
     if not moto:
         raise RuntimeError("benchmark 6b needs moto: pass --moto-server (bench.sh installs it)")
     python = os.path.join(os.path.dirname(moto), "python")
+    # moto keeps each object in a spooled buffer sized for multi-megabyte uploads: at the
+    # default, 10,000 one-byte objects took it past 8 GiB. Small buffers keep the emulator,
+    # not the machine, the limit.
+    os.environ.setdefault("MOTO_S3_DEFAULT_KEY_BUFFER_SIZE", "1024")
     rows = []
     for n in [int(x) for x in args.bucket_sizes.split(",")]:
         with tempfile.TemporaryDirectory(prefix="ocb-") as d, emulators.Emulator("moto", moto, d) as emu:

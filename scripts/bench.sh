@@ -23,7 +23,7 @@ state_n=100000
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick)
-      args+=(--sizes 100,1000 --repeat 1 --terraform-max-fanout 100 --emulator-sizes 50 --bucket-sizes 2000,10000)
+      args+=(--sizes 100,1000 --repeat 1 --terraform-max-fanout 100 --emulator-sizes 50 --bucket-sizes 2000)
       state_n=10000 ;;
     --only) only="$2"; shift ;;
     --only=*) only="${1#--only=}" ;;

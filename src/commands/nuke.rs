@@ -37,6 +37,17 @@ pub async fn run(ctx: &Ctx, args: &NukeArgs) -> anyhow::Result<i32> {
             "--out saves a dry run's list; run without --no-dry-run to save one, then delete it with --no-dry-run --from FILE"
         );
     }
+    let filtered = !args.types.is_empty()
+        || !args.tags.is_empty()
+        || args.name_regex.is_some()
+        || args.older_than.is_some()
+        || args.stack.is_some()
+        || !args.preset.is_empty();
+    if args.from.is_some() && filtered {
+        bail!(
+            "--from FILE deletes exactly the list it saved: drop --type, --tag, --name-regex, --older-than, --stack and --preset (exclusions and protections still apply)"
+        );
+    }
     let config = match &args.config {
         Some(f) => NukeConfig::load(f)?,
         None => NukeConfig::default(),
