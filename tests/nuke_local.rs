@@ -365,7 +365,9 @@ fn the_guard_and_bad_input_refuse_before_anything_is_deleted() {
     refused(&["nuke", "--target", "nope"], "targets: lab");
     refused(&["nuke"], "--provider");
     refused(
-        &["nuke", "--target", "lab", "--from", "x.json", "--stack", "owned"],
+        &[
+            "nuke", "--target", "lab", "--from", "x.json", "--stack", "owned",
+        ],
         "exactly the list",
     );
     refused(&["nuke", "--provider", "lokal"], "--provider");
