@@ -256,6 +256,19 @@ fn a_saved_dry_run_deletes_exactly_its_list_once_checked() {
         .expect("lab-a has a bucket")
         .clone();
     std::fs::remove_dir_all(&gone).expect("remove out of band");
+    // This run's exclusions still apply to the saved list.
+    let (excluded_type, excluded) = lab
+        .by_type
+        .iter()
+        .find_map(|(ty, arns)| {
+            let hit: BTreeSet<String> = arns
+                .intersection(target)
+                .filter(|a| **a != gone)
+                .cloned()
+                .collect();
+            (!hit.is_empty()).then(|| (ty.clone(), hit))
+        })
+        .expect("lab-a has natives");
     let r = stack.ok(&[
         "--json",
         "nuke",
@@ -265,11 +278,23 @@ fn a_saved_dry_run_deletes_exactly_its_list_once_checked() {
         "--yes",
         "--from",
         "list.json",
+        "--exclude-type",
+        &excluded_type,
     ]);
     let v = result(&r);
-    let want: BTreeSet<String> = target.iter().filter(|a| **a != gone).cloned().collect();
+    let want: BTreeSet<String> = target
+        .iter()
+        .filter(|a| **a != gone && !excluded.contains(*a))
+        .cloned()
+        .collect();
     assert_eq!(arns(&v, "deleted"), want);
-    let left: BTreeSet<String> = lab.all.difference(target).cloned().collect();
+    assert_eq!(arns(&v, "kept"), excluded);
+    let left: BTreeSet<String> = lab
+        .all
+        .difference(target)
+        .chain(excluded.iter())
+        .cloned()
+        .collect();
     assert_eq!(
         lab.remaining(),
         left,

@@ -115,7 +115,7 @@ pub async fn run(ctx: &Ctx, args: &NukeArgs) -> anyhow::Result<i32> {
             &scope.protections,
             now,
         ),
-        Some(file) => from_saved(ctx, file, &scope, &account, found, now)?,
+        Some(file) => from_saved(ctx, file, &scope, &filters, &account, found, now)?,
     };
     if !args.no_dry_run {
         if let Err(why) = &guard {
@@ -399,6 +399,7 @@ fn from_saved(
     ctx: &Ctx,
     file: &std::path::Path,
     scope: &Scope,
+    exclusions: &Filters,
     account: &AccountIdentity,
     found: Vec<DiscoveredResource>,
     now: jiff::Timestamp,
@@ -436,8 +437,8 @@ fn from_saved(
             gone.join(", ")
         )));
     }
-    // Protections are judged again on today's tags and state; the saved filters are not
-    // (the list is the filter).
+    // Protections and this run's exclusions are judged again on today's tags and state;
+    // the saved filters are not (the list is the filter; the command refused new ones).
     let still: Vec<DiscoveredResource> = found
         .into_iter()
         .filter(|r| listed.contains(r.arn.as_str()))
@@ -451,7 +452,7 @@ fn from_saved(
         now,
     );
     for r in still {
-        let verdict = judge(&r, &Filters::default(), &scope.protections, now);
+        let verdict = judge(&r, exclusions, &scope.protections, now);
         let matched = saved
             .delete
             .iter()
