@@ -7,8 +7,6 @@
 #![cfg(feature = "gcp")]
 
 use std::collections::BTreeSet;
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -62,75 +60,8 @@ impl Gcp {
 
 /// One HTTP/1.1 request with a JSON body: the status and the JSON answer (Null if none).
 fn call(server: &Server, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
-    let mut c = TcpStream::connect(("127.0.0.1", server.port)).expect("connect");
-    c.set_read_timeout(Some(Duration::from_secs(20)))
-        .expect("timeout");
     let body = body.map(Value::to_string).unwrap_or_default();
-    write!(
-        c,
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nConnection: close\r\n\
-         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        server.port,
-        body.len()
-    )
-    .expect("send");
-    let raw = read_answer(&mut c).unwrap_or_else(|e| panic!("{method} {path}: {e}"));
-    let out = String::from_utf8_lossy(&raw);
-    let status = out
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let (head, body) = out.split_once("\r\n\r\n").unwrap_or((&out, ""));
-    let body = if head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        dechunk(body)
-    } else {
-        body.to_string()
-    };
-    (status, serde_json::from_str(&body).unwrap_or(Value::Null))
-}
-
-/// An HTTP answer, read until its end: the connection closes, its Content-Length is in, or
-/// its last chunk came (some servers keep the connection open despite `Connection: close`).
-fn read_answer(c: &mut TcpStream) -> std::io::Result<Vec<u8>> {
-    let mut raw = Vec::new();
-    let mut buf = [0u8; 16384];
-    loop {
-        let n = c.read(&mut buf)?;
-        if n == 0 {
-            return Ok(raw);
-        }
-        raw.extend_from_slice(&buf[..n]);
-        let text = String::from_utf8_lossy(&raw);
-        if let Some((head, body)) = text.split_once("\r\n\r\n") {
-            let head = head.to_ascii_lowercase();
-            let length = head.lines().find_map(|l| {
-                l.strip_prefix("content-length:")
-                    .and_then(|v| v.trim().parse::<usize>().ok())
-            });
-            if length.is_some_and(|n| body.len() >= n)
-                || (head.contains("transfer-encoding: chunked") && body.ends_with("0\r\n\r\n"))
-            {
-                return Ok(raw);
-            }
-        }
-    }
-}
-
-fn dechunk(mut s: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, rest)) = s.split_once("\r\n") {
-        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
-        if n == 0 || rest.len() < n {
-            break;
-        }
-        out.push_str(&rest[..n]);
-        s = rest[n..].trim_start_matches("\r\n");
-    }
-    out
+    common::http::http(server, method, path, "application/json", body.as_bytes())
 }
 
 /// GET a list and its `key` items, every page.

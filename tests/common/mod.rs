@@ -15,6 +15,7 @@ pub fn overcast_bin() -> PathBuf {
 }
 
 pub mod arm;
+pub mod http;
 pub mod nuke;
 #[cfg(feature = "aws")]
 pub mod nuke_aws;

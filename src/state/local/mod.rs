@@ -41,6 +41,20 @@ impl LocalDir {
         }
     }
 
+    /// The names of the files in the state directory (none when it does not exist).
+    fn state_file_names(&self) -> Result<Vec<String>, StateError> {
+        let dir = paths::state_dir(&self.work_dir);
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(StateError::io("list", dir, e)),
+        };
+        Ok(entries
+            .flatten()
+            .filter_map(|entry| entry.file_name().into_string().ok())
+            .collect())
+    }
+
     /// Whether anything of overcast's state lives here.
     pub fn holds_state(&self) -> bool {
         paths::state_dir(&self.work_dir).is_dir()
@@ -48,16 +62,7 @@ impl LocalDir {
 
     /// Every (stack, target) with a state here (a snapshot or a journal), sorted.
     pub fn list_states(&self) -> Result<Vec<(String, String)>, StateError> {
-        let dir = paths::state_dir(&self.work_dir);
-        let entries = match std::fs::read_dir(&dir) {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(StateError::io("list", dir, e)),
-        };
-        let names: Vec<String> = entries
-            .flatten()
-            .filter_map(|entry| entry.file_name().into_string().ok())
-            .collect();
+        let names = self.state_file_names()?;
         Ok(name::states_among(names.iter().map(String::as_str)))
     }
 }
@@ -72,16 +77,7 @@ impl StateLocation for LocalDir {
     }
 
     fn list_targets(&self, stack: &str) -> Result<Vec<String>, StateError> {
-        let dir = paths::state_dir(&self.work_dir);
-        let entries = match std::fs::read_dir(&dir) {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(StateError::io("list", dir, e)),
-        };
-        let names: Vec<String> = entries
-            .flatten()
-            .filter_map(|entry| entry.file_name().into_string().ok())
-            .collect();
+        let names = self.state_file_names()?;
         Ok(name::targets_among(stack, names.iter().map(String::as_str)))
     }
 }
